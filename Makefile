@@ -1,0 +1,35 @@
+# One-command set-up: every target installs what it needs (virtualenv, pip packages, npm packages) itself.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP_PY := $(VENV)/.installed
+STAMP_NODE := node_modules/.installed
+
+.PHONY: deps demo test lint bench clean
+
+deps: $(STAMP_PY) $(STAMP_NODE)
+
+$(STAMP_PY): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+$(STAMP_NODE): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+demo: deps
+	$(PY) -m scripts.demo
+
+lint: $(STAMP_PY)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: deps lint
+	$(VENV)/bin/pytest
+
+bench: deps
+	$(PY) -m bench.mail_backup
+
+clean:
+	rm -rf $(VENV) node_modules .demo .bench .pytest_cache .ruff_cache

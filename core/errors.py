@@ -1,0 +1,95 @@
+"""The exception tree, drawn once. Lower layers raise these; upper layers map them (to HTTP status, to retry
+decisions, to a failed item in a run report). Nothing outside core/ defines its own backup exceptions.
+
+    BackupError
+    ├── ConfigError                 a setting is missing or malformed
+    ├── GraphError                  Microsoft Graph answered with an error (status, code, url)
+    │   ├── GraphAuthError          no token could be had, or Graph answered 401/403
+    │   ├── GraphNotFound           404: the resource or item is gone
+    │   ├── GraphConflict           409: the target already exists (restore conflicts)
+    │   ├── DeltaExpired            410 / syncStateNotFound / resyncRequired: the delta link is no longer usable
+    │   ├── GraphThrottled          429/503 still answered after every attempt
+    │   ├── GraphServerError        5xx still answered after every attempt
+    │   ├── GraphTransportError     the connection failed after every attempt
+    │   └── MalformedResponse       a page or body that does not follow the Graph schema
+    ├── StorageError                Azure Storage refused or failed an operation
+    │   └── ContentIntegrityError   stored content does not hash to its address
+    ├── NotFoundError               an unknown run, resource, item or folder was asked for
+    └── InvalidRequestError         a request (restore, listing) that cannot be carried out as asked
+"""
+
+from __future__ import annotations
+
+
+class BackupError(Exception):
+    """Root of every error this project raises on purpose."""
+
+
+class ConfigError(BackupError):
+    pass
+
+
+class GraphError(BackupError):
+    def __init__(self, message: str, *, status: int | None = None, code: str = "", url: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.url = url
+
+    def __str__(self) -> str:
+        parts = [super().__str__()]
+        if self.status is not None:
+            parts.append(f"status={self.status}")
+        if self.code:
+            parts.append(f"code={self.code}")
+        if self.url:
+            parts.append(f"url={self.url}")
+        return " ".join(parts)
+
+
+class GraphAuthError(GraphError):
+    pass
+
+
+class GraphNotFound(GraphError):
+    pass
+
+
+class GraphConflict(GraphError):
+    pass
+
+
+class DeltaExpired(GraphError):
+    pass
+
+
+class GraphThrottled(GraphError):
+    pass
+
+
+class GraphServerError(GraphError):
+    pass
+
+
+class GraphTransportError(GraphError):
+    pass
+
+
+class MalformedResponse(GraphError):
+    pass
+
+
+class StorageError(BackupError):
+    pass
+
+
+class ContentIntegrityError(StorageError):
+    pass
+
+
+class NotFoundError(BackupError):
+    pass
+
+
+class InvalidRequestError(BackupError):
+    pass
