@@ -4,22 +4,42 @@ use, so a missing setting never breaks function indexing."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from core.config import Settings, load_settings
+from core.graph.auth import TokenProvider
+from core.graph.client import GraphClient
+from core.storage.catalog import Catalog
+from core.storage.content_store import BlobContentStore
+from core.storage.delta_state import DeltaStateStore
+from core.storage.runs import RunStore
+from core.storage.tables import container_client, table_clients
 
 
 @dataclass
 class Services:
     settings: Settings
-    graph: Any = None
-    content: Any = None
-    state: Any = None
-    catalog: Any = None
+    graph: GraphClient
+    content: BlobContentStore
+    delta_state: DeltaStateStore
+    catalog: Catalog
+    runs: RunStore
+
+    def close(self) -> None:
+        self.graph.close()
 
 
 def build_services(settings: Settings) -> Services:
-    raise NotImplementedError
+    content = BlobContentStore(container_client(settings))
+    content.ensure_container()
+    tables = table_clients(settings)
+    return Services(
+        settings=settings,
+        graph=GraphClient(settings, TokenProvider(settings)),
+        content=content,
+        delta_state=DeltaStateStore(tables["deltastate"]),
+        catalog=Catalog(tables["catalog"]),
+        runs=RunStore(tables["runs"], tables["restorepoints"]),
+    )
 
 
 _services: Services | None = None

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-RESOURCE_STATUSES = ("succeeded", "partial", "failed")
+RESOURCE_STATUSES = ("succeeded", "partial", "failed", "skipped")  # skipped: nothing to back up (no mailbox)
 
 
 def new_run_id(when: datetime) -> str:
     """A run id that sorts in time order: `20261122T062100123456Z`. Pass the orchestration's current UTC time."""
     if when.tzinfo is not None:
-        when = when.astimezone(timezone.utc).replace(tzinfo=None)
+        when = when.astimezone(UTC).replace(tzinfo=None)
     return when.strftime("%Y%m%dT%H%M%S%fZ")
 
 
 def run_time(run_id: str) -> datetime:
     """The UTC time a run id was made from."""
-    return datetime.strptime(run_id, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=timezone.utc)
+    return datetime.strptime(run_id, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
 
 
 def plan_batches(resource_keys: Sequence[str], batch_size: int) -> list[list[str]]:
@@ -49,6 +49,7 @@ def summarize(run_id: str, results: Iterable[dict]) -> dict:
         "succeeded": 0,
         "partial": 0,
         "failed": 0,
+        "skipped": 0,
         "items": 0,
         "bytes": 0,
         "removed": 0,
@@ -65,8 +66,8 @@ def summarize(run_id: str, results: Iterable[dict]) -> dict:
 
 
 def run_status(summary: dict) -> str:
-    """succeeded when every resource succeeded; failed when none did; partial otherwise."""
-    if summary["resources"] == 0 or summary["succeeded"] == summary["resources"]:
+    """succeeded when every resource succeeded (or had nothing to back up); failed when none did; else partial."""
+    if summary["succeeded"] + summary["skipped"] == summary["resources"]:
         return "succeeded"
     if summary["failed"] == summary["resources"]:
         return "failed"

@@ -1,0 +1,18 @@
+"""Workload registry: workload name -> handler. Adding a workload is one new module and one line here."""
+
+from __future__ import annotations
+
+from core.errors import InvalidRequestError
+from core.workloads.base import WorkloadHandler
+from core.workloads.exchange import ExchangeHandler
+
+WORKLOADS: dict[str, WorkloadHandler] = {
+    "exchange": ExchangeHandler(),
+}
+
+
+def handler_for(workload: str) -> WorkloadHandler:
+    try:
+        return WORKLOADS[workload]
+    except KeyError:
+        raise InvalidRequestError(f"unknown workload {workload!r}; known: {', '.join(sorted(WORKLOADS))}") from None

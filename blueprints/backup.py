@@ -1,0 +1,296 @@
+"""The backup functions: timer and HTTP starters, the run orchestrator, the batch sub-orchestrator, the activities.
+
+    backup_timer (timer, %BACKUP_SCHEDULE%) ─┐
+    POST /api/v1/backups (HTTP) ─────────────┴─> backup_orchestrator  (instance id "backup": one run at a time)
+                                                   start_run -> discover_resources (unless resources were given)
+                                                   -> backup_batch x ceil(resources / batch size), in parallel
+                                                        -> backup_resource x resources in the batch, in parallel
+                                                   -> finish_run(summary)
+    GET /api/v1/backups/status ──> the "backup" instance's runtimeStatus, customStatus, output
+
+Orchestrators only yield Durable tasks and call pure core.planning functions (they are replayed). Activities build
+the services lazily and call one core.backup use case each. Payloads are ids and counts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Generator, Sequence
+from http import HTTPStatus
+from typing import Any
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from core import backup as use_cases
+from core.bootstrap import get_services
+from core.planning import RESOURCE_STATUSES, failed_result, new_run_id, plan_batches, summarize
+
+log = logging.getLogger(__name__)
+
+bp = df.Blueprint()
+
+INSTANCE_ID = "backup"
+ORCHESTRATOR = "backup_orchestrator"
+BATCH_ORCHESTRATOR = "backup_batch"
+ACTIVE_STATUSES = frozenset({df.OrchestrationRuntimeStatus.Pending, df.OrchestrationRuntimeStatus.Running})
+
+# Retries for infrastructure failures of one resource's activity (backup_resource itself returns resource-level
+# failures as status 'failed' instead of raising): 3 attempts, the first retry after 5 s.
+RESOURCE_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=5_000, max_number_of_attempts=3)
+
+MAX_REQUESTED_RESOURCES = 1_000
+MAX_ERROR_CHARS = 1_000
+RESOURCE_KEY = re.compile(r"^[a-z][a-z0-9]*:[^\s:][^\s]{0,255}$")
+
+
+# ---------------------------------------------------------------------------------------------------- starters
+
+
+def _is_active(status: df.DurableOrchestrationStatus | None) -> bool:
+    return bool(status) and status.runtime_status in ACTIVE_STATUSES
+
+
+@bp.timer_trigger(arg_name="timer", schedule="%BACKUP_SCHEDULE%", run_on_startup=False, use_monitor=True)
+@bp.retry(strategy="exponential_backoff", max_retry_count="3", minimum_interval="00:00:10", maximum_interval="00:02:00")
+@bp.durable_client_input(client_name="client")
+async def backup_timer(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
+    """Start a scheduled run unless one is still going (runs never overlap: one fixed instance id)."""
+    if _is_active(await client.get_status(INSTANCE_ID)):
+        log.warning("backup run %r is still pending or running: scheduled run skipped", INSTANCE_ID)
+        return
+    try:
+        await client.start_new(ORCHESTRATOR, INSTANCE_ID, {"trigger": "schedule"})
+    except Exception:
+        # The host refuses to replace a running instance (overridableExistingInstanceStates = NonRunningStates):
+        # a run started between our status check and start_new is not an error.
+        if _is_active(await client.get_status(INSTANCE_ID)):
+            log.warning("backup run %r started concurrently: scheduled run skipped", INSTANCE_ID)
+            return
+        raise
+    log.info("scheduled backup run started (instance %r)", INSTANCE_ID)
+
+
+class RequestProblem(ValueError):
+    """A start request that cannot be carried out as sent (HTTP 400)."""
+
+
+def parse_start_request(body: bytes) -> list[str] | None:
+    """The resources a `POST /v1/backups` body asks for: None (empty body, `{}`, or no `resources`) means every
+    resource; otherwise a non-empty list of distinct resource keys in request order. Raises RequestProblem."""
+    if not body or not body.strip():
+        return None
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise RequestProblem(f"the body is not valid JSON: {error}") from None
+    if not isinstance(document, dict):
+        raise RequestProblem("the body must be a JSON object")
+    unknown = sorted(set(document) - {"resources"})
+    if unknown:
+        raise RequestProblem(f"unknown member(s): {', '.join(unknown)}; only 'resources' is accepted")
+    resources = document.get("resources")
+    if resources is None:
+        return None
+    if not isinstance(resources, list) or not resources:
+        raise RequestProblem("'resources' must be a non-empty array of resource keys such as 'exchange:<user id>'")
+    if len(resources) > MAX_REQUESTED_RESOURCES:
+        raise RequestProblem(f"'resources' may name at most {MAX_REQUESTED_RESOURCES} resources")
+    for index, key in enumerate(resources):
+        if not isinstance(key, str) or not RESOURCE_KEY.match(key):
+            raise RequestProblem(f"resources[{index}] is not a resource key such as 'exchange:<user id>'")
+    return list(dict.fromkeys(resources))
+
+
+def _problem(status: HTTPStatus, detail: str, **members: Any) -> func.HttpResponse:
+    """An RFC 9457 problem details response (type about:blank: the title is the status phrase)."""
+    body = {"type": "about:blank", "title": status.phrase, "status": int(status), "detail": detail, **members}
+    return func.HttpResponse(
+        json.dumps(body), status_code=int(status), headers={"Content-Type": "application/problem+json"}
+    )
+
+
+def _already_running(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    links = client.get_client_response_links(req, INSTANCE_ID)
+    response = _problem(
+        HTTPStatus.CONFLICT,
+        "a backup run is already pending or running; poll its status or wait for it to finish",
+        instance=INSTANCE_ID,
+        links=links,
+    )
+    response.headers["Location"] = links["statusQueryGetUri"]
+    return response
+
+
+@bp.route(route="v1/backups", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+async def backup_start(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """Start a run now: every resource, or only `{"resources": [...]}`. 202 + status URLs, 409 if one is running."""
+    try:
+        resources = parse_start_request(req.get_body())
+    except RequestProblem as problem:
+        return _problem(HTTPStatus.BAD_REQUEST, str(problem))
+    if _is_active(await client.get_status(INSTANCE_ID)):
+        return _already_running(req, client)
+    run_input: dict[str, Any] = {"trigger": "http"}
+    if resources is not None:
+        run_input["resources"] = resources
+    try:
+        await client.start_new(ORCHESTRATOR, INSTANCE_ID, run_input)
+    except Exception:
+        if _is_active(await client.get_status(INSTANCE_ID)):
+            return _already_running(req, client)
+        raise
+    log.info("backup run started over HTTP (instance %r, %s)", INSTANCE_ID, len(resources or ()) or "all resources")
+    return client.create_check_status_response(req, INSTANCE_ID)
+
+
+@bp.route(route="v1/backups/status", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+async def backup_status(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """The current (or last) run's status: runtimeStatus, customStatus (progress counts), output (summary)."""
+    status = await client.get_status(INSTANCE_ID)
+    if not status:
+        return _problem(HTTPStatus.NOT_FOUND, "no backup run has been started yet", instance=INSTANCE_ID)
+    body = {
+        "instanceId": INSTANCE_ID,
+        "runtimeStatus": status.runtime_status.value if status.runtime_status else None,
+        "createdTime": status.created_time.isoformat() if status.created_time else None,
+        "lastUpdatedTime": status.last_updated_time.isoformat() if status.last_updated_time else None,
+        "customStatus": status.custom_status,
+        "output": status.output,
+    }
+    return func.HttpResponse(json.dumps(body), status_code=200, mimetype="application/json")
+
+
+# ----------------------------------------------------------------------------------------------- orchestrators
+
+
+def _error_text(error: BaseException) -> str:
+    return (str(error).strip() or type(error).__name__)[:MAX_ERROR_CHARS]
+
+
+def _settle(context: df.DurableOrchestrationContext, tasks: Sequence[Any]) -> Generator[Any, Any, list]:
+    """Wait for every task; return one `(True, result)` or `(False, error text)` per task, in order. Never raises.
+
+    task_all in azure-functions-durable fails fast: the first failed child fails the WhenAll task at once (other
+    children may still be pending). So on failure, each task is yielded on its own: finished ones resume at once
+    with their value or error, pending ones wait for their own completion event. The tasks are already scheduled,
+    so this adds no actions, and the same history always takes the same path: it is replay-safe."""
+    if not tasks:
+        return []
+    try:
+        results = yield context.task_all(list(tasks))
+        return [(True, result) for result in results]
+    except Exception:
+        pass
+    settled = []
+    for task in tasks:
+        try:
+            settled.append((True, (yield task)))
+        except Exception as error:
+            settled.append((False, _error_text(error)))
+    return settled
+
+
+def _progress(run_id: str, stage: str, **counts: Any) -> dict:
+    return {"run_id": run_id, "stage": stage, **counts}
+
+
+@bp.orchestration_trigger(context_name="context", input_type=dict)
+def backup_orchestrator(context: df.DurableOrchestrationContext):
+    """One backup run. Input: {"trigger": "schedule" | "http", "resources": optional list of resource keys}."""
+    run_input = context.get_input() or {}
+    trigger = run_input.get("trigger", "schedule")
+    requested = run_input.get("resources")
+    run_id = new_run_id(context.current_utc_datetime)
+
+    context.set_custom_status(_progress(run_id, "starting"))
+    started = yield context.call_activity("start_run", {"run_id": run_id, "trigger": trigger}, expected_type=dict)
+    if requested:
+        resources, batch_size = list(requested), started["batch_size"]
+    else:
+        context.set_custom_status(_progress(run_id, "discovering"))
+        discovered = yield context.call_activity("discover_resources", {"run_id": run_id}, expected_type=dict)
+        resources, batch_size = discovered["resources"], discovered["batch_size"]
+
+    batches = plan_batches(resources, batch_size)
+    context.set_custom_status(_progress(run_id, "backing_up", resources=len(resources), batches=len(batches)))
+    tasks = [
+        context.call_sub_orchestrator(
+            BATCH_ORCHESTRATOR,
+            {"run_id": run_id, "resources": batch},
+            instance_id=f"{context.instance_id}-{run_id}-{index:05d}",
+            expected_type=list,
+        )
+        for index, batch in enumerate(batches)
+    ]
+    results: list[dict] = []
+    for batch, (ok, value) in zip(batches, (yield from _settle(context, tasks)), strict=True):
+        # backup_batch never fails on its own; if its instance failed anyway, every resource in it failed.
+        results.extend(value if ok else [failed_result(key, f"batch failed: {value}") for key in batch])
+
+    summary = summarize(run_id, results)
+    counts = {key: summary.get(key, 0) for key in ("resources", *RESOURCE_STATUSES)}
+    context.set_custom_status(_progress(run_id, "finishing", batches=len(batches), **counts))
+    yield context.call_activity("finish_run", {"run_id": run_id, "summary": summary}, expected_type=dict)
+    context.set_custom_status(_progress(run_id, "completed", batches=len(batches), status=summary["status"], **counts))
+    if not context.is_replaying:
+        log.info("backup run %s finished: %s", run_id, summary["status"])
+    return summary
+
+
+@bp.orchestration_trigger(context_name="context", input_type=dict)
+def backup_batch(context: df.DurableOrchestrationContext):
+    """Back up one batch of resources in parallel. Input: {"run_id", "resources"}. Returns one result per resource;
+    a resource whose activity failed after its retries gets a failed result and never fails its siblings."""
+    batch = context.get_input()
+    run_id, resources = batch["run_id"], batch["resources"]
+    tasks = [
+        context.call_activity_with_retry(
+            "backup_resource", RESOURCE_RETRY, {"run_id": run_id, "resource": key}, expected_type=dict
+        )
+        for key in resources
+    ]
+    results = [
+        value if ok else failed_result(key, value)
+        for key, (ok, value) in zip(resources, (yield from _settle(context, tasks)), strict=True)
+    ]
+    context.set_custom_status({"run_id": run_id, "resources": len(results), "failed": _count_failed(results)})
+    return results
+
+
+def _count_failed(results: list[dict]) -> int:
+    return sum(1 for result in results if result.get("status") == "failed")
+
+
+# -------------------------------------------------------------------------------------------------- activities
+
+
+@bp.activity_trigger(input_name="payload")
+def start_run(payload: dict) -> dict:
+    services = get_services()
+    use_cases.start_run(services, payload["run_id"], payload["trigger"])
+    return {"run_id": payload["run_id"], "batch_size": services.settings.batch_size}
+
+
+@bp.activity_trigger(input_name="payload")
+def discover_resources(payload: dict) -> dict:
+    services = get_services()
+    resources = use_cases.discover_resources(services)
+    return {"run_id": payload["run_id"], "resources": resources, "batch_size": services.settings.batch_size}
+
+
+@bp.activity_trigger(input_name="payload")
+def backup_resource(payload: dict) -> dict:
+    # the core result is already small: resource, status, counts, and an error text of bounded length
+    return use_cases.backup_resource(get_services(), payload["run_id"], payload["resource"])
+
+
+@bp.activity_trigger(input_name="payload")
+def finish_run(payload: dict) -> dict:
+    summary = payload["summary"]
+    use_cases.finish_run(get_services(), payload["run_id"], summary)
+    return {key: summary.get(key) for key in ("run_id", "status", "resources", *RESOURCE_STATUSES)}

@@ -1,0 +1,215 @@
+"""`python -m core`: backup, browse and restore from the command line, with the same core services as the
+Functions app. Every listing takes --json."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from datetime import datetime
+from typing import Any
+
+from core.bootstrap import Services, build_services
+from core.browse import ItemQuery, find_items
+from core.config import load_settings, settings_help
+from core.errors import BackupError
+from core.progress import Progress
+from core.restore import restore
+from core.restore_request import CONFLICT_POLICIES, DESTINATIONS, RestoreRequest
+from core.runner import run_backup
+
+EXIT_OK, EXIT_ERROR, EXIT_PARTIAL, EXIT_FAILED = 0, 2, 3, 4
+
+
+def _time(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"give a time zone, e.g. {text}Z")
+    return value
+
+
+def _resource(text: str) -> str:
+    """'exchange:<id>', or a bare user id for the Exchange workload."""
+    return text if ":" in text else f"exchange:{text}"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m core",
+        description="Microsoft 365 backup to Azure Storage: run backups, browse them, restore from them.",
+        epilog=settings_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("backup", help="run a backup now (all discovered resources, or --resource)")
+    p.add_argument("--resource", action="append", type=_resource, help="back up only this resource (repeatable)")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bar")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("runs", help="list backup runs, newest first")
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("points", help="list the restore points of a resource")
+    p.add_argument("resource", type=_resource)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("items", help="browse/search a resource as of a run")
+    p.add_argument("resource", type=_resource)
+    _point_args(p)
+    p.add_argument("--folder", help="this folder path and below, e.g. Inbox/Projects")
+    p.add_argument("--subject", help="subject contains (case-insensitive)")
+    p.add_argument("--sender", help="sender address contains (case-insensitive)")
+    p.add_argument("--after", type=_time, help="received at or after this time")
+    p.add_argument("--before", type=_time, help="received before this time")
+    p.add_argument("--limit", type=int, default=0, help="at most this many (0: all)")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("restore", help="restore messages, a folder or a whole mailbox as of a run")
+    p.add_argument("resource", type=_resource)
+    _point_args(p)
+    scope = p.add_mutually_exclusive_group(required=True)
+    scope.add_argument("--item", action="append", help="an item id (repeatable)")
+    scope.add_argument("--folder", help="a folder path: the folder and everything below it")
+    scope.add_argument("--all", action="store_true", help="the whole resource")
+    p.add_argument("--destination", choices=DESTINATIONS, default="original")
+    p.add_argument("--to-user", help="restore into this user's mailbox (id) instead")
+    p.add_argument("--conflict", choices=CONFLICT_POLICIES, default="skip")
+    p.add_argument("--json", action="store_true")
+    return parser
+
+
+def _point_args(p: argparse.ArgumentParser) -> None:
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--run", help="as of this run id (default: the latest usable)")
+    group.add_argument("--at", type=_time, help="as of the last backup at or before this time")
+
+
+def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
+    print(json.dumps(data, indent=2, default=str) if args.json else text)
+
+
+def _backup(services: Services, args: argparse.Namespace) -> int:
+    show = sys.stderr.isatty() if args.progress is None else args.progress
+    bar: list[Progress] = []
+    summary = run_backup(
+        services,
+        resources=args.resource,
+        on_plan=lambda n: bar.append(Progress(n, "backup", show)),
+        on_resource=lambda r: bar[0].advance(f"{r['resource']} {r['status']}"),
+    )
+    if bar:
+        bar[0].close()
+    lines = [
+        f"run {summary['run_id']}: {summary['status']} - {summary['resources']} resources "
+        f"({summary['succeeded']} ok, {summary['partial']} partial, {summary['failed']} failed, "
+        f"{summary['skipped']} skipped), {summary['items']} new item versions, {summary['bytes']} bytes written, "
+        f"{summary['removed']} removed, {summary['failed_items']} failed items"
+    ]
+    lines += [
+        f"  {r['resource']}: {r['status']} items={r['items']} removed={r['removed']}"
+        + (f" error={r['error']}" if r.get("error") else "")
+        for r in summary["results"]
+    ]
+    _emit(args, summary, "\n".join(lines))
+    return {"succeeded": EXIT_OK, "partial": EXIT_PARTIAL}.get(summary["status"], EXIT_FAILED)
+
+
+def _items(services: Services, args: argparse.Namespace) -> int:
+    query = ItemQuery(
+        args.resource,
+        args.run,
+        args.at,
+        folder=args.folder,
+        subject=args.subject,
+        sender=args.sender,
+        after=args.after,
+        before=args.before,
+    )
+    run_id, found = find_items(services, query)
+    items = []
+    for item in found:
+        items.append(item)
+        if args.limit and len(items) >= args.limit:
+            break
+    text = [f"{args.resource} as of run {run_id}: {len(items)} item(s)"]
+    text += [f"  {i['id']}  {i['folder']}  {i['received']}  {i['sender']}  {i['subject']}" for i in items]
+    _emit(args, {"resource": args.resource, "run_id": run_id, "items": items}, "\n".join(text))
+    return EXIT_OK
+
+
+def _restore(services: Services, args: argparse.Namespace) -> int:
+    request = RestoreRequest(
+        resource=args.resource,
+        run_id=args.run,
+        at=args.at,
+        item_ids=tuple(args.item or ()),
+        folder=args.folder,
+        whole=args.all,
+        destination=args.destination,
+        target_owner=args.to_user,
+        conflict=args.conflict,
+    )
+    report = restore(services, request)
+    text = (
+        f"restored {report.restored}, skipped {report.skipped}, failed {report.failed} "
+        f"as of run {report.run_id} into {report.target_owner}"
+        + (f" / {report.destination}" if report.destination else " (original folders)")
+    )
+    text += "".join(f"\n  failed {f['item_id']}: {f['error']}" for f in report.failures)
+    _emit(args, report.to_dict(), text)
+    return EXIT_OK if report.failed == 0 else EXIT_PARTIAL
+
+
+def _runs(services: Services, args: argparse.Namespace) -> int:
+    runs = services.runs.list(args.limit)
+    text = (
+        "\n".join(
+            f"{r['run_id']}  {r['status']:<10} {r['trigger']:<8} resources={r['resources']} "
+            f"items={r['items']} bytes={r['bytes']} failed={r['failed']}"
+            for r in runs
+        )
+        or "no runs"
+    )
+    _emit(args, runs, text)
+    return EXIT_OK
+
+
+def _points(services: Services, args: argparse.Namespace) -> int:
+    points = services.runs.points(args.resource)
+    text = (
+        "\n".join(
+            f"{p['run_id']}  {p['status']:<10} items={p['items']} removed={p['removed']} "
+            f"failed_items={p['failed_items']}"
+            for p in points
+        )
+        or "no restore points"
+    )
+    _emit(args, points, text)
+    return EXIT_OK
+
+
+COMMANDS = {"backup": _backup, "items": _items, "restore": _restore, "runs": _runs, "points": _points}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    try:
+        services = build_services(load_settings())
+    except BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        return COMMANDS[args.command](services, args)
+    except BackupError as exc:
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    finally:
+        services.close()

@@ -1,0 +1,238 @@
+"""Microsoft Graph over httpx: one pooled connection set, app-only bearer tokens, bounded retries that honour
+Retry-After, the per-mailbox limiter, paging, and typed errors (core.errors) for everything else."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
+
+import httpx
+
+from core.config import Settings
+from core.errors import (
+    DeltaExpired,
+    GraphAuthError,
+    GraphConflict,
+    GraphError,
+    GraphNotFound,
+    GraphServerError,
+    GraphThrottled,
+    GraphTransportError,
+    MalformedResponse,
+)
+from core.graph.limiter import MailboxLimiter
+from core.graph.retry import RETRYABLE_STATUSES, RetryPolicy
+
+# Error codes with which Outlook and directory delta queries say "start over" (compared case-insensitively).
+DELTA_EXPIRED_CODES = frozenset(
+    {
+        "syncstatenotfound",
+        "resyncrequired",
+        "syncstateinvalid",
+        "resyncchangesapplydifferences",
+        "resyncchangesuploaddifferences",
+        "invaliddeltatoken",
+    }
+)
+_MAILBOX_PATH = re.compile(
+    r"(?:^|/)users/([^/?]+)/(?:messages|mailFolders|contactFolders|contacts|calendars|calendar|events)\b", re.IGNORECASE
+)
+_CHUNK = 64 * 1024
+
+
+class Sink(Protocol):
+    def write(self, chunk: bytes) -> int: ...
+    def restart(self) -> None: ...
+
+
+class Tokens(Protocol):
+    def token(self) -> str: ...
+    def invalidate(self) -> None: ...
+
+
+def mailbox_of(url: str) -> str | None:
+    """The mailbox (user id or UPN) a mailbox-scoped Graph URL addresses, for the per-mailbox budget."""
+    match = _MAILBOX_PATH.search(url)
+    return match.group(1).lower() if match else None
+
+
+def _error_details(response: httpx.Response) -> tuple[str, str]:
+    try:
+        body = response.json()
+        error = body.get("error", {}) if isinstance(body, dict) else {}
+        if isinstance(error, dict):
+            return str(error.get("code", "")), str(error.get("message", ""))
+        return str(error), str(body.get("error_description", ""))
+    except ValueError:
+        return "", response.text[:200]
+
+
+class GraphClient:
+    def __init__(
+        self,
+        settings: Settings,
+        tokens: Tokens,
+        limiter: MailboxLimiter | None = None,
+        policy: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.endpoint = settings.graph_endpoint
+        self.version_root = f"{self.endpoint}/v1.0"
+        self.page_size = settings.page_size
+        self._tokens = tokens
+        self._limiter = limiter or MailboxLimiter(settings.mailbox_concurrency, settings.mailbox_requests_per_10_min)
+        self._policy = policy or RetryPolicy(max_attempts=settings.max_attempts)
+        self._sleep = sleep
+        self._http = httpx.Client(
+            verify=settings.ca_bundle or True,
+            timeout=httpx.Timeout(settings.timeout_seconds),
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
+            follow_redirects=False,
+        )
+        self._stats: Counter[str] = Counter()
+        self._stats_lock = threading.Lock()
+
+    # -- bookkeeping -------------------------------------------------------------------------------------------
+    def _count(self, key: str, n: int = 1) -> None:
+        with self._stats_lock:
+            self._stats[key] += n
+
+    def stats(self) -> dict[str, int]:
+        """Requests sent, retries, 429/503 answers seen: for run reports and benchmarks."""
+        with self._stats_lock:
+            return dict(self._stats)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def url(self, path_or_url: str) -> str:
+        if path_or_url.startswith("https://") or path_or_url.startswith("http://"):
+            return path_or_url
+        return f"{self.version_root}/{path_or_url.lstrip('/')}"
+
+    # -- the one place requests are sent -----------------------------------------------------------------------
+    def _send(
+        self, method: str, url: str, *, headers: dict[str, str] | None, stream: bool, **kwargs: Any
+    ) -> httpx.Response:
+        url = self.url(url)
+        mailbox = mailbox_of(url)
+        reauthenticated = False
+        attempt = 0
+        while True:
+            attempt += 1
+            request_headers = {"Authorization": f"Bearer {self._tokens.token()}", **(headers or {})}
+            try:
+                with self._limiter.slot(mailbox):
+                    self._count("requests")
+                    request = self._http.build_request(method, url, headers=request_headers, **kwargs)
+                    response = self._http.send(request, stream=stream)
+                    if stream and response.status_code >= 300:
+                        response.read()
+            except httpx.TransportError as exc:
+                self._count("transport_errors")
+                if attempt >= self._policy.max_attempts:
+                    raise GraphTransportError(f"{method} failed: {exc!r}", url=url) from exc
+                self._count("retries")
+                self._sleep(self._policy.backoff(attempt))
+                continue
+            status = response.status_code
+            if status < 400:
+                return response
+            if status in RETRYABLE_STATUSES:
+                self._count(f"status_{status}")
+                if attempt < self._policy.max_attempts:
+                    self._count("retries")
+                    self._sleep(self._policy.delay(attempt, response.headers.get("Retry-After")))
+                    continue
+            if status == 401 and not reauthenticated:
+                reauthenticated = True
+                self._tokens.invalidate()
+                continue
+            raise self._error(method, url, response)
+
+    def _error(self, method: str, url: str, response: httpx.Response) -> GraphError:
+        status = response.status_code
+        code, message = _error_details(response)
+        text = f"{method} answered {status}: {message}".strip()
+        kwargs = {"status": status, "code": code, "url": url}
+        if status == 410 or code.lower() in DELTA_EXPIRED_CODES:
+            return DeltaExpired(text, **kwargs)
+        if status in (401, 403):
+            return GraphAuthError(text, **kwargs)
+        if status == 404:
+            return GraphNotFound(text, **kwargs)
+        if status == 409:
+            return GraphConflict(text, **kwargs)
+        if status in (429, 503):
+            return GraphThrottled(text, **kwargs)
+        if status >= 500:
+            return GraphServerError(text, **kwargs)
+        return GraphError(text, **kwargs)
+
+    # -- conveniences ------------------------------------------------------------------------------------------
+    def get_json(
+        self, url: str, *, params: dict[str, str] | None = None, headers: dict[str, str] | None = None
+    ) -> dict:
+        """GET a JSON object. A body that is not a JSON object is retried twice (it is a GET), then
+        MalformedResponse."""
+        for attempt in range(3):
+            response = self._send("GET", url, headers=headers, stream=False, params=params)
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            if isinstance(body, dict):
+                return body
+            self._count("malformed_bodies")
+            if attempt == 2:
+                raise MalformedResponse("Graph answered a body that is not a JSON object", url=self.url(url))
+        raise AssertionError("unreachable")
+
+    def iter_pages(
+        self, url: str, *, params: dict[str, str] | None = None, headers: dict[str, str] | None = None
+    ) -> Iterator[list[dict]]:
+        """Follow @odata.nextLink, yielding each page's `value` list."""
+        next_url: str | None = url
+        while next_url:
+            page = self.get_json(next_url, params=params, headers=headers)
+            params = None  # a nextLink carries its own query
+            value = page.get("value")
+            if not isinstance(value, list):
+                raise MalformedResponse("page has no 'value' list", url=self.url(next_url))
+            yield value
+            link = page.get("@odata.nextLink")
+            next_url = link if isinstance(link, str) and link else None
+
+    def post_json(self, url: str, body: dict, *, headers: dict[str, str] | None = None) -> dict:
+        response = self._send("POST", url, headers=headers, stream=False, json=body)
+        return response.json() if response.content else {}
+
+    def post_content(self, url: str, content: bytes, *, content_type: str) -> dict:
+        response = self._send("POST", url, headers={"Content-Type": content_type}, stream=False, content=content)
+        return response.json() if response.content else {}
+
+    def download(self, url: str, sink: Sink) -> int:
+        """Stream a body into `sink`, returning its size. A connection lost mid-body is retried from the start,
+        with the sink emptied first."""
+        attempt = 0
+        while True:
+            attempt += 1
+            sink.restart()
+            response = self._send("GET", url, headers=None, stream=True)
+            size = 0
+            try:
+                for chunk in response.iter_bytes(_CHUNK):
+                    sink.write(chunk)
+                    size += len(chunk)
+                return size
+            except httpx.TransportError as exc:
+                self._count("transport_errors")
+                if attempt >= self._policy.max_attempts:
+                    raise GraphTransportError(f"download broke off: {exc!r}", url=self.url(url)) from exc
+                self._sleep(self._policy.backoff(attempt))
+            finally:
+                response.close()

@@ -1,0 +1,92 @@
+"""What a restore asks for, validated before anything is written, and what it did."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from core.errors import InvalidRequestError
+from core.models import ResourceKey
+
+DESTINATIONS = ("original", "new-folder")
+CONFLICT_POLICIES = ("skip", "keep-both")
+_FIELDS = {"resource", "run_id", "at", "item_ids", "folder", "whole", "destination", "target_owner", "conflict"}
+
+
+@dataclass(frozen=True)
+class RestoreRequest:
+    resource: str  # 'exchange:<user id>'
+    run_id: str | None = None  # restore as of this run ...
+    at: datetime | None = None  # ... or as of the last backup at or before this time (default: the latest)
+    item_ids: tuple[str, ...] = ()  # scope: these items ...
+    folder: str | None = None  # ... or everything in this folder path and below ...
+    whole: bool = False  # ... or the whole resource
+    destination: str = "original"  # 'original' folders, or a new 'Restored <time>' folder
+    target_owner: str | None = None  # restore into another user's mailbox (default: the same)
+    conflict: str = "skip"  # 'skip' items already there (same internetMessageId), or 'keep-both'
+
+    def __post_init__(self) -> None:
+        try:
+            ResourceKey.parse(self.resource)
+        except ValueError as exc:
+            raise InvalidRequestError(str(exc)) from None
+        scopes = sum([bool(self.item_ids), self.folder is not None, self.whole])
+        if scopes != 1:
+            raise InvalidRequestError("choose exactly one scope: item ids, a folder, or the whole resource")
+        if self.run_id is not None and self.at is not None:
+            raise InvalidRequestError("give a run id or a point in time, not both")
+        if self.destination not in DESTINATIONS:
+            raise InvalidRequestError(f"destination must be one of {DESTINATIONS}, got {self.destination!r}")
+        if self.conflict not in CONFLICT_POLICIES:
+            raise InvalidRequestError(f"conflict must be one of {CONFLICT_POLICIES}, got {self.conflict!r}")
+        if self.at is not None and self.at.tzinfo is None:
+            raise InvalidRequestError("a point in time must carry a time zone (e.g. 2026-11-22T06:00:00Z)")
+
+    @property
+    def key(self) -> ResourceKey:
+        return ResourceKey.parse(self.resource)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RestoreRequest:
+        """Strict: unknown fields and wrong types are errors, not ignored."""
+        if not isinstance(data, dict):
+            raise InvalidRequestError("a restore request is a JSON object")
+        unknown = set(data) - _FIELDS
+        if unknown:
+            raise InvalidRequestError(f"unknown fields: {', '.join(sorted(unknown))}")
+        values = dict(data)
+        if "at" in values and values["at"] is not None:
+            try:
+                values["at"] = datetime.fromisoformat(str(values["at"]).replace("Z", "+00:00"))
+            except ValueError:
+                raise InvalidRequestError(f"'at' is not an ISO 8601 time: {values['at']!r}") from None
+        if "item_ids" in values:
+            ids = values["item_ids"]
+            if not isinstance(ids, list) or not all(isinstance(i, str) and i for i in ids):
+                raise InvalidRequestError("'item_ids' must be a list of non-empty strings")
+            values["item_ids"] = tuple(ids)
+        for name in ("resource", "run_id", "folder", "destination", "target_owner", "conflict"):
+            if name in values and values[name] is not None and not isinstance(values[name], str):
+                raise InvalidRequestError(f"'{name}' must be a string")
+        if "whole" in values and not isinstance(values["whole"], bool):
+            raise InvalidRequestError("'whole' must be true or false")
+        if "resource" not in values:
+            raise InvalidRequestError("'resource' is required")
+        return cls(**values)
+
+
+@dataclass
+class RestoreReport:
+    resource: str
+    run_id: str
+    target_owner: str
+    destination: str  # the folder path restored into ('' = original folders)
+    restored: int = 0
+    skipped: int = 0
+    failed: int = 0
+    items: list[dict[str, str]] = field(default_factory=list)  # item_id, new_id, folder, sha256, status
+    failures: list[dict[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,162 @@
+"""The catalog: every version of every backed-up item, so a resource can be reconstructed as of any run.
+
+One entity per item version in table `{prefix}catalog`: PartitionKey = resource key, RowKey =
+`category|item id|first-seen run`. A version is live from its first-seen run until `deleted_run` (empty while
+live): as of run R the resource holds exactly the versions with first_seen_run <= R < deleted_run. Folders are
+versioned the same way under category 'folder', so paths as of any run are known too.
+
+Writes go through a `CatalogWriter`, which batches operations into atomic table transactions (one partition per
+resource, at most 100 operations each)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from azure.core.exceptions import HttpResponseError
+from azure.data.tables import TableClient, TransactionOperation
+
+from core.errors import StorageError
+from core.storage import table_keys as keys
+
+FOLDER = "folder"
+_TRANSACTION_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class ItemVersion:
+    category: str  # 'mail', 'folder' (later: 'contact', 'event', 'file')
+    item_id: str
+    first_seen_run: str
+    folder_id: str = ""  # parent container id ('' for a top-level folder)
+    folder_path: str = ""  # the parent's path when captured; for a folder, its own path
+    deleted_run: str = ""
+    content_hash: str = ""
+    size: int = 0
+    name: str = ""  # subject of a message, display name of a folder
+    sender: str = ""
+    received: str = ""
+    modified: str = ""
+    change_key: str = ""
+    internet_message_id: str = ""
+    has_attachments: bool = False
+    is_read: bool = False
+
+    def live_at(self, run_id: str) -> bool:
+        return self.first_seen_run <= run_id and (not self.deleted_run or self.deleted_run > run_id)
+
+    def to_entity(self, resource: str) -> dict[str, Any]:
+        entity = asdict(self)
+        entity["PartitionKey"] = keys.escape(resource)
+        entity["RowKey"] = keys.join(self.category, self.item_id, self.first_seen_run)
+        return entity
+
+    @classmethod
+    def from_entity(cls, entity: dict[str, Any]) -> ItemVersion:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in entity.items() if k in names})
+
+
+@dataclass(frozen=True)
+class OpenVersion:
+    """What the backup engine needs to know about an item's live version to decide what changed."""
+
+    first_seen_run: str
+    folder_id: str
+    content_hash: str
+    change_key: str
+    size: int = 0
+
+
+class Catalog:
+    def __init__(self, table: TableClient) -> None:
+        self._table = table
+
+    def open_index(self, resource: str, category: str) -> dict[str, OpenVersion]:
+        """item id -> its live version, loaded with a narrow projection (bounded memory per item)."""
+        low, high = keys.prefix_range(category)
+        query = "PartitionKey eq @pk and RowKey ge @low and RowKey lt @high and deleted_run eq ''"
+        index = {}
+        for entity in self._table.query_entities(
+            query,
+            parameters={"pk": keys.escape(resource), "low": low, "high": high},
+            select=["RowKey", "folder_id", "content_hash", "change_key", "size"],
+        ):
+            _, item_id, first_seen = keys.split(entity["RowKey"])
+            index[item_id] = OpenVersion(
+                first_seen,
+                entity.get("folder_id", ""),
+                entity.get("content_hash", ""),
+                entity.get("change_key", ""),
+                int(entity.get("size", 0) or 0),
+            )
+        return index
+
+    def as_of(self, resource: str, category: str, run_id: str) -> Iterator[ItemVersion]:
+        """Every version of `category` live in `resource` as of run `run_id`, streamed page by page."""
+        low, high = keys.prefix_range(category)
+        query = (
+            "PartitionKey eq @pk and RowKey ge @low and RowKey lt @high and first_seen_run le @run "
+            "and (deleted_run eq '' or deleted_run gt @run )"  # the space before ')' lets the SDK see @run
+        )
+        params = {"pk": keys.escape(resource), "low": low, "high": high, "run": run_id}
+        for entity in self._table.query_entities(query, parameters=params):
+            yield ItemVersion.from_entity(entity)
+
+    def history(self, resource: str, category: str, item_id: str) -> list[ItemVersion]:
+        low, high = keys.prefix_range(category, item_id)
+        query = "PartitionKey eq @pk and RowKey ge @low and RowKey lt @high"
+        params = {"pk": keys.escape(resource), "low": low, "high": high}
+        return sorted(
+            (ItemVersion.from_entity(e) for e in self._table.query_entities(query, parameters=params)),
+            key=lambda v: v.first_seen_run,
+        )
+
+    def writer(self, resource: str) -> CatalogWriter:
+        return CatalogWriter(self._table, resource)
+
+
+class CatalogWriter:
+    """Buffers one resource's catalog changes and commits them in atomic transactions of up to 100 operations.
+    Call `flush()` before anything that depends on them being durable (saving a delta link)."""
+
+    def __init__(self, table: TableClient, resource: str) -> None:
+        self._table = table
+        self._resource = resource
+        self._pk = keys.escape(resource)
+        self._ops: list[tuple[Any, ...]] = []
+        self._row_keys: set[str] = set()
+        self.committed = 0
+
+    def _add(self, op: tuple[Any, ...]) -> None:
+        row_key = op[1]["RowKey"]
+        if row_key in self._row_keys:  # one entity may appear once per transaction
+            self.flush()
+        self._ops.append(op)
+        self._row_keys.add(row_key)
+        if len(self._ops) >= _TRANSACTION_LIMIT:
+            self.flush()
+
+    def put(self, version: ItemVersion) -> None:
+        """Write a version whole (a new one, or a replacement of one first seen in this same run)."""
+        self._add((TransactionOperation.UPSERT, version.to_entity(self._resource), {"mode": "replace"}))
+
+    def close(self, category: str, item_id: str, first_seen_run: str, run_id: str) -> None:
+        """End a live version at `run_id` (deleted, or superseded by a newer version)."""
+        self.touch(category, item_id, first_seen_run, deleted_run=run_id)
+
+    def touch(self, category: str, item_id: str, first_seen_run: str, **changes: Any) -> None:
+        """Update metadata of a live version in place (e.g. a new changeKey for a read-state change)."""
+        entity = {"PartitionKey": self._pk, "RowKey": keys.join(category, item_id, first_seen_run), **changes}
+        self._add((TransactionOperation.UPSERT, entity, {"mode": "merge"}))
+
+    def flush(self) -> None:
+        if not self._ops:
+            return
+        ops, self._ops, self._row_keys = self._ops, [], set()
+        try:
+            self._table.submit_transaction(ops)
+        except HttpResponseError as exc:
+            raise StorageError(f"catalog transaction of {len(ops)} operations failed: {exc.message}") from exc
+        self.committed += len(ops)

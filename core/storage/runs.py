@@ -1,0 +1,134 @@
+"""Backup runs and restore points.
+
+`{prefix}runs`: one entity per run (PartitionKey 'run', RowKey = run id, which sorts in time order).
+`{prefix}restorepoints`: one entity per (resource, run): the resource's status and counts in that run. A restore
+"as of" a run or a time resolves to a restore point that completed (succeeded or partial)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from azure.core.exceptions import ResourceNotFoundError
+from azure.data.tables import TableClient, UpdateMode
+
+from core.errors import InvalidRequestError, NotFoundError
+from core.planning import new_run_id
+from core.storage import table_keys as keys
+
+_RUNS_PK = "run"
+_COUNTS = ("resources", "succeeded", "partial", "failed", "items", "bytes", "removed", "failed_items")
+USABLE = ("succeeded", "partial")
+_MAX_FAILURES_JSON = 30_000  # Table string properties hold 64 KiB of UTF-16
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class RunStore:
+    def __init__(self, runs: TableClient, points: TableClient) -> None:
+        self._runs = runs
+        self._points = points
+
+    # -- runs --------------------------------------------------------------------------------------------------
+    def start(self, run_id: str, trigger: str) -> None:
+        self._runs.upsert_entity(
+            {"PartitionKey": _RUNS_PK, "RowKey": run_id, "status": "running", "trigger": trigger, "started_at": _now()},
+            mode=UpdateMode.MERGE,
+        )
+
+    def finish(self, run_id: str, summary: dict[str, Any]) -> None:
+        entity = {"PartitionKey": _RUNS_PK, "RowKey": run_id, "status": summary["status"], "finished_at": _now()}
+        entity.update({k: int(summary.get(k, 0)) for k in _COUNTS})
+        self._runs.upsert_entity(entity, mode=UpdateMode.MERGE)
+
+    def get(self, run_id: str) -> dict[str, Any]:
+        try:
+            entity = self._runs.get_entity(_RUNS_PK, run_id)
+        except ResourceNotFoundError:
+            raise NotFoundError(f"no backup run {run_id!r}") from None
+        return _run_dict(entity)
+
+    def list(self, limit: int = 50) -> list[dict[str, Any]]:
+        """Newest first."""
+        entities = list(self._runs.query_entities("PartitionKey eq @pk", parameters={"pk": _RUNS_PK}))
+        return [_run_dict(e) for e in sorted(entities, key=lambda e: e["RowKey"], reverse=True)[:limit]]
+
+    # -- restore points ----------------------------------------------------------------------------------------
+    def record_point(self, run_id: str, result: dict[str, Any], failures: list[dict[str, str]]) -> None:
+        failures_json = json.dumps(failures)
+        while len(failures_json) > _MAX_FAILURES_JSON and failures:
+            failures = failures[: len(failures) // 2]
+            failures_json = json.dumps([*failures, {"item": "...", "error": "more failures not listed"}])
+        self._points.upsert_entity(
+            {
+                "PartitionKey": keys.escape(result["resource"]),
+                "RowKey": run_id,
+                "resource": result["resource"],
+                "status": result["status"],
+                "items": int(result.get("items", 0)),
+                "bytes": int(result.get("bytes", 0)),
+                "removed": int(result.get("removed", 0)),
+                "failed_items": int(result.get("failed_items", 0)),
+                "error": result.get("error") or "",
+                "failures": failures_json,
+                "finished_at": _now(),
+            },
+            mode=UpdateMode.REPLACE,
+        )
+
+    def points(self, resource: str) -> list[dict[str, Any]]:
+        """The resource's restore points, oldest first."""
+        entities = self._points.query_entities("PartitionKey eq @pk", parameters={"pk": keys.escape(resource)})
+        return sorted((_point_dict(e) for e in entities), key=lambda p: p["run_id"])
+
+    def resources(self) -> list[str]:
+        """Every resource that has at least one restore point."""
+        seen: set[str] = set()
+        for entity in self._points.query_entities("RowKey ne ''", select=["resource"]):
+            seen.add(entity["resource"])
+        return sorted(seen)
+
+    def resolve_point(self, resource: str, run_id: str | None = None, at: datetime | None = None) -> str:
+        """The run to restore `resource` as of: the given run (which must have a usable restore point for it),
+        the last usable one at or before `at`, or the latest usable one."""
+        usable = [p for p in self.points(resource) if p["status"] in USABLE]
+        if not usable:
+            raise NotFoundError(f"no completed backup of {resource!r}")
+        if run_id is not None:
+            for point in usable:
+                if point["run_id"] == run_id:
+                    return run_id
+            raise NotFoundError(f"run {run_id!r} has no usable restore point for {resource!r}")
+        if at is not None:
+            bound = new_run_id(at)
+            earlier = [p for p in usable if p["run_id"] <= bound]
+            if not earlier:
+                raise InvalidRequestError(f"{at.isoformat()} is before the first backup of {resource!r}")
+            return earlier[-1]["run_id"]
+        return usable[-1]["run_id"]
+
+
+def _run_dict(entity: dict[str, Any]) -> dict[str, Any]:
+    out = {"run_id": entity["RowKey"], "status": entity.get("status", ""), "trigger": entity.get("trigger", "")}
+    out["started_at"] = entity.get("started_at", "")
+    out["finished_at"] = entity.get("finished_at", "")
+    out.update({k: int(entity.get(k, 0) or 0) for k in _COUNTS})
+    return out
+
+
+def _point_dict(entity: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "resource": entity.get("resource", ""),
+        "run_id": entity["RowKey"],
+        "status": entity.get("status", ""),
+        "items": int(entity.get("items", 0)),
+        "bytes": int(entity.get("bytes", 0)),
+        "removed": int(entity.get("removed", 0)),
+        "failed_items": int(entity.get("failed_items", 0)),
+        "error": entity.get("error", ""),
+        "failures": json.loads(entity.get("failures") or "[]"),
+        "finished_at": entity.get("finished_at", ""),
+    }

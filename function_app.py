@@ -1,0 +1,10 @@
+"""The Azure Functions entry point: builds the Durable app and registers the blueprints. No logic here, and nothing
+reads a setting at import time, so indexing works with no app settings defined."""
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from blueprints.backup import bp as backup_bp
+
+app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
+app.register_functions(backup_bp)

@@ -1,0 +1,54 @@
+import pytest
+
+from core.config import SETTINGS, load_settings, settings_help
+from core.errors import ConfigError
+
+BASE = {
+    "GRAPH_TENANT_ID": "t",
+    "GRAPH_CLIENT_ID": "c",
+    "GRAPH_CLIENT_SECRET": "s",
+    "BACKUP_STORAGE_CONNECTION_STRING": "UseDevelopmentStorage=true",
+}
+
+
+def test_defaults_fill_in():
+    settings = load_settings(BASE)
+    assert settings.graph_endpoint == "https://graph.microsoft.com"
+    assert settings.mailbox_concurrency == 4
+    assert settings.workloads == ("exchange",)
+    assert settings.is_public_cloud_authority
+
+
+def test_national_cloud_endpoints_are_settings():
+    settings = load_settings(
+        {
+            **BASE,
+            "GRAPH_ENDPOINT": "https://graph.microsoft.us/",
+            "GRAPH_AUTHORITY_HOST": "https://login.microsoftonline.us",
+        }
+    )
+    assert settings.graph_endpoint == "https://graph.microsoft.us"
+    assert settings.is_public_cloud_authority
+    assert not load_settings({**BASE, "GRAPH_AUTHORITY_HOST": "https://127.0.0.1:9999"}).is_public_cloud_authority
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"GRAPH_TENANT_ID": ""}, "GRAPH_TENANT_ID is required"),
+        ({"GRAPH_CLIENT_SECRET": ""}, "GRAPH_CLIENT_CERTIFICATE"),
+        ({"GRAPH_PAGE_SIZE": "many"}, "GRAPH_PAGE_SIZE must be an integer"),
+        ({"BACKUP_BATCH_SIZE": "0"}, "BACKUP_BATCH_SIZE must be >= 1"),
+        ({"GRAPH_ENDPOINT": "http://graph.microsoft.com"}, "must be an https:// URL"),
+        ({"BACKUP_STORAGE_CONNECTION_STRING": ""}, "BACKUP_STORAGE_BLOB_ENDPOINT"),
+        ({"BACKUP_WORKLOADS": " , "}, "names no workload"),
+    ],
+)
+def test_bad_settings_are_named(change, message):
+    with pytest.raises(ConfigError, match=message):
+        load_settings({**BASE, **change})
+
+
+def test_help_documents_every_setting():
+    text = settings_help()
+    assert all(s.name in text for s in SETTINGS)
