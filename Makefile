@@ -4,14 +4,22 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP_PY := $(VENV)/.installed
 STAMP_NODE := node_modules/.installed
+# checkov pins packaging<24, which pytest 9 cannot share a virtualenv with: it gets its own.
+CHECKOV_VENV := .venv-checkov
+STAMP_CHECKOV := $(CHECKOV_VENV)/.installed
 
 .PHONY: deps demo test lint bench clean
 
-deps: $(STAMP_PY) $(STAMP_NODE)
+deps: $(STAMP_PY) $(STAMP_NODE) $(STAMP_CHECKOV)
 
 $(STAMP_PY): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+$(STAMP_CHECKOV): infra/requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements-checkov.txt
 	touch $@
 
 $(STAMP_NODE): package.json package-lock.json
@@ -26,10 +34,10 @@ lint: $(STAMP_PY)
 	$(VENV)/bin/ruff format --check .
 
 test: deps lint
-	$(VENV)/bin/pytest
+	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(VENV)/bin/pytest
 
 bench: deps
 	$(PY) -m bench.mail_backup
 
 clean:
-	rm -rf $(VENV) node_modules .demo .bench .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) node_modules .demo .bench .pytest_cache .ruff_cache

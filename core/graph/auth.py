@@ -55,6 +55,7 @@ class TokenProvider:
         session = requests.Session()
         if settings.ca_bundle:
             session.verify = settings.ca_bundle
+            session.trust_env = False  # else REQUESTS_CA_BUNDLE from the environment would override verify
         public = settings.is_public_cloud_authority
         self._app = msal.ConfidentialClientApplication(
             settings.client_id,
@@ -71,7 +72,7 @@ class TokenProvider:
         with self._lock:
             try:
                 result = self._app.acquire_token_for_client(scopes=self._scopes)
-            except (requests.RequestException, ValueError) as exc:
+            except (requests.RequestException, ValueError, msal.exceptions.MsalError) as exc:
                 raise GraphAuthError(f"could not reach the sign-in authority: {exc}") from exc
         if "access_token" not in result:
             raise GraphAuthError(

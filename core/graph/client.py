@@ -4,6 +4,7 @@ Retry-After, the per-mailbox limiter, paging, and typed errors (core.errors) for
 from __future__ import annotations
 
 import re
+import ssl
 import threading
 import time
 from collections import Counter
@@ -71,6 +72,14 @@ def _error_details(response: httpx.Response) -> tuple[str, str]:
         return "", response.text[:200]
 
 
+def _tls_context(ca_bundle: str) -> ssl.SSLContext:
+    """The system's trusted CAs, plus GRAPH_CA_BUNDLE's (the local simulator's) when set."""
+    context = ssl.create_default_context()
+    if ca_bundle:
+        context.load_verify_locations(cafile=ca_bundle)
+    return context
+
+
 class GraphClient:
     def __init__(
         self,
@@ -88,7 +97,7 @@ class GraphClient:
         self._policy = policy or RetryPolicy(max_attempts=settings.max_attempts)
         self._sleep = sleep
         self._http = httpx.Client(
-            verify=settings.ca_bundle or True,
+            verify=_tls_context(settings.ca_bundle),
             timeout=httpx.Timeout(settings.timeout_seconds),
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
             follow_redirects=False,

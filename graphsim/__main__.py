@@ -1,0 +1,98 @@
+"""python -m graphsim --state-dir DIR [...]: serve a simulated Microsoft Graph tenant on loopback HTTPS."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from graphsim.app import Simulator, create_app
+from graphsim.limits import Config, parse_rate_limit
+from graphsim.tls import make_client_certificate, make_tls_files
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m graphsim", description=__doc__)
+    parser.add_argument("--state-dir", required=True, type=Path, help="where certificates and ready.json go")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--users", type=int, default=3, help="mailbox users (one more user has no mailbox)")
+    parser.add_argument("--messages", type=int, default=20, help="messages per mailbox")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--mailbox-concurrency", type=int, default=4)
+    parser.add_argument("--rate-limit", default="none", help="N/WINDOW_SECONDS per mailbox, or none")
+    parser.add_argument("--token-lifetime", type=int, default=3600, help="access token lifetime in seconds")
+    return parser.parse_args(argv)
+
+
+def _write_ready(path: Path, info: dict[str, str]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(info, indent=2))
+    os.replace(tmp, path)
+
+
+async def serve(args: argparse.Namespace) -> None:
+    state_dir: Path = args.state_dir.resolve()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    ready_file = state_dir / "ready.json"
+    ready_file.unlink(missing_ok=True)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", args.port))
+    port = sock.getsockname()[1]
+    tls = make_tls_files(state_dir)
+    config = Config(
+        latency_ms=args.latency_ms,
+        mailbox_concurrency=args.mailbox_concurrency,
+        rate_limit=parse_rate_limit(args.rate_limit),
+        token_lifetime=args.token_lifetime,
+    )
+    sim = Simulator(f"https://127.0.0.1:{port}", args.seed, args.users, args.messages, config)
+    sim.client_cert_file, _, sim.client_cert = make_client_certificate(state_dir, sim.client_id)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(sim),
+            ssl_certfile=str(tls.cert_file),
+            ssl_keyfile=str(tls.key_file),
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_keep_alive=30,
+            timeout_graceful_shutdown=0.5,
+        )
+    )
+
+    async def announce() -> None:
+        while not server.started:
+            if server.should_exit:
+                return
+            await asyncio.sleep(0.01)
+        info = sim.ready_info(tls.ca_file)
+        _write_ready(ready_file, info)
+        print(json.dumps(info), flush=True)
+
+    task = asyncio.create_task(announce())
+    try:
+        await server.serve(sockets=[sock])
+    finally:
+        task.cancel()
+        ready_file.unlink(missing_ok=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        asyncio.run(serve(args))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

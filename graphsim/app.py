@@ -1,0 +1,187 @@
+"""The simulator's state and its Starlette application (identity, Graph v1.0 and the /_sim control API)."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import traceback
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from graphsim.delta import DeltaEngine
+from graphsim.errors import GraphError, graph_error, request_ids
+from graphsim.limits import Config, Faults, MailboxLimiter, Stats, format_retry_after
+from graphsim.mailstore import Tenant, User
+from graphsim.seed import seed_tenant
+from graphsim.tokens import TokenError, TokenIssuer
+
+GRAPH_AUDIENCE = "https://graph.microsoft.com"
+Handler = Callable[[Request, "Context"], Awaitable[Response]]
+
+
+@dataclass
+class Context:
+    sim: Simulator
+    user: User | None
+
+
+class Simulator:
+    def __init__(
+        self, base_url: str, seed: int = 1, users: int = 3, messages: int = 20, config: Config | None = None
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.seed = seed
+        self.tenant: Tenant = seed_tenant(seed, users, messages)
+        self.client_id = str(uuid.UUID(int=uuid.uuid5(uuid.NAMESPACE_URL, f"graphsim-app:{seed}").int))
+        self.client_secret = "sim~" + secrets.token_urlsafe(30)
+        self.client_cert: x509.Certificate | None = None
+        self.client_cert_file: Path | None = None
+        self.config = config or Config()
+        self.issuer = TokenIssuer(
+            issuer=f"{self.base_url}/{self.tenant.tenant_id}/v2.0",
+            tenant_id=self.tenant.tenant_id,
+            client_id=self.client_id,
+            audiences=(GRAPH_AUDIENCE, self.base_url, "00000003-0000-0000-c000-000000000000"),
+            lifetime=self.config.token_lifetime,
+        )
+        self.delta = DeltaEngine()
+        self.faults = Faults()
+        self.stats = Stats()
+        self.limiter = MailboxLimiter()
+
+    @property
+    def tenant_id(self) -> str:
+        return self.tenant.tenant_id
+
+    def count(self, kind: str) -> None:
+        self.stats.total += 1
+        self.stats.by_kind[kind] += 1
+
+    def ready_info(self, ca_file: Path) -> dict[str, str]:
+        info = {
+            "base_url": self.base_url,
+            "ca_file": str(ca_file),
+            "tenant_id": self.tenant_id,
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+        }
+        if self.client_cert_file is not None:
+            info["client_certificate_file"] = str(self.client_cert_file)
+        return info
+
+    def _authenticate(self, request: Request) -> None:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if not token or scheme.lower() != "bearer":
+            raise GraphError(401, "InvalidAuthenticationToken", "Access token is empty.")
+        try:
+            self.issuer.check(token.strip())
+        except TokenError as exc:
+            raise GraphError(401, "InvalidAuthenticationToken", str(exc)) from exc
+
+    async def run_graph(self, request: Request, kind: str, handler: Handler, mail: bool) -> Response:
+        """Every /v1.0 request: count, authenticate, faults, mailbox limits, latency, then the handler."""
+        self.count(kind)
+        user: User | None = None
+        counted_user: str | None = None
+        try:
+            self._authenticate(request)
+            ref = request.path_params.get("user")
+            if ref is not None:
+                user = self.tenant.resolve_user(ref)
+            fault = self.faults.take_throttle(user.id if user else None, kind)
+            if fault is not None:
+                headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
+                if fault.status == 503:
+                    raise GraphError(503, "ServiceUnavailable", "Service is temporarily unavailable.", headers)
+                raise GraphError(fault.status, "TooManyRequests", "Too many requests, retry later.", headers)
+            if ref is not None and user is None:
+                if mail:
+                    raise GraphError(404, "ErrorInvalidUser", f"The requested user '{ref}' is invalid.")
+                raise GraphError(404, "Request_ResourceNotFound", f"Resource '{ref}' does not exist or one of its "
+                                 "queried reference-property objects are not present.")  # fmt: skip
+            if user is not None:
+                failure = self.faults.mailbox_failure(user.id)
+                if failure is not None:
+                    if failure.status == 403:
+                        raise GraphError(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
+                    raise GraphError(failure.status, "ErrorInternalServerError", "An internal server error occurred.")
+                if mail and user.mailbox is None:
+                    message = "The mailbox is either inactive, soft-deleted, or is hosted on-premise."
+                    raise GraphError(404, "MailboxNotEnabledForRESTAPI", message)
+                if mail:
+                    wait = self.limiter.rate_wait(user.id, self.config.rate_limit)
+                    if wait > 0:
+                        headers = {"Retry-After": format_retry_after(wait)}
+                        message = "Application is over its MailboxRequests limit."
+                        raise GraphError(429, "ApplicationThrottled", message, headers)
+                    if self.limiter.in_flight[user.id] >= self.config.mailbox_concurrency:
+                        message = "Application is over its MailboxConcurrency limit."
+                        raise GraphError(429, "ApplicationThrottled", message, {"Retry-After": "1"})
+                    counted_user = user.id
+                    self.limiter.in_flight[user.id] += 1
+                    seen = self.stats.max_in_flight.get(user.id, 0)
+                    self.stats.max_in_flight[user.id] = max(seen, self.limiter.in_flight[user.id])
+            if self.config.latency_ms > 0:
+                await asyncio.sleep(self.config.latency_ms / 1000)
+            response = await handler(request, Context(self, user))
+        except GraphError as exc:
+            response = graph_error(request, exc.status, exc.code, exc.message, exc.headers)
+            if exc.status == 401:
+                response.headers["WWW-Authenticate"] = (
+                    f'Bearer realm="", authorization_uri="{self.base_url}/common/oauth2/authorize", '
+                    'client_id="00000003-0000-0000-c000-000000000000"'
+                )
+        except Exception:  # a simulator bug: answer like Graph would, and leave a trace on stderr
+            traceback.print_exc()
+            response = graph_error(request, 500, "ErrorInternalServerError", "An internal server error occurred.")
+        finally:
+            if counted_user is not None:
+                self.limiter.in_flight[counted_user] -= 1
+        request_id, client_request_id = request_ids(request)
+        response.headers.setdefault("request-id", request_id)
+        response.headers.setdefault("client-request-id", client_request_id)
+        self.stats.by_status[response.status_code] += 1
+        return response
+
+
+def graph_route(kind: str, mail: bool = True) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
+    """Wrap a Graph handler with the simulator's gate (auth, faults, limits, latency, stats)."""
+
+    def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            sim: Simulator = request.app.state.sim
+            return await sim.run_graph(request, kind, handler, mail)
+
+        endpoint.__name__ = handler.__name__
+        return endpoint
+
+    return wrap
+
+
+def create_app(sim: Simulator) -> Starlette:
+    from graphsim.routes_control import control_routes
+    from graphsim.routes_graph import graph_routes
+    from graphsim.routes_identity import identity_routes
+
+    routes: list[BaseRoute] = [*control_routes(), *graph_routes(), *identity_routes()]
+    app = Starlette(routes=routes)
+    app.state.sim = sim
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        status = getattr(exc, "status_code", 404)
+        if status == 405:
+            return graph_error(request, 405, "Request_BadRequest", "The HTTP method is not allowed on this resource.")
+        return graph_error(request, 404, "BadRequest", f"Resource not found for the segment '{request.url.path}'.")
+
+    app.add_exception_handler(404, not_found)
+    app.add_exception_handler(405, not_found)
+    return app

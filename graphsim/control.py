@@ -1,0 +1,139 @@
+"""SimControl: a small typed httpx client for the simulator's /_sim control API."""
+
+from __future__ import annotations
+
+import base64
+import ssl
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+
+class SimControl:
+    def __init__(self, base_url: str, ca_file: str | Path, timeout: float = 30.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        context = ssl.create_default_context(cafile=str(ca_file))
+        self._http = httpx.Client(base_url=self.base_url, verify=context, timeout=timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _call(self, method: str, path: str, json: dict[str, Any] | None = None, **kw: Any) -> Any:
+        response = self._http.request(method, path, json=json, **kw)
+        if response.status_code >= 400:
+            raise RuntimeError(f"graphsim control {method} {path} -> {response.status_code}: {response.text}")
+        if response.status_code == 204 or not response.content:
+            return None
+        return response.json()
+
+    # --- reading ---
+    def state(self) -> dict[str, Any]:
+        """Users, their folders (with path) and messages (id, folder_id, sha256, size, subject, internetMessageId)."""
+        return self._call("GET", "/_sim/state")
+
+    def list_messages(self, user: str, folder: str | None = None) -> list[dict[str, Any]]:
+        params = {"folder": folder} if folder else None
+        return self._call("GET", f"/_sim/users/{user}/messages", params=params)["value"]
+
+    def message_mime(self, user: str, message_id: str) -> bytes:
+        response = self._http.get(f"/_sim/users/{user}/messages/{message_id}/mime")
+        response.raise_for_status()
+        return response.content
+
+    def mailbox_users(self) -> list[dict[str, Any]]:
+        return [u for u in self.state()["users"] if u["has_mailbox"]]
+
+    # --- changing the tenant ---
+    def add_message(
+        self,
+        user: str,
+        folder: str = "inbox",
+        subject: str | None = None,
+        body: str | None = None,
+        sender: tuple[str, str] | None = None,
+        to: list[tuple[str, str]] | None = None,
+        attachments: int = 0,
+        attachment_size: int = 4096,
+        mime: bytes | None = None,
+        is_read: bool = False,
+    ) -> dict[str, Any]:
+        """Deliver a message (or the given raw MIME) into a folder; returns its summary (id, sha256, ...)."""
+        payload: dict[str, Any] = {"folder": folder, "attachments": attachments, "attachment_size": attachment_size,
+                                   "isRead": is_read}  # fmt: skip
+        if subject is not None:
+            payload["subject"] = subject
+        if body is not None:
+            payload["body"] = body
+        if sender is not None:
+            payload["from"] = list(sender)
+        if to is not None:
+            payload["to"] = [list(t) for t in to]
+        if mime is not None:
+            payload["mime_base64"] = base64.b64encode(mime).decode("ascii")
+        return self._call("POST", f"/_sim/users/{user}/messages", payload)
+
+    def update_message(self, user: str, message_id: str, **changes: Any) -> dict[str, Any]:
+        """subject / body (new MIME and changeKey), isRead, categories, flag ("flagged" or a flag dict), importance."""
+        return self._call("PATCH", f"/_sim/users/{user}/messages/{message_id}", changes)
+
+    def move_message(self, user: str, message_id: str, destination: str) -> dict[str, Any]:
+        """Move to a folder id or well-known name; the message id does not change. A soft delete is a move to
+        'deleteditems'."""
+        return self._call("POST", f"/_sim/users/{user}/messages/{message_id}/move", {"destination": destination})
+
+    def delete_message(self, user: str, message_id: str) -> None:
+        """Hard delete."""
+        self._call("DELETE", f"/_sim/users/{user}/messages/{message_id}")
+
+    def create_folder(
+        self, user: str, display_name: str, parent: str = "msgfolderroot", hidden: bool = False
+    ) -> dict[str, Any]:
+        body = {"displayName": display_name, "parent": parent, "isHidden": hidden}
+        return self._call("POST", f"/_sim/users/{user}/folders", body)
+
+    # --- tokens, faults, knobs ---
+    def expire_delta_tokens(self, user: str | None = None) -> None:
+        """Every outstanding delta and skip token of one mailbox (or all) answers 410 SyncStateNotFound from now on."""
+        self._call("POST", "/_sim/expire-delta-tokens", {"user": user} if user else {})
+
+    def expire_access_tokens(self) -> None:
+        """Every access token issued so far is refused (401 InvalidAuthenticationToken)."""
+        self._call("POST", "/_sim/expire-access-tokens")
+
+    def set_faults(self, *faults: dict[str, Any]) -> list[dict[str, Any]]:
+        """Add faults, e.g. {"kind": "throttle", "count": 3, "status": 429, "retry_after": "0.5"}; see Fault."""
+        return self._call("POST", "/_sim/faults", {"faults": list(faults)})["added"]
+
+    def throttle_storm(self, count: int, status: int = 429, retry_after: str | float | None = "1",
+                       user: str | None = None, endpoint: str | None = None) -> list[dict[str, Any]]:  # fmt: skip
+        spec: dict[str, Any] = {
+            "kind": "throttle",
+            "count": count,
+            "status": status,
+            "user": user,
+            "endpoint": endpoint,
+        }
+        spec["retry_after"] = None if retry_after is None else str(retry_after)
+        return self.set_faults(spec)
+
+    def faults(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/_sim/faults")["active"]
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "/_sim/faults")
+
+    def configure(self, **settings: Any) -> dict[str, Any]:
+        """latency_ms, mailbox_concurrency, rate_limit ("N/SECONDS" or None), token_lifetime (seconds)."""
+        return self._call("POST", "/_sim/config", settings)
+
+    def config(self) -> dict[str, Any]:
+        return self._call("GET", "/_sim/config")
+
+    def stats(self) -> dict[str, Any]:
+        """total, by_kind{token,users,folders,delta,value,message_get,messages,create,other}, by_status,
+        answered_429, answered_503, answered_5xx, max_in_flight{user id: n}, in_flight."""
+        return self._call("GET", "/_sim/stats")
+
+    def reset_stats(self) -> dict[str, Any]:
+        return self._call("POST", "/_sim/stats/reset")

@@ -1,0 +1,58 @@
+"""Graph-shaped error responses: {"error": {"code", "message", "innerError": {"date", "request-id", ...}}}."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+
+class GraphError(Exception):
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers = status, code, message, headers or {}
+
+
+def request_ids(request: Request) -> tuple[str, str]:
+    """(request-id, client-request-id) for a request, made once and kept on request.state."""
+    if not hasattr(request.state, "request_id"):
+        request.state.request_id = str(uuid.uuid4())
+    client = request.headers.get("client-request-id") or request.state.request_id
+    return request.state.request_id, client
+
+
+def graph_error(
+    request: Request, status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    request_id, client_request_id = request_ids(request)
+    body = {
+        "error": {
+            "code": code,
+            "message": message,
+            "innerError": {
+                "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+                "request-id": request_id,
+                "client-request-id": client_request_id,
+            },
+        }
+    }
+    all_headers = {"request-id": request_id, "client-request-id": client_request_id, **(headers or {})}
+    return JSONResponse(body, status_code=status, headers=all_headers)
+
+
+def oauth_error(status: int, error: str, code: int, description: str) -> JSONResponse:
+    """An Entra ID (AADSTS) OAuth error body, as the token endpoint answers."""
+    trace = str(uuid.uuid4())
+    now = dt.datetime.now(dt.UTC)
+    body = {
+        "error": error,
+        "error_description": f"AADSTS{code}: {description} Trace ID: {trace} Correlation ID: {uuid.uuid4()} "
+        f"Timestamp: {now.strftime('%Y-%m-%d %H:%M:%SZ')}",
+        "error_codes": [code],
+        "timestamp": now.strftime("%Y-%m-%d %H:%M:%SZ"),
+        "trace_id": trace,
+        "correlation_id": str(uuid.uuid4()),
+    }
+    return JSONResponse(body, status_code=status)

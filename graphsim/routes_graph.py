@@ -1,0 +1,426 @@
+"""Microsoft Graph v1.0 routes: users, mail folders, messages, message delta, $value and create-from-MIME."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+import re
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from graphsim.app import Context, graph_route
+from graphsim.delta import SyncStateNotFound
+from graphsim.errors import GraphError
+from graphsim.mailstore import Folder, Mailbox, Message, User, opaque_id
+from graphsim.mime import MessageSpec, MimeError, parse_mime, render_mime
+
+FILTER_IMID = re.compile(r"^\s*internetMessageId\s+eq\s+'((?:[^']|'')*)'\s*$", re.IGNORECASE)
+FILTER_RECEIVED = re.compile(r"^\s*receivedDateTime\s+(ge|gt|le|lt)\s+(\S+)\s*$", re.IGNORECASE)
+MAXPAGESIZE = re.compile(r"odata\.maxpagesize\s*=\s*(\d+)", re.IGNORECASE)
+
+
+# --- small helpers ---
+def qp(request: Request, name: str) -> str | None:
+    """Query parameter, case-insensitive, with or without the '$' prefix."""
+    wanted = {name.lower(), name.lower().lstrip("$")}
+    return next((v for k, v in request.query_params.items() if k.lower() in wanted), None)
+
+
+def select_of(request: Request) -> list[str] | None:
+    raw = qp(request, "$select")
+    return [s.strip() for s in raw.split(",") if s.strip()] if raw else None
+
+
+def int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = qp(request, name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise GraphError(400, "BadRequest", f"Invalid value '{raw}' for query option {name}.") from None
+    if not low <= value <= high:
+        raise GraphError(400, "BadRequest", f"Invalid value '{raw}' for query option {name}.")
+    return value
+
+
+def link(request: Request, path: str, params: dict[str, Any]) -> str:
+    base = request.app.state.sim.base_url
+    query = urlencode({k: v for k, v in params.items() if v is not None}, quote_via=quote, safe="$,'()")
+    return f"{base}{path}?{query}"
+
+
+def context(request: Request, what: str) -> str:
+    return f"{request.app.state.sim.base_url}/v1.0/$metadata#{what}"
+
+
+def mailbox_of(ctx: Context) -> tuple[User, Mailbox]:
+    assert ctx.user is not None and ctx.user.mailbox is not None
+    return ctx.user, ctx.user.mailbox
+
+
+def folder_of(mailbox: Mailbox, ref: str) -> Folder:
+    folder = mailbox.resolve_folder(ref)
+    if folder is None:
+        raise GraphError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+    return folder
+
+
+def message_of(mailbox: Mailbox, mid: str) -> Message:
+    message = mailbox.messages.get(mid)
+    if message is None:
+        raise GraphError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+    return message
+
+
+def pick(item: dict[str, Any], select: list[str] | None, always: tuple[str, ...] = ("id",)) -> dict[str, Any]:
+    if select is None:
+        return item
+    keep = {*select, *always, "@odata.type", "@odata.etag"}
+    lowered = {s.lower() for s in keep}
+    return {k: v for k, v in item.items() if k in keep or k.lower() in lowered}
+
+
+# --- users ---
+@graph_route("users", mail=False)
+async def list_users(request: Request, ctx: Context) -> Response:
+    top = int_param(request, "$top", 100, 1, 999)
+    token = qp(request, "$skiptoken")
+    offset = 0
+    if token:
+        try:
+            offset = int(ctx.sim.delta.unseal(token).get("u", 0))
+        except SyncStateNotFound:
+            raise GraphError(400, "Request_BadRequest", "Invalid page token.") from None
+    users = list(ctx.sim.tenant.users.values())
+    select = select_of(request)
+    body: dict[str, Any] = {"@odata.context": context(request, "users")}
+    body["value"] = [pick(u.to_json(), select, always=()) for u in users[offset : offset + top]]
+    if offset + top < len(users):
+        params = {"$top": top, "$select": ",".join(select) if select else None,
+                  "$skiptoken": ctx.sim.delta.seal({"u": offset + top})}  # fmt: skip
+        body["@odata.nextLink"] = link(request, "/v1.0/users", params)
+    return JSONResponse(body)
+
+
+@graph_route("users", mail=False)
+async def get_user(request: Request, ctx: Context) -> Response:
+    assert ctx.user is not None
+    return JSONResponse({"@odata.context": context(request, "users/$entity"),
+                         **pick(ctx.user.to_json(), select_of(request), always=())})  # fmt: skip
+
+
+# --- folders ---
+async def _list_folders(request: Request, ctx: Context, parent: Folder) -> Response:
+    user, mailbox = mailbox_of(ctx)
+    hidden = (qp(request, "includeHiddenFolders") or "").lower() == "true"
+    top = int_param(request, "$top", 10, 1, 1000)
+    skip = int_param(request, "$skip", 0, 0, 10**9)
+    children = [mailbox.folders[c] for c in parent.child_ids if hidden or not mailbox.folders[c].is_hidden]
+    select = select_of(request)
+    body: dict[str, Any] = {"@odata.context": context(request, f"users('{user.id}')/mailFolders")}
+    body["value"] = [pick(mailbox.folder_json(f), select) for f in children[skip : skip + top]]
+    if skip + top < len(children):
+        path = request.url.path
+        params = {"includeHiddenFolders": "true" if hidden else None, "$select": ",".join(select) if select else None,
+                  "$top": top, "$skip": skip + top}  # fmt: skip
+        body["@odata.nextLink"] = link(request, path, params)
+    return JSONResponse(body)
+
+
+@graph_route("folders")
+async def list_top_folders(request: Request, ctx: Context) -> Response:
+    return await _list_folders(request, ctx, mailbox_of(ctx)[1].root())
+
+
+@graph_route("folders")
+async def list_child_folders(request: Request, ctx: Context) -> Response:
+    return await _list_folders(request, ctx, folder_of(mailbox_of(ctx)[1], request.path_params["folder"]))
+
+
+@graph_route("folders")
+async def get_folder(request: Request, ctx: Context) -> Response:
+    mailbox = mailbox_of(ctx)[1]
+    folder = folder_of(mailbox, request.path_params["folder"])
+    return JSONResponse(pick(mailbox.folder_json(folder), select_of(request)))
+
+
+async def _create_folder(request: Request, ctx: Context, parent: Folder) -> Response:
+    user, mailbox = mailbox_of(ctx)
+    try:
+        body = await request.json()
+    except ValueError:
+        raise GraphError(400, "RequestBodyRead", "Invalid JSON in the request body.") from None
+    name = body.get("displayName") if isinstance(body, dict) else None
+    if not isinstance(name, str) or not name.strip():
+        raise GraphError(400, "ErrorInvalidRequest", "The displayName property is required.")
+    folder = create_folder(mailbox, ctx.sim.seed, user.id, parent, name, bool(body.get("isHidden", False)))
+    return JSONResponse(mailbox.folder_json(folder), status_code=201)
+
+
+def create_folder(mailbox: Mailbox, seed: int, user_id: str, parent: Folder, name: str, hidden: bool = False) -> Folder:
+    if any(mailbox.folders[c].display_name.lower() == name.lower() for c in parent.child_ids):
+        raise GraphError(409, "ErrorFolderExists", "A folder with the specified name already exists.")
+    fid = opaque_id("AQMkA", seed, user_id, "folder", parent.id, name, len(mailbox.folders))
+    return mailbox.add_folder(Folder(fid, name, parent.id, is_hidden=hidden))
+
+
+@graph_route("create")
+async def create_top_folder(request: Request, ctx: Context) -> Response:
+    return await _create_folder(request, ctx, mailbox_of(ctx)[1].root())
+
+
+@graph_route("create")
+async def create_child_folder(request: Request, ctx: Context) -> Response:
+    return await _create_folder(request, ctx, folder_of(mailbox_of(ctx)[1], request.path_params["folder"]))
+
+
+# --- delta ---
+def _page_size(request: Request) -> int | None:
+    match = MAXPAGESIZE.search(request.headers.get("prefer", ""))
+    return max(1, int(match.group(1))) if match else None
+
+
+@graph_route("delta")
+async def message_delta(request: Request, ctx: Context) -> Response:
+    user, mailbox = mailbox_of(ctx)
+    folder = folder_of(mailbox, request.path_params["folder"])
+    engine = ctx.sim.delta
+    asked = _page_size(request)
+    size = asked or 10
+    headers = {"Preference-Applied": f"odata.maxpagesize={size}"} if asked else {}
+    path = f"/v1.0/users/{user.id}/mailFolders('{folder.id}')/messages/delta"
+    fault = ctx.sim.faults.take_delta_page(user.id, folder.id)
+    if fault is not None:
+        if fault.mode == "invalid_json":
+            broken = '{"@odata.context":"' + context(request, "Collection(message)") + '","value":[{"id":'
+            return Response(broken.encode(), media_type="application/json", headers=headers)
+        if fault.mode == "no_value":
+            return JSONResponse({"@odata.context": context(request, "Collection(message)")}, headers=headers)
+        return JSONResponse({"@odata.context": context(request, "Collection(message)"), "value": [],
+                             "@odata.nextLink": str(request.url)}, headers=headers)  # fmt: skip
+    skip, delta_token = qp(request, "$skiptoken"), qp(request, "$deltatoken")
+    try:
+        if skip:
+            round_, offset = engine.resolve_skip(skip, mailbox, folder.id)
+        elif delta_token:
+            state = engine.resolve_delta(delta_token, mailbox, folder.id)
+            round_ = engine.start_round(user.id, mailbox, folder.id, state["w"], state["s"], state["c"])
+            offset = 0
+        else:
+            change_type = qp(request, "changeType")
+            if change_type not in (None, "created", "updated", "deleted"):
+                raise GraphError(400, "ErrorInvalidUrlQuery", f"The value '{change_type}' is not valid for changeType.")
+            round_ = engine.start_round(user.id, mailbox, folder.id, None, select_of(request), change_type)
+            offset = 0
+    except SyncStateNotFound as exc:
+        raise GraphError(410, "SyncStateNotFound", str(exc), headers) from None
+    page = engine.page(round_, offset, size, mailbox)
+    body: dict[str, Any] = {"@odata.context": context(request, "Collection(message)")}
+    if page.next_token:
+        body["@odata.nextLink"] = link(request, path, {"$skiptoken": page.next_token})
+    else:
+        body["@odata.deltaLink"] = link(request, path, {"$deltatoken": page.delta_token})
+    body["value"] = page.value
+    return JSONResponse(body, headers=headers)
+
+
+# --- messages ---
+def _filter(request: Request) -> Any:
+    raw = qp(request, "$filter")
+    if not raw:
+        return lambda m: True
+    match = FILTER_IMID.match(raw)
+    if match:
+        wanted = match.group(1).replace("''", "'")
+        return lambda m: m.internet_message_id == wanted
+    match = FILTER_RECEIVED.match(raw)
+    if match:
+        try:
+            value = dt.datetime.fromisoformat(match.group(2).replace("Z", "+00:00"))
+        except ValueError:
+            raise GraphError(400, "BadRequest", f"Invalid filter clause: {raw}") from None
+        op = match.group(1).lower()
+        ops = {
+            "ge": lambda a: a >= value,
+            "gt": lambda a: a > value,
+            "le": lambda a: a <= value,
+            "lt": lambda a: a < value,
+        }
+        return lambda m: ops[op](m.received)
+    raise GraphError(400, "BadRequest", f"Invalid filter clause: {raw}")
+
+
+async def _list_messages(request: Request, ctx: Context, messages: list[Message]) -> Response:
+    top = int_param(request, "$top", 10, 1, 1000)
+    skip = int_param(request, "$skip", 0, 0, 10**9)
+    keep = _filter(request)
+    chosen = sorted((m for m in messages if keep(m)), key=lambda m: (m.received, m.id), reverse=True)
+    select = select_of(request)
+    body: dict[str, Any] = {"@odata.context": context(request, "Collection(message)")}
+    body["value"] = [pick(m.to_json(), select) for m in chosen[skip : skip + top]]
+    if skip + top < len(chosen):
+        params = {"$filter": qp(request, "$filter"), "$select": ",".join(select) if select else None,
+                  "$top": top, "$skip": skip + top}  # fmt: skip
+        body["@odata.nextLink"] = link(request, request.url.path, params)
+    return JSONResponse(body)
+
+
+@graph_route("messages")
+async def list_folder_messages(request: Request, ctx: Context) -> Response:
+    mailbox = mailbox_of(ctx)[1]
+    folder = folder_of(mailbox, request.path_params["folder"])
+    return await _list_messages(request, ctx, [mailbox.messages[mid] for mid in folder.message_ids])
+
+
+@graph_route("messages")
+async def list_all_messages(request: Request, ctx: Context) -> Response:
+    return await _list_messages(request, ctx, list(mailbox_of(ctx)[1].messages.values()))
+
+
+@graph_route("message_get")
+async def get_message(request: Request, ctx: Context) -> Response:
+    message = message_of(mailbox_of(ctx)[1], request.path_params["message"])
+    return JSONResponse(
+        {"@odata.context": context(request, "messages/$entity"), **pick(message.to_json(), select_of(request))}
+    )
+
+
+@graph_route("value")
+async def get_message_value(request: Request, ctx: Context) -> Response:
+    user, mailbox = mailbox_of(ctx)
+    message = message_of(mailbox, request.path_params["message"])
+    if ctx.sim.faults.is_corrupt(user.id, message.id):
+        raise GraphError(500, "ErrorInternalServerError", "An internal server error occurred. The operation failed.")
+    return Response(message.mime, media_type="text/plain")
+
+
+@graph_route("other")
+async def delete_message(request: Request, ctx: Context) -> Response:
+    mailbox = mailbox_of(ctx)[1]
+    mailbox.delete(message_of(mailbox, request.path_params["message"]))
+    return Response(status_code=204)
+
+
+@graph_route("other")
+async def move_message(request: Request, ctx: Context) -> Response:
+    mailbox = mailbox_of(ctx)[1]
+    message = message_of(mailbox, request.path_params["message"])
+    try:
+        destination = str((await request.json())["destinationId"])
+    except (ValueError, KeyError, TypeError):
+        raise GraphError(400, "ErrorInvalidRequest", "destinationId is required.") from None
+    mailbox.move(message, folder_of(mailbox, destination), dt.datetime.now(dt.UTC))
+    return JSONResponse(message.to_json(), status_code=201)
+
+
+def new_message(ctx: Context, mime: bytes, folder: Folder, draft: bool) -> Message:
+    """Store MIME bytes unchanged as a new message, its properties parsed from the MIME."""
+    user, mailbox = mailbox_of(ctx)
+    parsed = parse_mime(mime)
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    tenant = ctx.sim.tenant
+    tenant.added_counter += 1
+    mid = opaque_id("AAMkA", ctx.sim.seed, user.id, "created", tenant.added_counter)
+    message = Message(
+        id=mid, folder_id=folder.id, raw=mime, subject=parsed.subject, sender=parsed.sender, to=parsed.to,
+        cc=parsed.cc, sent=parsed.date or now, received=parsed.date or now, created=now, modified=now,
+        internet_message_id=parsed.internet_message_id or f"<{mid[-20:-4]}@{tenant.domain}>",
+        has_attachments=parsed.has_attachments, body=parsed.body, body_type=parsed.body_type,
+        importance=parsed.importance, is_read=True, is_draft=draft,
+    )  # fmt: skip
+    return mailbox.insert(message)
+
+
+def _mime_from_json(ctx: Context, body: dict[str, Any]) -> bytes:
+    def addrs(key: str) -> list[tuple[str, str]]:
+        out = []
+        for r in body.get(key) or []:
+            e = r.get("emailAddress", {}) if isinstance(r, dict) else {}
+            out.append((str(e.get("name", "")), str(e.get("address", ""))))
+        return out
+
+    user = ctx.user
+    assert user is not None
+    sender = (addrs("from") if isinstance(body.get("from"), list) else []) or [(user.display_name, user.mail or "")]
+    if isinstance(body.get("from"), dict):
+        e = body["from"].get("emailAddress", {})
+        sender = [(str(e.get("name", "")), str(e.get("address", "")))]
+    content = body.get("body", {}).get("content", "") if isinstance(body.get("body"), dict) else ""
+    ctx.sim.tenant.added_counter += 1
+    spec = MessageSpec(
+        internet_message_id=f"<json.{ctx.sim.tenant.added_counter}.{int(dt.datetime.now().timestamp())}@{ctx.sim.tenant.domain}>",
+        date=dt.datetime.now(dt.UTC).replace(microsecond=0), sender=sender[0], to=addrs("toRecipients"),
+        cc=addrs("ccRecipients"), subject=str(body.get("subject", "")), body=str(content or ""),
+        boundary_seed=str(ctx.sim.tenant.added_counter),
+    )  # fmt: skip
+    return render_mime(spec)
+
+
+@graph_route("create")
+async def create_message(request: Request, ctx: Context) -> Response:
+    mailbox = mailbox_of(ctx)[1]
+    folder = folder_of(mailbox, request.path_params.get("folder", "drafts"))
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    raw = await request.body()
+    if content_type == "application/json":
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            raise GraphError(400, "RequestBodyRead", "Invalid JSON in the request body.") from None
+        mime = _mime_from_json(ctx, body if isinstance(body, dict) else {})
+    elif content_type == "text/plain":
+        try:
+            mime = base64.b64decode(b"".join(raw.split()), validate=True)
+        except (binascii.Error, ValueError):
+            raise GraphError(
+                400, "ErrorMimeContentInvalidBase64String", "Invalid base64 string for MIME content."
+            ) from None
+    else:
+        raise GraphError(415, "UnsupportedMediaType", f"Content-Type '{content_type}' is not supported.")
+    try:
+        message = new_message(ctx, mime, folder, draft=True)
+    except MimeError as exc:
+        raise GraphError(400, "ErrorMimeContentConversionFailed", f"MIME content conversion failed. {exc}") from None
+    location = f"{ctx.sim.base_url}/v1.0/users/{mailbox_of(ctx)[0].id}/messages/{message.id}"
+    return JSONResponse({"@odata.context": context(request, "messages/$entity"), **message.to_json()},
+                        status_code=201, headers={"Location": location})  # fmt: skip
+
+
+def graph_routes() -> list[Route]:
+    u = "/v1.0/users/{user}"
+    routes = [Route("/v1.0/users", list_users), Route(u, get_user)]
+    for mf in ("mailFolders", "mailfolders", "MailFolders"):
+        f = f"{u}/{mf}/{{folder}}"
+        for cf in ("childFolders", "childfolders"):
+            routes += [
+                Route(f"{f}/{cf}", list_child_folders),
+                Route(f"{f}/{cf}", create_child_folder, methods=["POST"]),
+            ]
+        routes += [
+            Route(f"{u}/{mf}", list_top_folders),
+            Route(f"{u}/{mf}", create_top_folder, methods=["POST"]),
+            Route(f"{u}/{mf}('{{folder}}')/messages/delta", message_delta),
+            Route(f"{f}/messages/delta", message_delta),
+            Route(f"{f}/messages/microsoft.graph.delta()", message_delta),
+            Route(f"{f}/messages", list_folder_messages),
+            Route(f"{f}/messages", create_message, methods=["POST"]),
+            Route(f"{f}/messages/{{message}}", get_message),
+            Route(f"{f}/messages/{{message}}/$value", get_message_value),
+            Route(f, get_folder),
+        ]
+    routes += [
+        Route(f"{u}/messages", list_all_messages),
+        Route(f"{u}/messages", create_message, methods=["POST"]),
+        Route(f"{u}/messages/{{message}}/$value", get_message_value),
+        Route(f"{u}/messages/{{message}}/move", move_message, methods=["POST"]),
+        Route(f"{u}/messages/{{message}}", get_message),
+        Route(f"{u}/messages/{{message}}", delete_message, methods=["DELETE"]),
+    ]
+    return routes

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Register (or update) the Microsoft Graph app the backup uses, with least-privilege APPLICATION permissions
+# for the Exchange mail workload, and optionally grant admin consent and attach the Key Vault certificate.
+# The manual steps and the reasons for each permission are in docs/deploy.md.
+#
+# Usage: scripts/register_graph_app.sh [--name NAME] [--consent] [--key-vault VAULT [--cert-name NAME]]
+#   --name        display name of the app registration (default: m365-backup)
+#   --consent     grant tenant-wide admin consent now (needs Global Administrator or Privileged Role Administrator)
+#   --key-vault   vault created by `azd up` (AZURE_KEY_VAULT_NAME): create the certificate there if missing and
+#                 add its public part to the app registration, so the private key never leaves the vault
+#   --cert-name   Key Vault certificate name (default: graph-app-certificate, the Bicep default)
+# Requires: az (logged in to the Microsoft 365 tenant: `az login --tenant <tenant> --allow-no-subscriptions`).
+set -euo pipefail
+
+name="m365-backup"
+consent=false
+vault=""
+cert_name="graph-app-certificate"
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --name) name="$2"; shift 2 ;;
+    --consent) consent=true; shift ;;
+    --key-vault) vault="$2"; shift 2 ;;
+    --cert-name) cert_name="$2"; shift 2 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "unknown argument: $1" >&2; exit 2 ;;
+  esac
+done
+
+graph_app_id="00000003-0000-0000-c000-000000000000"  # Microsoft Graph (same id in every cloud)
+# Exchange mail workload. User.Read.All: list the mailbox users. Mail.ReadWrite: read messages for backup and
+# create them on restore (Mail.Read would do for backup only). Later workloads add theirs (docs/deploy.md).
+permissions=("User.Read.All" "Mail.ReadWrite")
+
+app_id="$(az ad app list --display-name "$name" --query "[0].appId" -o tsv)"
+if [[ -z "$app_id" ]]; then
+  app_id="$(az ad app create --display-name "$name" --sign-in-audience AzureADMyOrg --query appId -o tsv)"
+  echo "created app registration $name ($app_id)"
+else
+  echo "using existing app registration $name ($app_id)"
+fi
+if [[ -z "$(az ad sp list --filter "appId eq '$app_id'" --query "[0].id" -o tsv)" ]]; then
+  az ad sp create --id "$app_id" --output none
+fi
+
+for permission in "${permissions[@]}"; do
+  role_id="$(az ad sp show --id "$graph_app_id" --query "appRoles[?value=='$permission'].id | [0]" -o tsv)"
+  if [[ -z "$role_id" ]]; then
+    echo "Microsoft Graph has no application permission $permission" >&2
+    exit 1
+  fi
+  az ad app permission add --id "$app_id" --api "$graph_app_id" --api-permissions "$role_id=Role" --output none
+  echo "requested application permission $permission"
+done
+
+if [[ "$consent" == true ]]; then
+  az ad app permission admin-consent --id "$app_id"
+  echo "admin consent granted"
+else
+  echo "admin consent NOT granted yet: rerun with --consent as an administrator, or use the Entra admin center"
+fi
+
+if [[ -n "$vault" ]]; then
+  if ! az keyvault certificate show --vault-name "$vault" -n "$cert_name" --output none 2>/dev/null; then
+    az keyvault certificate create --vault-name "$vault" -n "$cert_name" \
+      -p "$(az keyvault certificate get-default-policy)" --output none
+    echo "created certificate $cert_name in $vault"
+  fi
+  cer="$(mktemp)"
+  trap 'rm -f "$cer"' EXIT
+  rm -f "$cer"
+  az keyvault certificate download --vault-name "$vault" -n "$cert_name" -f "$cer" -e PEM
+  az ad app credential reset --id "$app_id" --cert "@$cer" --append --output none
+  echo "added the public certificate of $vault/$cert_name to the app registration"
+fi
+
+tenant_id="$(az account show --query tenantId -o tsv)"
+echo
+echo "GRAPH_TENANT_ID=$tenant_id"
+echo "GRAPH_CLIENT_ID=$app_id"
+echo "next: azd env set GRAPH_CLIENT_ID $app_id   (and graphTenantId if it is not the subscription's tenant)"

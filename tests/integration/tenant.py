@@ -1,0 +1,75 @@
+"""A simulated tenant wired to real storage: the simulator process on loopback HTTPS, Azurite, and core's
+services built from settings exactly as the CLI and the Functions app build them."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.bootstrap import Services, build_services
+from core.config import load_settings
+from core.graph.auth import TokenProvider
+from core.graph.client import GraphClient
+from core.runner import run_backup
+from graphsim.process import SimulatorProcess, start_simulator
+
+
+@dataclass
+class Tenant:
+    sim: SimulatorProcess
+    env: dict[str, str]
+    services: Services
+    sleeps: list[float]
+
+    def backup(self, **kwargs: Any) -> dict:
+        return run_backup(self.services, **kwargs)
+
+    def mailboxes(self) -> list[dict]:
+        return self.sim.control.mailbox_users()
+
+    def user(self, n: int) -> dict:
+        return self.mailboxes()[n]
+
+    def live_messages(self, user_id: str) -> dict[str, tuple[str, str]]:
+        """id -> (folder id, MIME sha256) in the simulated mailbox now."""
+        user = next(u for u in self.sim.control.state()["users"] if u["id"] == user_id)
+        return {m["id"]: (m["folder_id"], m["sha256"]) for m in user["messages"]}
+
+    def catalog_messages(self, user_id: str, run_id: str) -> dict[str, tuple[str, str]]:
+        """id -> (folder id, content sha256) in the backup as of `run_id`."""
+        versions = self.services.catalog.as_of(f"exchange:{user_id}", "mail", run_id)
+        return {v.item_id: (v.folder_id, v.content_hash) for v in versions}
+
+    def blob_count(self) -> int:
+        return sum(1 for _ in self.services.content._container.list_blobs())
+
+    def close(self) -> None:
+        self.services.close()
+        self.sim.stop()
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def open_tenant(
+    state_dir: Path, storage_env: dict[str, str], settings: dict[str, str] | None = None, **sim_options: Any
+) -> Tenant:
+    sim = start_simulator(state_dir, **sim_options)
+    env = {**sim.graph_env(), **storage_env, "GRAPH_PAGE_SIZE": "7", **(settings or {})}  # small pages
+    settings = load_settings(env)
+    services = build_services(settings)
+    sleeps: list[float] = []
+    recording_sleep: Callable[[float], None] = lambda seconds: (sleeps.append(seconds), _sleep(seconds))  # noqa: E731
+    services.graph.close()
+    services.graph = GraphClient(settings, TokenProvider(settings), sleep=recording_sleep)
+    return Tenant(sim, env, services, sleeps)
+
+
+def _sleep(seconds: float) -> None:
+    import time
+
+    time.sleep(seconds)
