@@ -123,9 +123,25 @@ def graph_requests(stats: dict[str, Any]) -> int:
     return int(stats["total"]) - int(stats["by_kind"].get("token", 0))
 
 
-def phase(name: str, env: dict[str, str], sim: Any, scratch: Path) -> dict[str, Any]:
+def process_cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds of another process so far (Linux /proc; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def phase(name: str, env: dict[str, str], sim: Any, scratch: Path, azurite: Any) -> dict[str, Any]:
+    """One backup in a worker, with the simulator's request statistics and the servers' CPU time over it."""
     sim.control.reset_stats()
+    servers = {"simulator": sim.pid, "azurite": azurite.process.pid}
+    before = {k: process_cpu_s(pid) for k, pid in servers.items()}
     result = run_worker(env, scratch, name)
+    after = {k: process_cpu_s(pid) for k, pid in servers.items()}
+    result["server_cpu_s"] = {
+        k: (after[k] - before[k]) if after[k] is not None and before[k] is not None else None for k in servers
+    }
     result["sim"] = sim.control.stats()
     result["requests"] = graph_requests(result["sim"])
     return result
@@ -187,7 +203,7 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
             azurite = start_azurite()  # fresh, in-memory storage for every full backup
             stack.callback(azurite.stop)  # stop() is idempotent
             env = {**sim.graph_env(), "BACKUP_STORAGE_CONNECTION_STRING": azurite.connection_string}
-            full = phase(f"full-{i + 1}", env, sim, scratch)
+            full = phase(f"full-{i + 1}", env, sim, scratch, azurite)
             full["stored_blobs"], full["stored_bytes"] = storage_blobs(azurite.connection_string, "backup")
             fulls.append(full)
             if i < args.repeat - 1:
@@ -195,11 +211,11 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         report["full_runs"] = fulls
 
         # Incrementals on the storage of the last full backup.
-        report["incremental_nochange"] = phase("incremental-nochange", env, sim, scratch)
+        report["incremental_nochange"] = phase("incremental-nochange", env, sim, scratch, azurite)
         user = mailboxes[0]["id"]
         for n in range(args.changes):
             sim.control.add_message(user, "inbox", subject=f"bench change {n + 1}", attachments=n % 2)
-        changed = phase("incremental-changes", env, sim, scratch)
+        changed = phase("incremental-changes", env, sim, scratch, azurite)
         changed["changes"] = {"mailbox": user, "new_messages": args.changes}
         report["incremental_changes"] = changed
     report["bench_s"] = time.perf_counter() - bench_started
@@ -279,18 +295,23 @@ def render(report: dict[str, Any]) -> str:
         by = r["sim"]["by_kind"]
         return " ".join(f"{k}={v}" for k, v in by.items() if v and k != "token") + f" (+token={by.get('token', 0)})"
 
+    def cpu(r: dict[str, Any]) -> str:
+        return ", ".join(f"{k} {v:.1f}" for k, v in r["server_cpu_s"].items() if v is not None)
+
     f = fulls[-1]
     lines += [
         f"full: requests by kind {kinds(f)}; deduplicated (already stored) {f['written']['deduplicated']:,}; "
         f"container holds {f['stored_blobs']:,} blobs / {f['stored_bytes'] / MB:.2f} MB; max in flight per mailbox "
         f"{max(f['sim']['max_in_flight'].values(), default=0)}; retries {f['graph_client'].get('retries', 0)}; "
-        f"worker CPU {f['cpu_s']:.1f} s, start-up {f['setup_s']:.2f} s, process wall {f['process_wall_s']:.1f} s; "
         f"statuses {','.join(f['statuses'])}",
+        f"full: CPU s worker {f['cpu_s']:.1f}, {cpu(f)} (wall {f['wall_s']:.1f}, {m['cpus_usable']} CPUs); worker "
+        f"start-up {f['setup_s']:.2f} s, process wall {f['process_wall_s']:.1f} s",
         f"no-change incremental: requests by kind {kinds(nochange)}; delta requests per folder "
         f"{d['nochange_delta_per_folder']:.2f} ({t['folders_total']} folders); blobs written "
-        f"{nochange['written']['blobs']}, bytes {nochange['written']['bytes']}; worker CPU {nochange['cpu_s']:.1f} s",
+        f"{nochange['written']['blobs']}, bytes {nochange['written']['bytes']}; CPU s worker {nochange['cpu_s']:.1f}, "
+        f"{cpu(nochange)}",
         f"+{changes['changes']['new_messages']} messages incremental: requests by kind {kinds(changes)}; "
-        f"worker CPU {changes['cpu_s']:.1f} s",
+        f"CPU s worker {changes['cpu_s']:.1f}, {cpu(changes)}",
         f"simulator start (seeding) {report['sim_start_s']:.1f} s; whole bench {report['bench_s']:.1f} s",
         "",
         f"SUMMARY full {t['messages_total']:,} msgs {d['full_wall_s']['median']:.1f} s "
