@@ -197,6 +197,17 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         local_concurrency=_int(env, "BACKUP_LOCAL_CONCURRENCY"),
         managed_identity_client_id=_get(env, "AZURE_CLIENT_ID"),
     )
+    for name, value in (
+        ("GRAPH_CLIENT_SECRET", settings.client_secret),
+        ("GRAPH_CLIENT_CERTIFICATE", settings.client_certificate),
+    ):
+        if value.startswith(
+            "@Microsoft.KeyVault("
+        ):  # App Service passes the reference through when it cannot resolve it
+            raise ConfigError(
+                f"{name} is an unresolved Key Vault reference: check that the app's identity has 'Key Vault "
+                "Secrets User' on the vault and that the secret exists"
+            )
     if not settings.client_secret and not settings.client_certificate:
         raise ConfigError("set GRAPH_CLIENT_CERTIFICATE (preferred) or GRAPH_CLIENT_SECRET for the Graph app")
     if not settings.storage_connection_string and not (settings.blob_endpoint and settings.table_endpoint):

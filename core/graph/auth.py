@@ -85,5 +85,5 @@ class TokenProvider:
         """Forget cached tokens (after Graph answered 401 to one of them)."""
         with self._lock:
             cache = self._app.token_cache
-            for token in cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN):
+            for token in list(cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
                 cache.remove_at(token)

@@ -125,10 +125,17 @@ class GraphClient:
 
     # -- the one place requests are sent -----------------------------------------------------------------------
     def _send(
-        self, method: str, url: str, *, headers: dict[str, str] | None, stream: bool, **kwargs: Any
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str] | None,
+        stream: bool,
+        limited: bool = True,
+        **kwargs: Any,
     ) -> httpx.Response:
         url = self.url(url)
-        mailbox = mailbox_of(url)
+        mailbox = mailbox_of(url) if limited else None  # not limited: the caller holds the mailbox's slot
         reauthenticated = False
         attempt = 0
         while True:
@@ -231,17 +238,19 @@ class GraphClient:
         while True:
             attempt += 1
             sink.restart()
-            response = self._send("GET", url, headers=None, stream=True)
             size = 0
-            try:
-                for chunk in response.iter_bytes(_CHUNK):
-                    sink.write(chunk)
-                    size += len(chunk)
-                return size
-            except httpx.TransportError as exc:
-                self._count("transport_errors")
-                if attempt >= self._policy.max_attempts:
-                    raise GraphTransportError(f"download broke off: {exc!r}", url=self.url(url)) from exc
-                self._sleep(self._policy.backoff(attempt))
-            finally:
-                response.close()
+            # The mailbox's slot is held until the body is read, not only until the headers arrive.
+            with self._limiter.slot(mailbox_of(self.url(url))):
+                response = self._send("GET", url, headers=None, stream=True, limited=False)
+                try:
+                    for chunk in response.iter_bytes(_CHUNK):
+                        sink.write(chunk)
+                        size += len(chunk)
+                    return size
+                except httpx.TransportError as exc:
+                    self._count("transport_errors")
+                    if attempt >= self._policy.max_attempts:
+                        raise GraphTransportError(f"download broke off: {exc!r}", url=self.url(url)) from exc
+                finally:
+                    response.close()
+            self._sleep(self._policy.backoff(attempt))

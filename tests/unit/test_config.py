@@ -42,6 +42,7 @@ def test_national_cloud_endpoints_are_settings():
         ({"GRAPH_ENDPOINT": "http://graph.microsoft.com"}, "must be an https:// URL"),
         ({"BACKUP_STORAGE_CONNECTION_STRING": ""}, "BACKUP_STORAGE_BLOB_ENDPOINT"),
         ({"BACKUP_WORKLOADS": " , "}, "names no workload"),
+        ({"GRAPH_CLIENT_SECRET": "@Microsoft.KeyVault(VaultName=v;SecretName=s)"}, "unresolved Key Vault reference"),
     ],
 )
 def test_bad_settings_are_named(change, message):

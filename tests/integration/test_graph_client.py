@@ -1,0 +1,96 @@
+"""The Graph client against the simulator over loopback HTTPS: certificate and secret sign-in through msal, token
+refresh after a 401, the per-mailbox concurrency limit, typed errors."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
+
+from core.config import load_settings
+from core.errors import GraphAuthError, GraphNotFound
+from core.graph.auth import TokenProvider
+from core.graph.client import GraphClient
+from graphsim.process import SimulatorProcess, start_simulator
+
+STORAGE = {"BACKUP_STORAGE_CONNECTION_STRING": "UseDevelopmentStorage=true"}  # not used by these tests
+
+
+@pytest.fixture
+def sim(tmp_path) -> Iterator[SimulatorProcess]:
+    with start_simulator(tmp_path / "sim", users=2, messages=6, seed=9) as process:
+        yield process
+
+
+def _client(env: dict[str, str]) -> GraphClient:
+    settings = load_settings({**STORAGE, **env})
+    return GraphClient(settings, TokenProvider(settings))
+
+
+def test_sign_in_with_a_pem_certificate(sim: SimulatorProcess):
+    assert sim.client_certificate_file
+    pem = Path(sim.client_certificate_file).read_text()
+    client = _client({**sim.graph_env(), "GRAPH_CLIENT_SECRET": "", "GRAPH_CLIENT_CERTIFICATE": pem})
+    users = [u for page in client.iter_pages("users", params={"$top": "1"}) for u in page]
+    assert len(users) == 3  # two mailboxes and one user without, across several pages
+
+
+def test_sign_in_with_a_pkcs12_certificate_as_key_vault_returns_it(sim: SimulatorProcess):
+    pem = Path(sim.client_certificate_file or "").read_bytes()
+    key = serialization.load_pem_private_key(pem, password=None)
+    from cryptography import x509
+
+    cert = x509.load_pem_x509_certificate(pem[pem.index(b"-----BEGIN CERTIFICATE-----") :])
+    pfx = pkcs12.serialize_key_and_certificates(b"graph", key, cert, None, serialization.NoEncryption())  # type: ignore[arg-type]
+    env = {**sim.graph_env(), "GRAPH_CLIENT_SECRET": "", "GRAPH_CLIENT_CERTIFICATE": base64.b64encode(pfx).decode()}
+    assert _client(env).get_json("users", params={"$top": "1"})["value"]
+
+
+def test_a_wrong_secret_is_a_clear_auth_error(sim: SimulatorProcess):
+    client = _client({**sim.graph_env(), "GRAPH_CLIENT_SECRET": "not-the-secret"})
+    with pytest.raises(GraphAuthError, match="invalid_client"):
+        client.get_json("users")
+
+
+def test_a_revoked_token_is_replaced_once_and_the_request_succeeds(sim: SimulatorProcess):
+    client = _client(sim.graph_env())
+    client.get_json("users")
+    sim.control.reset_stats()
+    sim.control.expire_access_tokens()
+    assert client.get_json("users")["value"]
+    stats = sim.control.stats()
+    assert stats["by_kind"]["token"] == 1 and stats["by_status"].get("401", 0) == 1
+
+
+def test_unknown_ids_are_typed_not_found(sim: SimulatorProcess):
+    client = _client(sim.graph_env())
+    user = sim.control.mailbox_users()[0]["id"]
+    with pytest.raises(GraphNotFound) as caught:
+        client.get_json(f"users/{user}/messages/AAMk-does-not-exist")
+    assert caught.value.status == 404 and caught.value.code == "ErrorItemNotFound"
+
+
+def test_never_more_than_four_requests_in_flight_per_mailbox(sim: SimulatorProcess):
+    sim.control.configure(latency_ms=30)
+    client = _client(sim.graph_env())
+    user = sim.control.mailbox_users()[0]
+    urls = [f"users/{user['id']}/messages/{m['id']}/$value" for m in user["messages"]] * 4
+
+    class Sink:
+        def write(self, chunk: bytes) -> int:
+            return len(chunk)
+
+        def restart(self) -> None:
+            pass
+
+    with ThreadPoolExecutor(16) as pool:
+        sizes = list(pool.map(lambda url: client.download(url, Sink()), urls))
+    assert all(size > 0 for size in sizes)
+    stats = sim.control.stats()
+    assert stats["max_in_flight"][user["id"]] == 4  # saturated, never exceeded
+    assert stats["answered_429"] == 0  # so Graph never had to refuse
