@@ -40,6 +40,8 @@ ACTIVE_STATUSES = frozenset({df.OrchestrationRuntimeStatus.Pending, df.Orchestra
 # Retries for infrastructure failures of one resource's activity (backup_resource itself returns resource-level
 # failures as status 'failed' instead of raising): 3 attempts, the first retry after 5 s.
 RESOURCE_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=5_000, max_number_of_attempts=3)
+# finish_run records the outcome: a transient storage failure there must not leave the run 'running' forever.
+FINISH_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=10_000, max_number_of_attempts=5)
 
 MAX_REQUESTED_RESOURCES = 1_000
 MAX_ERROR_CHARS = 1_000
@@ -199,6 +201,11 @@ def _progress(run_id: str, stage: str, **counts: Any) -> dict:
     return {"run_id": run_id, "stage": stage, **counts}
 
 
+def _finish(context: df.DurableOrchestrationContext, run_id: str, summary: dict) -> Generator[Any, Any, None]:
+    payload = {"run_id": run_id, "summary": summary}
+    yield context.call_activity_with_retry("finish_run", FINISH_RETRY, payload, expected_type=dict)
+
+
 @bp.orchestration_trigger(context_name="context", input_type=dict)
 def backup_orchestrator(context: df.DurableOrchestrationContext):
     """One backup run. Input: {"trigger": "schedule" | "http", "resources": optional list of resource keys}."""
@@ -213,7 +220,13 @@ def backup_orchestrator(context: df.DurableOrchestrationContext):
         resources, batch_size = list(requested), started["batch_size"]
     else:
         context.set_custom_status(_progress(run_id, "discovering"))
-        discovered = yield context.call_activity("discover_resources", {"run_id": run_id}, expected_type=dict)
+        try:
+            discovered = yield context.call_activity("discover_resources", {"run_id": run_id}, expected_type=dict)
+        except Exception as error:  # nothing to fan out: record the run as failed rather than leave it running
+            summary = {**summarize(run_id, []), "status": "failed", "error": f"discovery failed: {_error_text(error)}"}
+            yield from _finish(context, run_id, summary)
+            context.set_custom_status(_progress(run_id, "completed", status="failed"))
+            return summary
         resources, batch_size = discovered["resources"], discovered["batch_size"]
 
     batches = plan_batches(resources, batch_size)
@@ -235,7 +248,7 @@ def backup_orchestrator(context: df.DurableOrchestrationContext):
     summary = summarize(run_id, results)
     counts = {key: summary.get(key, 0) for key in ("resources", *RESOURCE_STATUSES)}
     context.set_custom_status(_progress(run_id, "finishing", batches=len(batches), **counts))
-    yield context.call_activity("finish_run", {"run_id": run_id, "summary": summary}, expected_type=dict)
+    yield from _finish(context, run_id, summary)
     context.set_custom_status(_progress(run_id, "completed", batches=len(batches), status=summary["status"], **counts))
     if not context.is_replaying:
         log.info("backup run %s finished: %s", run_id, summary["status"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from core.errors import InvalidRequestError
+from core.errors import InvalidRequestError, StorageError
 from core.models import BackupReport, ResourceKey
 from core.planning import failed_result
 from core.workloads import handler_for
@@ -33,7 +33,8 @@ def discover_resources(services: Services) -> list[str]:
 def backup_resource(services: Services, run_id: str, resource_key: str) -> dict:
     """Back up one resource and record its restore point; returns its result dict (resource, status, items,
     bytes, removed, failed_items, error). A failure of the resource is returned with status 'failed', never
-    raised, so it cannot fail its siblings."""
+    raised, so it cannot fail its siblings. Only a failure to record the outcome raises (StorageError): the
+    backup is idempotent, so the caller's retry (the activity's retry options) is the right answer to it."""
     try:
         key = ResourceKey.parse(resource_key)
         handler = handler_for(key.workload)
@@ -49,8 +50,7 @@ def backup_resource(services: Services, run_id: str, resource_key: str) -> dict:
     try:
         services.runs.record_point(run_id, result, report.failures)
     except Exception as exc:
-        log.exception("could not record the restore point of %s", resource_key)
-        return failed_result(resource_key, f"restore point not recorded: {exc}"[:1000])
+        raise StorageError(f"restore point of {resource_key} not recorded: {exc}") from exc
     return result
 
 

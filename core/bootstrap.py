@@ -3,6 +3,7 @@ use, so a missing setting never breaks function indexing."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from core.config import Settings, load_settings
@@ -43,11 +44,14 @@ def build_services(settings: Settings) -> Services:
 
 
 _services: Services | None = None
+_lock = threading.Lock()
 
 
 def get_services() -> Services:
-    """The process-wide services, built from the environment on first use."""
+    """The process-wide services, built from the environment on first use (once, however many activities of
+    a fresh worker ask at the same time)."""
     global _services
-    if _services is None:
-        _services = build_services(load_settings())
-    return _services
+    with _lock:
+        if _services is None:
+            _services = build_services(load_settings())
+        return _services

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from core.backup import backup_resource, discover_resources, finish_run, start_run
 from core.bootstrap import Services
-from core.planning import new_run_id, summarize
+from core.planning import failed_result, new_run_id, summarize
 
 
 def run_backup(
@@ -28,9 +28,12 @@ def run_backup(
         on_plan(len(keys))
     results = []
     with ThreadPoolExecutor(services.settings.local_concurrency, thread_name_prefix="resource") as pool:
-        futures = [pool.submit(backup_resource, services, run_id, key) for key in keys]
+        futures = {pool.submit(backup_resource, services, run_id, key): key for key in keys}
         for future in as_completed(futures):
-            result = future.result()
+            try:
+                result = future.result()
+            except Exception as exc:  # the outcome could not be recorded; the run goes on
+                result = failed_result(futures[future], str(exc)[:1000])
             results.append(result)
             if on_resource:
                 on_resource(result)

@@ -18,7 +18,7 @@ from core.planning import new_run_id
 from core.storage import table_keys as keys
 
 _RUNS_PK = "run"
-_COUNTS = ("resources", "succeeded", "partial", "failed", "items", "bytes", "removed", "failed_items")
+_COUNTS = ("resources", "succeeded", "partial", "failed", "skipped", "items", "bytes", "removed", "failed_items")
 USABLE = ("succeeded", "partial")
 _MAX_FAILURES_JSON = 30_000  # Table string properties hold 64 KiB of UTF-16
 
@@ -42,6 +42,7 @@ class RunStore:
     def finish(self, run_id: str, summary: dict[str, Any]) -> None:
         entity = {"PartitionKey": _RUNS_PK, "RowKey": run_id, "status": summary["status"], "finished_at": _now()}
         entity.update({k: int(summary.get(k, 0)) for k in _COUNTS})
+        entity["error"] = str(summary.get("error") or "")[:1000]
         self._runs.upsert_entity(entity, mode=UpdateMode.MERGE)
 
     def get(self, run_id: str) -> dict[str, Any]:
@@ -115,6 +116,7 @@ def _run_dict(entity: dict[str, Any]) -> dict[str, Any]:
     out = {"run_id": entity["RowKey"], "status": entity.get("status", ""), "trigger": entity.get("trigger", "")}
     out["started_at"] = entity.get("started_at", "")
     out["finished_at"] = entity.get("finished_at", "")
+    out["error"] = entity.get("error", "")
     out.update({k: int(entity.get(k, 0) or 0) for k in _COUNTS})
     return out
 

@@ -18,6 +18,7 @@ from tests.functions.durable_history import (
 
 RUN_ID = new_run_id(START)
 RETRY = {"firstRetryIntervalInMilliseconds": 5000, "maxNumberOfAttempts": 3}
+FINISH_RETRY = {"firstRetryIntervalInMilliseconds": 10000, "maxNumberOfAttempts": 5}
 KEYS = [f"exchange:user-{n}" for n in range(5)]
 SCHEMAS = [0, 1, 2]  # replay schema V1 (nested action lists), V2 and V3 (WhenAll compound actions)
 
@@ -129,9 +130,10 @@ def test_fan_in_finishes_the_run_with_the_summary(schema):
     assert expected["resources"] == 5 and expected["status"] == "partial" and expected["items"] == 15
     assert not result.is_done
     assert result.actions[-1] == {
-        "actionType": CALL_ACTIVITY,
+        "actionType": CALL_ACTIVITY_WITH_RETRY,
         "functionName": "finish_run",
         "input": {"run_id": RUN_ID, "summary": expected},
+        "retryOptions": FINISH_RETRY,
     }
     status = result.custom_status
     assert (status["stage"], status["batches"], status["resources"]) == ("finishing", 3, 5)
@@ -199,12 +201,28 @@ def test_nothing_to_back_up_still_finishes_the_run():
     result = replay(backup_orchestrator, history)
 
     expected = summarize(RUN_ID, [])
-    assert calls(result)[-1] == (CALL_ACTIVITY, "finish_run")
+    assert calls(result)[-1] == (CALL_ACTIVITY_WITH_RETRY, "finish_run")
     assert result.actions[-1]["input"] == {"run_id": RUN_ID, "summary": expected}
     finish_id = history.task_scheduled("finish_run", result.actions[-1]["input"])
     history.new_episode().task_completed(finish_id, {"run_id": RUN_ID, "status": "succeeded"})
     result = replay(backup_orchestrator, history)
     assert result.is_done and result.output == expected
+
+
+def test_a_failed_discovery_finishes_the_run_as_failed_instead_of_leaving_it_running():
+    history = started_run()
+    discover_id = history.task_scheduled("discover_resources", {"run_id": RUN_ID})
+    history.new_episode().task_failed(discover_id, "GraphAuthError", "no Graph token: invalid_client")
+    result = replay(backup_orchestrator, history)
+
+    assert calls(result)[-1] == (CALL_ACTIVITY_WITH_RETRY, "finish_run")
+    summary = result.actions[-1]["input"]["summary"]
+    assert summary["status"] == "failed" and "discovery failed" in summary["error"]
+    assert "invalid_client" in summary["error"]
+    finish_id = history.task_scheduled("finish_run", result.actions[-1]["input"])
+    history.new_episode().task_completed(finish_id, {"run_id": RUN_ID, "status": "failed"})
+    result = replay(backup_orchestrator, history)
+    assert result.is_done and result.output == summary
 
 
 def test_a_failed_start_run_fails_the_orchestration():
