@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import threading
+import time
 
 import msal
 import requests
@@ -43,6 +44,9 @@ def _certificate_credential(raw: str) -> dict[str, str]:
     }
 
 
+_REFRESH_MARGIN = 300.0  # seconds before expiry at which a token is renewed
+
+
 class TokenProvider:
     """Thread-safe source of bearer tokens for Graph; msal's cache returns the cached token until near expiry."""
 
@@ -67,23 +71,36 @@ class TokenProvider:
         )
         self._scopes = [f"{settings.graph_endpoint}/.default"]
         self._lock = threading.Lock()
+        self._token = ""
+        self._refresh_at = 0.0
 
     def token(self) -> str:
+        """A valid token; held here until 5 minutes before it expires, so the hot path is one comparison (msal's
+        own cache would be asked, under this lock, for every Graph request otherwise)."""
+        now = time.monotonic()
+        if self._token and now < self._refresh_at:
+            return self._token
         with self._lock:
+            if self._token and now < self._refresh_at:
+                return self._token
             try:
                 result = self._app.acquire_token_for_client(scopes=self._scopes)
             except (requests.RequestException, ValueError, msal.exceptions.MsalError) as exc:
                 raise GraphAuthError(f"could not reach the sign-in authority: {exc}") from exc
-        if "access_token" not in result:
-            raise GraphAuthError(
-                f"no Graph token: {result.get('error')}: {result.get('error_description', '')}".strip(),
-                code=str(result.get("error", "")),
-            )
-        return str(result["access_token"])
+            if "access_token" not in result:
+                raise GraphAuthError(
+                    f"no Graph token: {result.get('error')}: {result.get('error_description', '')}".strip(),
+                    code=str(result.get("error", "")),
+                )
+            lifetime = float(result.get("expires_in") or 0)
+            self._token = str(result["access_token"])
+            self._refresh_at = now + max(lifetime - _REFRESH_MARGIN, lifetime / 2)
+            return self._token
 
     def invalidate(self) -> None:
         """Forget cached tokens (after Graph answered 401 to one of them)."""
         with self._lock:
+            self._token = ""
             cache = self._app.token_cache
             for token in list(cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
                 cache.remove_at(token)
