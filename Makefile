@@ -26,7 +26,7 @@ $(STAMP_NODE): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-demo: deps
+demo: $(STAMP_PY) $(STAMP_NODE)
 	$(PY) -m scripts.demo
 
 lint: $(STAMP_PY)
@@ -36,7 +36,7 @@ lint: $(STAMP_PY)
 test: deps lint
 	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(VENV)/bin/pytest
 
-bench: deps
+bench: $(STAMP_PY) $(STAMP_NODE)
 	$(PY) -m bench.mail_backup
 
 clean:
