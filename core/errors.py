@@ -30,11 +30,14 @@ class ConfigError(BackupError):
 
 
 class GraphError(BackupError):
-    def __init__(self, message: str, *, status: int | None = None, code: str = "", url: str = "") -> None:
+    def __init__(
+        self, message: str, *, status: int | None = None, code: str = "", url: str = "", location: str = ""
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.url = url
+        self.location = location  # a Location header Graph sent with the error (drive resync: a fresh start URL)
 
     def __str__(self) -> str:
         parts = [super().__str__()]

@@ -132,6 +132,7 @@ class GraphClient:
         headers: dict[str, str] | None,
         stream: bool,
         limited: bool = True,
+        authenticated: bool = True,
         **kwargs: Any,
     ) -> httpx.Response:
         url = self.url(url)
@@ -140,7 +141,9 @@ class GraphClient:
         attempt = 0
         while True:
             attempt += 1
-            request_headers = {"Authorization": f"Bearer {self._tokens.token()}", **(headers or {})}
+            request_headers = dict(headers or {})
+            if authenticated:  # never for pre-authenticated URLs (downloads, upload sessions): no token leaks there
+                request_headers["Authorization"] = f"Bearer {self._tokens.token()}"
             try:
                 with self._limiter.slot(mailbox):
                     self._count("requests")
@@ -164,7 +167,7 @@ class GraphClient:
                     self._count("retries")
                     self._sleep(self._policy.delay(attempt, response.headers.get("Retry-After")))
                     continue
-            if status == 401 and not reauthenticated:
+            if status == 401 and authenticated and not reauthenticated:
                 reauthenticated = True
                 self._tokens.invalidate()
                 continue
@@ -174,7 +177,7 @@ class GraphClient:
         status = response.status_code
         code, message = _error_details(response)
         text = f"{method} answered {status}: {message}".strip()
-        kwargs = {"status": status, "code": code, "url": url}
+        kwargs = {"status": status, "code": code, "url": url, "location": response.headers.get("Location", "")}
         if status == 410 or code.lower() in DELTA_EXPIRED_CODES:
             return DeltaExpired(text, **kwargs)
         if status in (401, 403):
@@ -188,6 +191,21 @@ class GraphClient:
         if status >= 500:
             return GraphServerError(text, **kwargs)
         return GraphError(text, **kwargs)
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        stream: bool = False,
+        authenticated: bool = True,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """One request with the client's retries and typed errors; redirects are returned, not followed.
+        `authenticated=False` sends no bearer token (for pre-authenticated download and upload-session URLs).
+        With `stream=True` the caller reads the body and must close the response."""
+        return self._send(method, url, headers=headers, stream=stream, authenticated=authenticated, **kwargs)
 
     # -- conveniences ------------------------------------------------------------------------------------------
     def get_json(

@@ -42,6 +42,8 @@ class ItemVersion:
     internet_message_id: str = ""
     has_attachments: bool = False
     is_read: bool = False
+    container_id: str = ""  # the drive of a file or drive folder ('' for mail)
+    extra: str = ""  # workload-specific metadata as JSON (e.g. a file's permissions, created/modified by)
 
     def live_at(self, run_id: str) -> bool:
         return self.first_seen_run <= run_id and (not self.deleted_run or self.deleted_run > run_id)

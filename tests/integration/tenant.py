@@ -13,6 +13,7 @@ from core.bootstrap import Services, build_services
 from core.config import load_settings
 from core.graph.auth import TokenProvider
 from core.graph.client import GraphClient
+from core.graph.retry import RetryPolicy
 from core.runner import run_backup
 from graphsim.process import SimulatorProcess, start_simulator
 
@@ -56,7 +57,11 @@ def sha256(data: bytes) -> str:
 
 
 def open_tenant(
-    state_dir: Path, storage_env: dict[str, str], settings: dict[str, str] | None = None, **sim_options: Any
+    state_dir: Path,
+    storage_env: dict[str, str],
+    settings: dict[str, str] | None = None,
+    policy: RetryPolicy | None = None,
+    **sim_options: Any,
 ) -> Tenant:
     sim = start_simulator(state_dir, **sim_options)
     env = {**sim.graph_env(), **storage_env, "GRAPH_PAGE_SIZE": "7", **(settings or {})}  # small pages
@@ -65,7 +70,7 @@ def open_tenant(
     sleeps: list[float] = []
     recording_sleep: Callable[[float], None] = lambda seconds: (sleeps.append(seconds), _sleep(seconds))  # noqa: E731
     services.graph.close()
-    services.graph = GraphClient(settings, TokenProvider(settings), sleep=recording_sleep)
+    services.graph = GraphClient(settings, TokenProvider(settings), policy=policy, sleep=recording_sleep)
     return Tenant(sim, env, services, sleeps)
 
 
