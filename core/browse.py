@@ -7,8 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from core.bootstrap import Services
+from core.models import ResourceKey
 from core.storage.catalog import FOLDER
-from core.workloads.folder_paths import is_within
+from core.workloads.drive_backup import DRIVE_FOLDER, FILE
+from core.workloads.drive_restore import folder_paths
+from core.workloads.folder_paths import is_within, join_path, split_path
 
 
 @dataclass(frozen=True)
@@ -16,12 +19,11 @@ class ItemQuery:
     resource: str
     run_id: str | None = None
     at: datetime | None = None
-    category: str = "mail"
     folder: str | None = None  # this folder path and below
-    subject: str | None = None  # case-insensitive substring
-    sender: str | None = None  # case-insensitive substring of the sender address
-    after: datetime | None = None  # received at or after
-    before: datetime | None = None  # received before
+    subject: str | None = None  # case-insensitive substring of a message's subject or a file's name
+    sender: str | None = None  # case-insensitive substring of the sender address (mail)
+    after: datetime | None = None  # received (mail) or modified (files) at or after
+    before: datetime | None = None  # received (mail) or modified (files) before
 
 
 def _time(value: str) -> datetime | None:
@@ -34,12 +36,18 @@ def _time(value: str) -> datetime | None:
 def find_items(services: Services, query: ItemQuery) -> tuple[str, Iterator[dict]]:
     """(the run resolved, an iterator of matching items as dicts), streamed from the catalog."""
     run_id = services.runs.resolve_point(query.resource, query.run_id, query.at)
-    paths = {v.item_id: v.folder_path for v in services.catalog.as_of(query.resource, FOLDER, run_id)}
+    files = ResourceKey.parse(query.resource).workload != "exchange"
+    if files:
+        category = FILE
+        paths = folder_paths({v.item_id: v for v in services.catalog.as_of(query.resource, DRIVE_FOLDER, run_id)})
+    else:
+        category = "mail"
+        paths = {v.item_id: v.folder_path for v in services.catalog.as_of(query.resource, FOLDER, run_id)}
 
     def matches() -> Iterator[dict]:
         subject = (query.subject or "").lower()
         sender = (query.sender or "").lower()
-        for v in services.catalog.as_of(query.resource, query.category, run_id):
+        for v in services.catalog.as_of(query.resource, category, run_id):
             path = paths.get(v.folder_id, v.folder_path)
             if query.folder is not None and not is_within(path, query.folder):
                 continue
@@ -47,7 +55,7 @@ def find_items(services: Services, query: ItemQuery) -> tuple[str, Iterator[dict
                 continue
             if sender and sender not in v.sender.lower():
                 continue
-            received = _time(v.received) if (query.after or query.before) else None
+            received = _time(v.modified if files else v.received) if (query.after or query.before) else None
             if query.after and (received is None or received < query.after):
                 continue
             if query.before and (received is None or received >= query.before):
@@ -55,7 +63,9 @@ def find_items(services: Services, query: ItemQuery) -> tuple[str, Iterator[dict
             yield {
                 "id": v.item_id,
                 "folder": path,
+                "path": join_path([*split_path(path), v.name]) if files else path,
                 "subject": v.name,
+                "modified": v.modified,
                 "sender": v.sender,
                 "received": v.received,
                 "size": v.size,

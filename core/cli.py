@@ -7,6 +7,7 @@ import argparse
 import json
 import logging
 import sys
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -33,7 +34,7 @@ def _time(text: str) -> datetime:
 
 
 def _resource(text: str) -> str:
-    """'exchange:<id>', or a bare user id for the Exchange workload."""
+    """'exchange:<user id>', 'onedrive:<user id>', 'sharepoint:<site id>', or a bare user id for Exchange."""
     return text if ":" in text else f"exchange:{text}"
 
 
@@ -49,6 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("backup", help="run a backup now (all discovered resources, or --resource)")
     p.add_argument("--resource", action="append", type=_resource, help="back up only this resource (repeatable)")
+    p.add_argument("--workload", action="append", help="exchange, onedrive or sharepoint (default: the setting)")
+    p.add_argument("--include-user", action="append", default=[], help="only these users (id or UPN)")
+    p.add_argument("--exclude-user", action="append", default=[], help="never these users")
+    p.add_argument("--include-site", action="append", default=[], help="only these site URLs (and subsites)")
+    p.add_argument("--exclude-site", action="append", default=[], help="never these site URLs")
+    p.add_argument("--exclude-library", action="append", default=[], help="skip libraries of this name")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bar")
     p.add_argument("--json", action="store_true")
 
@@ -64,14 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("resource", type=_resource)
     _point_args(p)
     p.add_argument("--folder", help="this folder path and below, e.g. Inbox/Projects")
-    p.add_argument("--subject", help="subject contains (case-insensitive)")
+    p.add_argument("--subject", "--name", dest="subject", help="subject / file name contains (case-insensitive)")
     p.add_argument("--sender", help="sender address contains (case-insensitive)")
-    p.add_argument("--after", type=_time, help="received at or after this time")
-    p.add_argument("--before", type=_time, help="received before this time")
+    p.add_argument("--after", type=_time, help="received (mail) / modified (files) at or after this time")
+    p.add_argument("--before", type=_time, help="received (mail) / modified (files) before this time")
     p.add_argument("--limit", type=int, default=0, help="at most this many (0: all)")
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("restore", help="restore messages, a folder or a whole mailbox as of a run")
+    p = sub.add_parser("restore", help="restore items, a folder or a whole mailbox/drive/site as of a run")
     p.add_argument("resource", type=_resource)
     _point_args(p)
     scope = p.add_mutually_exclusive_group(required=True)
@@ -79,7 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     scope.add_argument("--folder", help="a folder path: the folder and everything below it")
     scope.add_argument("--all", action="store_true", help="the whole resource")
     p.add_argument("--destination", choices=DESTINATIONS, default="original")
-    p.add_argument("--to-user", help="restore into this user's mailbox (id) instead")
+    p.add_argument(
+        "--to-user",
+        "--to-resource",
+        dest="to_user",
+        help="restore into this user's mailbox/OneDrive (user id) or this site (site id) instead",
+    )
     p.add_argument("--conflict", choices=CONFLICT_POLICIES, default="skip")
     p.add_argument("--json", action="store_true")
     return parser
@@ -96,6 +108,16 @@ def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
 
 
 def _backup(services: Services, args: argparse.Namespace) -> int:
+    s = services.settings
+    services.settings = replace(
+        s,
+        workloads=tuple(args.workload) if args.workload else s.workloads,
+        include_users=s.include_users + tuple(args.include_user),
+        exclude_users=s.exclude_users + tuple(args.exclude_user),
+        include_sites=s.include_sites + tuple(args.include_site),
+        exclude_sites=s.exclude_sites + tuple(args.exclude_site),
+        exclude_libraries=s.exclude_libraries + tuple(args.exclude_library),
+    )
     show = sys.stderr.isatty() if args.progress is None else args.progress
     bar: list[Progress] = []
     summary = run_backup(

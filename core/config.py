@@ -84,6 +84,23 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BACKUP_BATCH_SIZE", "50", "Resources per sub-orchestration in the backup fan-out."),
     Setting("BACKUP_WORKLOADS", "exchange", "Comma-separated workloads to back up."),
     Setting(
+        "BACKUP_INCLUDE_USERS",
+        "",
+        "Comma-separated user ids or UPNs to back up (mailbox and OneDrive); empty: every user.",
+    ),
+    Setting("BACKUP_EXCLUDE_USERS", "", "Comma-separated user ids or UPNs never to back up."),
+    Setting(
+        "BACKUP_INCLUDE_SITES",
+        "",
+        "Comma-separated SharePoint site URLs (a site and its subsites by URL prefix) to back up; empty: every site.",
+    ),
+    Setting("BACKUP_EXCLUDE_SITES", "", "Comma-separated SharePoint site URLs (prefixes) never to back up."),
+    Setting(
+        "BACKUP_EXCLUDE_LIBRARIES",
+        "",
+        "Comma-separated document library names to skip in every site (e.g. Preservation Hold Library).",
+    ),
+    Setting(
         "BACKUP_ITEM_CONCURRENCY",
         "4",
         "Items fetched in parallel within one resource (bounded again by GRAPH_MAILBOX_CONCURRENCY).",
@@ -128,6 +145,11 @@ class Settings:
     workloads: tuple[str, ...]
     item_concurrency: int
     local_concurrency: int
+    include_users: tuple[str, ...]
+    exclude_users: tuple[str, ...]
+    include_sites: tuple[str, ...]
+    exclude_sites: tuple[str, ...]
+    exclude_libraries: tuple[str, ...]
     managed_identity_client_id: str
 
     @property
@@ -168,10 +190,14 @@ def _url(env: Mapping[str, str], name: str) -> str:
     return value
 
 
+def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in _get(env, name).split(",") if v.strip())
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from `env` (default: os.environ). Raises ConfigError naming the bad setting."""
     env = os.environ if env is None else env
-    workloads = tuple(w.strip() for w in _get(env, "BACKUP_WORKLOADS").split(",") if w.strip())
+    workloads = _list(env, "BACKUP_WORKLOADS")
     settings = Settings(
         tenant_id=_get(env, "GRAPH_TENANT_ID"),
         client_id=_get(env, "GRAPH_CLIENT_ID"),
@@ -195,6 +221,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         workloads=workloads,
         item_concurrency=_int(env, "BACKUP_ITEM_CONCURRENCY"),
         local_concurrency=_int(env, "BACKUP_LOCAL_CONCURRENCY"),
+        include_users=_list(env, "BACKUP_INCLUDE_USERS"),
+        exclude_users=_list(env, "BACKUP_EXCLUDE_USERS"),
+        include_sites=_list(env, "BACKUP_INCLUDE_SITES"),
+        exclude_sites=_list(env, "BACKUP_EXCLUDE_SITES"),
+        exclude_libraries=_list(env, "BACKUP_EXCLUDE_LIBRARIES"),
         managed_identity_client_id=_get(env, "AZURE_CLIENT_ID"),
     )
     for name, value in (

@@ -10,7 +10,7 @@ from core.errors import InvalidRequestError
 from core.models import ResourceKey
 
 DESTINATIONS = ("original", "new-folder")
-CONFLICT_POLICIES = ("skip", "keep-both")
+CONFLICT_POLICIES = ("skip", "keep-both", "replace", "fail")  # mail: skip, keep-both; files: all four
 _FIELDS = {"resource", "run_id", "at", "item_ids", "folder", "whole", "destination", "target_owner", "conflict"}
 
 
@@ -24,7 +24,7 @@ class RestoreRequest:
     whole: bool = False  # ... or the whole resource
     destination: str = "original"  # 'original' folders, or a new 'Restored <time>' folder
     target_owner: str | None = None  # restore into another user's mailbox (default: the same)
-    conflict: str = "skip"  # 'skip' items already there (same internetMessageId), or 'keep-both'
+    conflict: str = "skip"  # 'skip' what is already there, 'keep-both', and for files 'replace' or 'fail'
 
     def __post_init__(self) -> None:
         try:

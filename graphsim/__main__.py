@@ -28,6 +28,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--mailbox-concurrency", type=int, default=4)
     parser.add_argument("--rate-limit", default="none", help="N/WINDOW_SECONDS per mailbox, or none")
     parser.add_argument("--token-lifetime", type=int, default=3600, help="access token lifetime in seconds")
+    parser.add_argument("--drive-files", type=int, default=12, help="files per OneDrive (libraries get fewer)")
+    parser.add_argument("--sites", type=int, default=2, help="SharePoint sites (each with 1-2 document libraries)")
     return parser.parse_args(argv)
 
 
@@ -53,7 +55,8 @@ async def serve(args: argparse.Namespace) -> None:
         rate_limit=parse_rate_limit(args.rate_limit),
         token_lifetime=args.token_lifetime,
     )
-    sim = Simulator(f"https://127.0.0.1:{port}", args.seed, args.users, args.messages, config)
+    sim = Simulator(f"https://127.0.0.1:{port}", args.seed, args.users, args.messages, config,
+                    drive_files=args.drive_files, sites=args.sites, state_dir=state_dir)  # fmt: skip
     sim.client_cert_file, _, sim.client_cert = make_client_certificate(state_dir, sim.client_id)
     server = uvicorn.Server(
         uvicorn.Config(

@@ -35,8 +35,18 @@ class Context:
 
 class Simulator:
     def __init__(
-        self, base_url: str, seed: int = 1, users: int = 3, messages: int = 20, config: Config | None = None
+        self,
+        base_url: str,
+        seed: int = 1,
+        users: int = 3,
+        messages: int = 20,
+        config: Config | None = None,
+        drive_files: int = 12,
+        sites: int = 2,
+        state_dir: Path | None = None,
     ) -> None:
+        from graphsim.drives_service import DriveService
+
         self.base_url = base_url.rstrip("/")
         self.seed = seed
         self.tenant: Tenant = seed_tenant(seed, users, messages)
@@ -56,6 +66,7 @@ class Simulator:
         self.faults = Faults()
         self.stats = Stats()
         self.limiter = MailboxLimiter()
+        self.files = DriveService(self.tenant, self.delta, seed, drive_files, sites, state_dir)
 
     @property
     def tenant_id(self) -> str:
@@ -169,10 +180,13 @@ def graph_route(kind: str, mail: bool = True) -> Callable[[Handler], Callable[[R
 
 def create_app(sim: Simulator) -> Starlette:
     from graphsim.routes_control import control_routes
+    from graphsim.routes_drives import drive_routes
+    from graphsim.routes_drives_control import drive_control_routes
     from graphsim.routes_graph import graph_routes
     from graphsim.routes_identity import identity_routes
 
-    routes: list[BaseRoute] = [*control_routes(), *graph_routes(), *identity_routes()]
+    routes: list[BaseRoute] = [*control_routes(), *drive_control_routes(), *graph_routes(), *drive_routes(),
+                               *identity_routes()]  # fmt: skip
     app = Starlette(routes=routes)
     app.state.sim = sim
 

@@ -6,6 +6,7 @@ import base64
 import ssl
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -137,3 +138,91 @@ class SimControl:
 
     def reset_stats(self) -> dict[str, Any]:
         return self._call("POST", "/_sim/stats/reset")
+
+    # --- drives (OneDrive and SharePoint document libraries) ---
+    def drives_state(self) -> dict[str, Any]:
+        """{"drives": [{id, name, driveType, webUrl, owner_kind ("user"|"site"), owner_id, root_id, items: [{id,
+        name, path, parent_id, folder, size, sha256, quickXorHash, eTag, version, content_version}]}],
+        "sites": [...]}"""
+        return self._call("GET", "/_sim/drives")
+
+    def drive(self, ref: str) -> dict[str, Any]:
+        """One drive by id, or a user's OneDrive by user id / UPN."""
+        drives = self.drives_state()["drives"]
+        found = next((d for d in drives if d["id"] == ref or (d["owner_kind"] == "user" and d["owner_id"] == ref)),
+                     None)  # fmt: skip
+        if found is None:
+            user = next((u for u in self.state()["users"] if ref.lower() in (u["id"], u["userPrincipalName"])), None)
+            found = next((d for d in drives if user and d["owner_id"] == user["id"]), None)
+        if found is None:
+            raise RuntimeError(f"graphsim: no drive {ref!r}")
+        return found
+
+    @staticmethod
+    def _item_path(drive: str, item: str) -> str:
+        return f"/_sim/drives/{quote(drive, safe='')}/items/{quote(item, safe='/')}"
+
+    def add_drive_item(self, drive: str, name: str, parent: str = "/", folder: bool = False, size: int | None = None,
+                       content: bytes | None = None) -> dict[str, Any]:  # fmt: skip
+        """Add a file (generated content of `size` bytes, or the given bytes) or a folder; parent by id or path."""
+        body: dict[str, Any] = {"name": name, "parent": parent, "folder": folder}
+        if size is not None:
+            body["size"] = size
+        if content is not None:
+            body["content_base64"] = base64.b64encode(content).decode("ascii")
+        return self._call("POST", f"/_sim/drives/{quote(drive, safe='')}/items", body)
+
+    def create_drive_folder(self, drive: str, name: str, parent: str = "/") -> dict[str, Any]:
+        return self.add_drive_item(drive, name, parent, folder=True)
+
+    def add_big_file(self, drive: str, name: str, size: int, parent: str = "/") -> dict[str, Any]:
+        """A generated file of any size (e.g. 1 GiB), never held in memory; its hashes are computed once, streamed."""
+        return self.add_drive_item(drive, name, parent, size=size)
+
+    def modify_drive_item(self, drive: str, item: str, size: int | None = None,
+                          content: bytes | None = None) -> dict[str, Any]:  # fmt: skip
+        """A new content version (new cTag/eTag, same id)."""
+        body: dict[str, Any] = {}
+        if size is not None:
+            body["size"] = size
+        if content is not None:
+            body["content_base64"] = base64.b64encode(content).decode("ascii")
+        return self._call("POST", self._item_path(drive, item) + "/content", body)
+
+    def rename_drive_item(self, drive: str, item: str, name: str) -> dict[str, Any]:
+        return self._call("PATCH", self._item_path(drive, item), {"name": name})
+
+    def move_drive_item(self, drive: str, item: str, parent: str, name: str | None = None) -> dict[str, Any]:
+        return self._call("PATCH", self._item_path(drive, item), {"parent": parent, "name": name})
+
+    def delete_drive_item(self, drive: str, item: str) -> list[str]:
+        """Delete an item (a folder with everything below it); returns the deleted ids."""
+        return self._call("DELETE", self._item_path(drive, item))["deleted"]
+
+    def drive_item_content(self, drive: str, item: str) -> bytes:
+        response = self._http.get(self._item_path(drive, item) + "/content")
+        response.raise_for_status()
+        return response.content
+
+    def expire_drive_delta_tokens(self, drive: str | None = None,
+                                  code: str = "resyncChangesApplyDifferences") -> None:  # fmt: skip
+        """Every outstanding drive delta token (of one drive or all) answers 410 Gone with `code` and a Location."""
+        self._call("POST", "/_sim/drives-expire-delta-tokens", {"drive": drive, "code": code})
+
+    def drop_download(self, after_bytes: int, item: str | None = None, count: int = 1) -> list[dict[str, Any]]:
+        """The next `count` downloads (of one item id, or any) drop the connection after `after_bytes` body bytes."""
+        return self.set_faults({"kind": "drop_download", "after_bytes": after_bytes, "item": item, "count": count})
+
+    def fail_upload_fragment(self, item: str | None = None, count: int = 1, status: int = 500) -> list[dict[str, Any]]:
+        """The next `count` upload-session fragments (of a file name / target item id, or any) fail with `status`."""
+        return self.set_faults({"kind": "fail_upload_fragment", "item": item, "count": count, "status": status})
+
+    def configure_drives(self, **settings: Any) -> dict[str, Any]:
+        """download_url_lifetime, upload_session_lifetime (seconds), ru_budget (RU per window, None = off),
+        ru_window (seconds, default 60), strict_fragments (bool)."""
+        return self._call("POST", "/_sim/drives-config", settings)
+
+    def drive_stats(self) -> dict[str, Any]:
+        """download_requests, download_with_authorization, download_bytes, download_expired, download_dropped,
+        upload_fragments, upload_with_authorization, upload_fragment_failed, ru_used, ru_throttled."""
+        return self._call("GET", "/_sim/drives-stats")

@@ -10,7 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 KINDS = ("token", "users", "folders", "delta", "value", "message_get", "messages", "create", "other")
-FAULT_KINDS = ("throttle", "mailbox", "corrupt_message", "delta_page")
+DRIVE_KINDS = ("drives", "sites", "drive_item", "children", "permissions", "drive_delta", "download_redirect",
+               "download", "upload", "upload_session", "upload_fragment", "drive_create", "drive_update",
+               "drive_delete")  # fmt: skip
+FAULT_KINDS = ("throttle", "mailbox", "corrupt_message", "delta_page", "drop_download", "fail_upload_fragment")
 
 
 def parse_rate_limit(text: str | None) -> tuple[int, float] | None:
@@ -51,6 +54,9 @@ class Fault:
     - mailbox: user, status 500|403 (every request under /users/{user}/ until cleared)
     - corrupt_message: user, message ($value answers 500 ErrorInternalServerError every time)
     - delta_page: user, optional folder, mode "invalid_json" | "no_value" | "empty", count (default 1)
+    - drop_download: after_bytes (the connection drops after that many body bytes), optional item, count (default 1)
+    - fail_upload_fragment: optional item (an upload's file name or target item id), status 500|503 (default 500),
+      count (default 1); the fragment is refused and none of its bytes are kept
     """
 
     id: int
@@ -63,6 +69,8 @@ class Fault:
     retry_after: str | None = None
     count: int | None = None
     mode: str = "invalid_json"
+    item: str | None = None
+    after_bytes: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
@@ -78,7 +86,8 @@ class Faults:
         if kind not in FAULT_KINDS:
             raise ValueError(f"fault kind must be one of {FAULT_KINDS}, got {kind!r}")
         retry_after = spec.get("retry_after")
-        default_status = {"throttle": 429, "mailbox": 500, "corrupt_message": 500, "delta_page": 200}[kind]
+        statuses = {"throttle": 429, "mailbox": 500, "corrupt_message": 500, "delta_page": 200, "drop_download": 200}
+        default_status = statuses.get(kind, 500)
         fault = Fault(
             id=next(self._ids),
             kind=kind,
@@ -88,8 +97,10 @@ class Faults:
             endpoint=spec.get("endpoint"),
             status=int(spec.get("status", default_status)),
             retry_after=None if retry_after is None else str(retry_after),
-            count=spec.get("count", 1 if kind in ("throttle", "delta_page") else None),
+            count=spec.get("count", None if kind in ("mailbox", "corrupt_message") else 1),
             mode=str(spec.get("mode", "invalid_json")),
+            item=spec.get("item"),
+            after_bytes=int(spec.get("after_bytes", 0)) if kind == "drop_download" else None,
         )
         if kind in ("mailbox", "corrupt_message", "delta_page") and not fault.user:
             raise ValueError(f"fault kind {kind!r} needs 'user'")
@@ -122,6 +133,14 @@ class Faults:
     def is_corrupt(self, user_id: str, message_id: str) -> bool:
         return any(f.kind == "corrupt_message" and f.user == user_id and f.message == message_id for f in self.active)
 
+    def take_drive_fault(self, kind: str, *item_refs: str) -> Fault | None:
+        """The first drop_download / fail_upload_fragment fault matching one of the refs (or any), consumed."""
+        for fault in self.active:
+            if fault.kind == kind and (fault.item is None or fault.item in item_refs):
+                self._consume(fault)
+                return fault
+        return None
+
     def take_delta_page(self, user_id: str, folder_id: str) -> Fault | None:
         for fault in self.active:
             if fault.kind == "delta_page" and fault.user == user_id and fault.folder in (None, folder_id):
@@ -140,7 +159,7 @@ class Stats:
     def to_json(self, in_flight: dict[str, int]) -> dict[str, Any]:
         return {
             "total": self.total,
-            "by_kind": {k: self.by_kind.get(k, 0) for k in KINDS},
+            "by_kind": {k: self.by_kind.get(k, 0) for k in KINDS + DRIVE_KINDS},
             "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
             "answered_429": self.by_status.get(429, 0),
             "answered_503": self.by_status.get(503, 0),

@@ -99,7 +99,9 @@ async def state(request: Request) -> Response:
             ]  # fmt: skip
             entry["messages"] = [message_summary(mb, m) for m in mb.messages.values()]
         users.append(entry)
-    return JSONResponse({"tenant_id": sim.tenant_id, "seed": sim.seed, "users": users})
+    from graphsim.routes_drives_control import drives_state
+
+    return JSONResponse({"tenant_id": sim.tenant_id, "seed": sim.seed, "users": users, **drives_state(sim)})
 
 
 @control
@@ -257,7 +259,8 @@ async def stats(request: Request) -> Response:
     sim = _sim(request)
     if request.method == "POST":
         sim.stats = type(sim.stats)()
-    return JSONResponse(sim.stats.to_json(dict(sim.limiter.in_flight)))
+        sim.files.stats = type(sim.files.stats)()
+    return JSONResponse({**sim.stats.to_json(dict(sim.limiter.in_flight)), "drives": sim.files.stats.to_json()})
 
 
 def control_routes() -> list[Route]:

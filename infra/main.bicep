@@ -89,6 +89,21 @@ param backupBatchSize int = 50
 @description('BACKUP_WORKLOADS: comma-separated workloads to back up.')
 param backupWorkloads string = 'exchange'
 
+@description('BACKUP_INCLUDE_USERS: comma-separated user ids or UPNs to back up (mailbox and OneDrive); empty: every user.')
+param backupIncludeUsers string = ''
+
+@description('BACKUP_EXCLUDE_USERS: comma-separated user ids or UPNs never to back up.')
+param backupExcludeUsers string = ''
+
+@description('BACKUP_INCLUDE_SITES: comma-separated SharePoint site URLs (prefixes) to back up; empty: every site.')
+param backupIncludeSites string = ''
+
+@description('BACKUP_EXCLUDE_SITES: comma-separated SharePoint site URLs (prefixes) never to back up.')
+param backupExcludeSites string = ''
+
+@description('BACKUP_EXCLUDE_LIBRARIES: comma-separated document library names to skip in every site.')
+param backupExcludeLibraries string = ''
+
 @minValue(1)
 @description('BACKUP_ITEM_CONCURRENCY: items fetched in parallel within one resource.')
 param backupItemConcurrency int = 4
@@ -376,6 +391,11 @@ module functionApp 'modules/function-app.bicep' = {
     backupBatchSize: backupBatchSize
     backupWorkloads: backupWorkloads
     backupItemConcurrency: backupItemConcurrency
+    backupIncludeUsers: backupIncludeUsers
+    backupExcludeUsers: backupExcludeUsers
+    backupIncludeSites: backupIncludeSites
+    backupExcludeSites: backupExcludeSites
+    backupExcludeLibraries: backupExcludeLibraries
   }
   // The app starts with its roles in place (host storage, Key Vault reference, telemetry), and with its
   // private endpoints when storage is private.

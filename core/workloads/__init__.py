@@ -5,9 +5,13 @@ from __future__ import annotations
 from core.errors import InvalidRequestError
 from core.workloads.base import WorkloadHandler
 from core.workloads.exchange import ExchangeHandler
+from core.workloads.onedrive import OneDriveHandler
+from core.workloads.sharepoint import SharePointHandler
 
 WORKLOADS: dict[str, WorkloadHandler] = {
     "exchange": ExchangeHandler(),
+    "onedrive": OneDriveHandler(),
+    "sharepoint": SharePointHandler(),
 }
 
 

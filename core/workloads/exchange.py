@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from core.errors import GraphNotFound
+from core.selectors import Selectors
 from core.storage.catalog import FOLDER
 from core.workloads import mail_backup
 from core.workloads.mail_folders import MailFolder, list_folders
@@ -25,10 +26,13 @@ class ExchangeHandler:
 
     def discover(self, services: Services) -> list[str]:
         """Users with a mail address (the ones that can have a mailbox), by id."""
+        selectors = Selectors.from_settings(services.settings)
         owners = []
         params = {"$select": "id,mail,userPrincipalName", "$top": "999"}
         for page in services.graph.iter_pages("users", params=params):
-            owners.extend(u["id"] for u in page if isinstance(u, dict) and u.get("mail") and u.get("id"))
+            owners.extend(
+                u["id"] for u in page if isinstance(u, dict) and u.get("mail") and u.get("id") and selectors.user(u)
+            )
         return owners
 
     def backup(self, services: Services, run_id: str, owner: str, report: BackupReport) -> None:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from core.errors import GraphError, GraphNotFound, NotFoundError, StorageError
+from core.errors import GraphError, GraphNotFound, InvalidRequestError, NotFoundError, StorageError
 from core.restore_request import RestoreReport, RestoreRequest
 from core.storage.catalog import FOLDER, ItemVersion
 from core.workloads import mail_folders
@@ -53,6 +53,8 @@ def select_versions(services: Services, request: RestoreRequest, run_id: str) ->
 
 
 def restore_mail(services: Services, request: RestoreRequest) -> RestoreReport:
+    if request.conflict not in ("skip", "keep-both"):
+        raise InvalidRequestError(f"conflict must be 'skip' or 'keep-both' for mail, got {request.conflict!r}")
     owner = request.key.owner
     run_id = services.runs.resolve_point(request.resource, request.run_id, request.at)
     selected = select_versions(services, request, run_id)

@@ -94,6 +94,11 @@ param backupSchedule string
 param backupBatchSize int
 param backupWorkloads string
 param backupItemConcurrency int
+param backupIncludeUsers string
+param backupExcludeUsers string
+param backupIncludeSites string
+param backupExcludeSites string
+param backupExcludeLibraries string
 
 // A Key Vault certificate is readable as a secret of the same name (base64 PKCS#12, which core accepts).
 var certificateReference = '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=${graphCertificateName})'
@@ -244,6 +249,26 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'BACKUP_ITEM_CONCURRENCY'
           value: string(backupItemConcurrency)
+        }
+        {
+          name: 'BACKUP_INCLUDE_USERS'
+          value: backupIncludeUsers
+        }
+        {
+          name: 'BACKUP_EXCLUDE_USERS'
+          value: backupExcludeUsers
+        }
+        {
+          name: 'BACKUP_INCLUDE_SITES'
+          value: backupIncludeSites
+        }
+        {
+          name: 'BACKUP_EXCLUDE_SITES'
+          value: backupExcludeSites
+        }
+        {
+          name: 'BACKUP_EXCLUDE_LIBRARIES'
+          value: backupExcludeLibraries
         }
         {
           name: 'AZURE_CLIENT_ID'

@@ -54,6 +54,11 @@ PARAMETER_OF = {
     "BACKUP_BATCH_SIZE": "backupBatchSize",
     "BACKUP_WORKLOADS": "backupWorkloads",
     "BACKUP_ITEM_CONCURRENCY": "backupItemConcurrency",
+    "BACKUP_INCLUDE_USERS": "backupIncludeUsers",
+    "BACKUP_EXCLUDE_USERS": "backupExcludeUsers",
+    "BACKUP_INCLUDE_SITES": "backupIncludeSites",
+    "BACKUP_EXCLUDE_SITES": "backupExcludeSites",
+    "BACKUP_EXCLUDE_LIBRARIES": "backupExcludeLibraries",
     "GRAPH_TENANT_ID": "graphTenantId",
     "GRAPH_CLIENT_ID": "graphClientId",
 }

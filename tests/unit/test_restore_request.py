@@ -19,7 +19,7 @@ def test_valid_request_from_dict():
         ({"resource": "exchange:u1"}, "exactly one scope"),
         ({"resource": "exchange:u1", "whole": True, "folder": "Inbox"}, "exactly one scope"),
         ({"resource": "u1", "whole": True}, "workload:owner"),
-        ({"resource": "exchange:u1", "whole": True, "conflict": "replace"}, "conflict must be"),
+        ({"resource": "exchange:u1", "whole": True, "conflict": "overwrite"}, "conflict must be"),
         ({"resource": "exchange:u1", "whole": True, "destination": "elsewhere"}, "destination must be"),
         ({"resource": "exchange:u1", "whole": True, "colour": "red"}, "unknown fields: colour"),
         ({"resource": "exchange:u1", "item_ids": "abc"}, "list of non-empty strings"),

@@ -1,0 +1,207 @@
+"""Restore of OneDrive / SharePoint files as of a run: a file, a folder tree or a whole drive (library); into the
+original place, a new 'Restored <time>' folder, or another user's OneDrive / another site; on a name conflict
+skip, fail, replace or keep both (Graph's conflictBehavior fail / replace / rename).
+
+Paths are rebuilt from the folder versions of the run and recreated by name under the destination; a name that
+could step out of its folder ('..', '/', '\\') is refused for that item. Content is read back from the write-once
+store hash-verified (SHA-256), uploaded in one PUT (small) or an upload session (large, resumable), with the
+original timestamps, and the restored file is checked against its QuickXorHash when Graph reports one."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from core.errors import (
+    BackupError,
+    ContentIntegrityError,
+    GraphConflict,
+    GraphError,
+    GraphNotFound,
+    InvalidRequestError,
+    NotFoundError,
+)
+from core.graph.drive_upload import create_folder, upload_file
+from core.graph.quickxor import QuickXorHash
+from core.restore_request import RestoreReport, RestoreRequest
+from core.storage.catalog import ItemVersion
+from core.storage.content_store import Spool
+from core.workloads.drive_backup import DRIVE_FOLDER, FILE
+from core.workloads.folder_paths import is_within, join_path, split_path
+
+if TYPE_CHECKING:
+    from core.bootstrap import Services
+
+BEHAVIOUR = {"skip": "fail", "fail": "fail", "replace": "replace", "keep-both": "rename"}
+
+
+def folder_paths(folders: dict[str, ItemVersion]) -> dict[str, str]:
+    """composite folder id -> path from its drive's root ('' for the root)."""
+    paths: dict[str, str] = {}
+
+    def path_of(key: str, depth: int = 0) -> str:
+        if key in paths:
+            return paths[key]
+        folder = folders.get(key)
+        if folder is None or not folder.folder_id or depth > 500:
+            paths[key] = ""
+            return ""
+        parent = path_of(folder.folder_id, depth + 1)
+        paths[key] = join_path([*split_path(parent), folder.name])
+        return paths[key]
+
+    for key in folders:
+        path_of(key)
+    return paths
+
+
+def select_files(
+    services: Services, request: RestoreRequest, run_id: str
+) -> tuple[list[tuple[ItemVersion, str]], list[str]]:
+    """(file version, parent path) for every selected file, and the folder paths to recreate (empty ones too)."""
+    folders = {v.item_id: v for v in services.catalog.as_of(request.resource, DRIVE_FOLDER, run_id)}
+    paths = folder_paths(folders)
+    wanted = set(request.item_ids)
+    selected = []
+    for version in services.catalog.as_of(request.resource, FILE, run_id):
+        parent = paths.get(version.folder_id, "")
+        full = join_path([*split_path(parent), version.name])
+        if (
+            request.whole
+            or version.item_id in wanted
+            or (request.folder is not None and (is_within(parent, request.folder) or full == request.folder))
+        ):
+            selected.append((version, parent))
+    if wanted - {v.item_id for v, _ in selected}:
+        missing = ", ".join(sorted(wanted - {v.item_id for v, _ in selected}))
+        raise NotFoundError(f"not in the backup as of run {run_id}: {missing}")
+    trees: list[str] = []
+    if request.folder is not None:
+        if not any(is_within(p, request.folder) for p in paths.values() if p) and not selected:
+            raise NotFoundError(f"no folder or file {request.folder!r} in the backup as of run {run_id}")
+        trees = sorted(p for p in set(paths.values()) if p and is_within(p, request.folder))
+    elif request.whole:
+        trees = sorted(p for p in set(paths.values()) if p)
+    return selected, trees
+
+
+def _target_drive(services: Services, request: RestoreRequest, library: str) -> str:
+    """The drive to restore into when it is not the original one: the other user's OneDrive, or the other site's
+    library of the same name (else its default library)."""
+    graph, target = services.graph, request.target_owner or ""
+    try:
+        if request.key.workload == "onedrive":
+            return str(graph.get_json(f"users/{quote(target, safe='')}/drive", params={"$select": "id"})["id"])
+        drives = [d for page in graph.iter_pages(f"sites/{quote(target, safe=',')}/drives") for d in page]
+    except GraphNotFound:
+        raise NotFoundError(f"no {request.key.workload} {target!r} to restore into") from None
+    for drive in drives:
+        if drive.get("name") == library:
+            return str(drive["id"])
+    if not drives:
+        raise NotFoundError(f"site {target!r} has no document library to restore into")
+    return str(drives[0]["id"])
+
+
+class _Folders:
+    """Finds or creates folders by path under a base folder of one drive, remembering what it found."""
+
+    def __init__(self, services: Services, drive_id: str, base_id: str) -> None:
+        self.services, self.drive_id, self.known = services, drive_id, {"": base_id}
+
+    def ensure(self, path: str) -> str:
+        if path in self.known:
+            return self.known[path]
+        segments = split_path(path)
+        parent = self.ensure(join_path(segments[:-1]))
+        name = segments[-1]
+        graph = self.services.graph
+        try:
+            item = create_folder(graph, self.drive_id, parent, name, "fail")
+        except GraphConflict:  # already there: use it
+            drive, parent_seg = quote(self.drive_id, safe=""), quote(parent, safe="")
+            item = graph.get_json(f"drives/{drive}/items/{parent_seg}:/{quote(name, safe='')}:")
+        self.known[path] = str(item["id"])
+        return self.known[path]
+
+
+def restore_files(services: Services, request: RestoreRequest) -> RestoreReport:
+    if request.conflict not in BEHAVIOUR:
+        raise InvalidRequestError(f"conflict must be one of {tuple(BEHAVIOUR)} for files, got {request.conflict!r}")
+    run_id = services.runs.resolve_point(request.resource, request.run_id, request.at)
+    selected, trees = select_files(services, request, run_id)
+    graph = services.graph
+    stamp = f"Restored {datetime.now(UTC):%Y-%m-%d %H%M%S} UTC"
+    report = RestoreReport(request.resource, run_id, request.target_owner or request.key.owner, "")
+    if request.destination == "new-folder":
+        report.destination = stamp
+    by_drive: dict[str, _Folders] = {}
+
+    def folders_for(source_drive: str, library: str) -> _Folders:
+        if source_drive not in by_drive:
+            drive = _target_drive(services, request, library) if request.target_owner else source_drive
+            root = str(graph.get_json(f"drives/{quote(drive, safe='')}/root", params={"$select": "id"})["id"])
+            folders = _Folders(services, drive, root)
+            if request.destination == "new-folder":
+                folders.known = {"": folders.ensure(stamp)}
+            by_drive[source_drive] = folders
+        return by_drive[source_drive]
+
+    drives = {v.container_id for v, _ in selected}
+    libraries = {d: services.delta_state.load(request.resource).get(("drive", d)) for d in drives}
+    for path in trees:  # the folder tree first, so empty folders come back too
+        for source_drive in drives or {""}:
+            if source_drive:
+                folders_for(source_drive, libraries[source_drive].container_path if libraries[source_drive] else "")
+                by_drive[source_drive].ensure(path)
+    for version, parent in sorted(selected, key=lambda vp: (vp[1], vp[0].name)):
+        state = libraries.get(version.container_id)
+        entry = {"item_id": version.item_id, "folder": parent, "sha256": version.content_hash, "new_id": ""}
+        try:
+            folders = folders_for(version.container_id, state.container_path if state else "")
+            created = _upload(services, folders, parent, version, BEHAVIOUR[request.conflict])
+        except GraphConflict:
+            if request.conflict == "skip":
+                report.skipped += 1
+                report.items.append({**entry, "status": "skipped"})
+                continue
+            report.failed += 1
+            report.failures.append({"item_id": version.item_id, "error": f"{version.name!r} already exists"})
+            continue
+        except (BackupError, OSError) as exc:
+            report.failed += 1
+            report.failures.append({"item_id": version.item_id, "error": str(exc)[:500]})
+            continue
+        report.restored += 1
+        report.items.append({**entry, "status": "restored", "new_id": str(created.get("id", ""))})
+    return report
+
+
+def _upload(services: Services, folders: _Folders, parent: str, version: ItemVersion, behaviour: str) -> dict:
+    extra = json.loads(version.extra) if version.extra else {}
+    times = {k: extra[f] for k, f in (("createdDateTime", "fs_created"), ("lastModifiedDateTime", "fs_modified"))
+             if extra.get(f)}  # fmt: skip
+    with Spool() as spool:
+        quickxor = QuickXorHash()
+        for chunk in services.content.iter_chunks(version.content_hash):  # raises if it does not hash right
+            spool.write(chunk)
+            quickxor.update(chunk)
+        parent_id = folders.ensure(parent)
+        created = upload_file(
+            services.graph,
+            folders.drive_id,
+            parent_id,
+            version.name,
+            spool.reader(),
+            spool.size,
+            conflict=behaviour,
+            file_system_info=times or None,
+        )
+    reported = ((created.get("file") or {}).get("hashes") or {}).get("quickXorHash")
+    if reported and reported != quickxor.base64():
+        raise ContentIntegrityError(f"restored {version.name!r} hashes to {reported}, expected {quickxor.base64()}")
+    if isinstance(created.get("size"), int) and created["size"] != version.size:
+        raise GraphError(f"restored {version.name!r} has {created['size']} bytes, expected {version.size}")
+    return created

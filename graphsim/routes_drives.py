@@ -1,0 +1,398 @@
+"""Graph v1.0 file routes: user drives, sites and libraries, items by id or path, children, permissions, drive
+delta, /content redirects. Writes (uploads, folders, PATCH, DELETE) live in drives_transfer."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from graphsim.app import Context, Simulator
+from graphsim.delta import SyncStateNotFound
+from graphsim.drives_delta import Resync
+from graphsim.drives_service import DriveService
+from graphsim.drives_store import Drive, Item
+from graphsim.errors import GraphError
+from graphsim.routes_graph import context, int_param, link, pick, qp, select_of
+
+ACTIONS = {"content", "children", "delta", "permissions", "createuploadsession", "microsoft.graph.delta()"}
+MAXPAGESIZE = re.compile(r"odata\.maxpagesize\s*=\s*(\d+)", re.IGNORECASE)
+
+
+def files(ctx_or_sim: Context | Simulator) -> DriveService:
+    sim = ctx_or_sim.sim if isinstance(ctx_or_sim, Context) else ctx_or_sim
+    return sim.files  # type: ignore[attr-defined]
+
+
+def item_not_found() -> GraphError:
+    return GraphError(404, "itemNotFound", "The resource could not be found.")
+
+
+@dataclass
+class Address:
+    """A parsed item address: base ('root' or an item id), optional ':/path:' and an optional action."""
+
+    base: str | None  # None: the drive itself
+    path: str | None
+    action: str | None
+
+
+def parse_address(rest: str) -> Address:
+    if rest in ("", "/"):
+        return Address(None, None, None)
+    lowered = rest.lower()
+    if lowered.startswith("root"):
+        base, remainder = "root", rest[4:]
+    elif lowered.startswith("items/"):
+        end = len(rest)
+        for sep in (":", "/"):
+            pos = rest.find(sep, 6)
+            end = min(end, pos) if pos >= 0 else end
+        base, remainder = rest[6:end], rest[end:]
+    else:
+        raise GraphError(400, "invalidRequest", f"Resource not found for the segment '{rest.split('/')[0]}'.")
+    path = None
+    if remainder.startswith(":"):
+        close = remainder.find(":", 1)
+        path, remainder = (remainder[1:], "") if close < 0 else (remainder[1:close], remainder[close + 1 :])
+        path = path.strip("/") or None
+    action = remainder.strip("/").lower() or None
+    if action is not None and action not in ACTIONS:
+        raise GraphError(400, "invalidRequest", f"Resource not found for the segment '{action}'.")
+    return Address(base, path, "delta" if action == "microsoft.graph.delta()" else action)
+
+
+def resolve(drive: Drive, address: Address, must_exist: bool = True) -> Item | None:
+    item = drive.root if address.base == "root" else drive.get(address.base or "")
+    if item is None:
+        raise item_not_found()
+    for name in (address.path or "").split("/") if address.path else []:
+        child = drive.child_named(item, name)
+        if child is None:
+            if must_exist:
+                raise item_not_found()
+            return None
+        item = child
+    return item
+
+
+def page_of(request: Request, ctx: Context, values: list[Any], default: int) -> tuple[list[Any], str | None]:
+    """A page of `values` by $top and a sealed $skiptoken offset; (page, nextLink or None)."""
+    top = int_param(request, "$top", default, 1, 999)
+    offset = 0
+    token = qp(request, "$skiptoken")
+    if token:
+        try:
+            offset = int(ctx.sim.delta.unseal(token).get("o", 0))
+        except SyncStateNotFound:
+            raise GraphError(400, "invalidRequest", "Invalid page token.") from None
+    next_link = None
+    if offset + top < len(values):
+        select = select_of(request)
+        params = {
+            "$top": top,
+            "$select": ",".join(select) if select else None,
+            "$skiptoken": ctx.sim.delta.seal({"o": offset + top}),
+        }
+        next_link = link(request, request.url.path, params)
+    return values[offset : offset + top], next_link
+
+
+def collection(request: Request, what: str, values: list[Any], next_link: str | None) -> JSONResponse:
+    body: dict[str, Any] = {"@odata.context": context(request, what), "value": values}
+    if next_link:
+        body["@odata.nextLink"] = next_link
+    return JSONResponse(body)
+
+
+def charge(ctx: Context, cost: int) -> None:
+    retry_after = files(ctx).charge(cost)
+    if retry_after is not None:
+        message = "The request has been throttled (resource units per minute exceeded)."
+        raise GraphError(429, "activityLimitReached", message, {"Retry-After": retry_after})
+
+
+# --- discovery ---
+def _drive_for_user(ctx: Context) -> Drive:
+    assert ctx.user is not None
+    svc = files(ctx)
+    did = svc.store.user_drives.get(ctx.user.id)
+    if did is None:
+        raise GraphError(404, "ResourceNotFound", "User's mysite not found.")
+    return svc.store.drives[did]
+
+
+async def get_drive(request: Request, ctx: Context, drive: Drive) -> Response:
+    charge(ctx, 1)
+    body = {"@odata.context": context(request, "drives/$entity"), **files(ctx).store.drive_json(drive)}
+    return JSONResponse(pick(body, select_of(request)))
+
+
+async def list_sites(request: Request, ctx: Context) -> Response:
+    charge(ctx, 1)
+    search = qp(request, "search")
+    sites = list(files(ctx).store.sites.values())
+    if search and search != "*":
+        sites = [s for s in sites if search.lower() in (s.display_name + " " + s.name).lower()]
+    values, next_link = page_of(request, ctx, [pick(s.to_json(), select_of(request)) for s in sites], 10)
+    return collection(request, "sites", values, next_link)
+
+
+async def site_drives(request: Request, ctx: Context, site_ref: str) -> Response:
+    charge(ctx, 1)
+    svc = files(ctx)
+    site = svc.store.sites.get(site_ref)
+    if site is None:
+        raise GraphError(404, "itemNotFound", "Requested site could not be found")
+    drives = [pick(svc.store.drive_json(svc.store.drives[d]), select_of(request)) for d in site.drive_ids]
+    values, next_link = page_of(request, ctx, drives, 100)
+    return collection(request, "drives", values, next_link)
+
+
+# --- items ---
+def item_body(request: Request, ctx: Context, drive: Drive, item: Item) -> dict[str, Any]:
+    body = drive.item_json(item)
+    if not item.folder and item.content is not None:
+        token = files(ctx).grant_download(drive, item.id, item.content)
+        body["@microsoft.graph.downloadUrl"] = f"{ctx.sim.base_url}/_dl/{token}"
+    return pick(body, select_of(request))
+
+
+async def get_item(request: Request, ctx: Context, drive: Drive, item: Item) -> Response:
+    charge(ctx, 1)
+    return JSONResponse(
+        {"@odata.context": context(request, "driveItem/$entity"), **item_body(request, ctx, drive, item)}
+    )
+
+
+async def list_children(request: Request, ctx: Context, drive: Drive, item: Item) -> Response:
+    charge(ctx, 1)
+    if not item.folder:
+        return collection(request, "Collection(driveItem)", [], None)
+    children = [pick(drive.item_json(c), select_of(request)) for c in drive.live_children(item)]
+    values, next_link = page_of(request, ctx, children, 200)
+    return collection(request, "Collection(driveItem)", values, next_link)
+
+
+async def list_permissions(request: Request, ctx: Context, drive: Drive, item: Item) -> Response:
+    charge(ctx, 5)
+    owner = drive.owner
+    inherited: dict[str, Any] = {
+        "id": "aTowIy5mfG1lbWJlcnNoaXB8" + owner.id.replace("-", "")[:16],
+        "roles": ["owner"],
+        "grantedToV2": {
+            "siteUser" if drive.owner_kind == "site" else "user": {
+                "displayName": owner.display_name,
+                "id": owner.id,
+                **({"email": owner.email} if owner.email else {}),
+            }
+        },
+    }
+    if item.parent_id is not None:
+        inherited["inheritedFrom"] = {
+            "driveId": drive.id,
+            "driveType": drive.drive_type,
+            "id": drive.root_id,
+            "path": "/drive/root:",
+        }
+    values, next_link = page_of(request, ctx, [inherited, *item.permissions], 100)
+    return collection(request, "Collection(permission)", values, next_link)
+
+
+async def download_redirect(request: Request, ctx: Context, drive: Drive, item: Item) -> Response:
+    charge(ctx, 1)
+    if item.folder or item.content is None:
+        raise GraphError(400, "invalidRequest", "The item is a folder and has no content to download.")
+    token = files(ctx).grant_download(drive, item.id, item.content)
+    return RedirectResponse(f"{ctx.sim.base_url}/_dl/{token}", status_code=302)
+
+
+def _page_size(request: Request) -> int:
+    raw = qp(request, "$top")
+    if raw is not None:
+        return int_param(request, "$top", 200, 1, 999)
+    match = MAXPAGESIZE.search(request.headers.get("prefer", ""))
+    return max(1, min(int(match.group(1)), 999)) if match else 200
+
+
+async def drive_delta(request: Request, ctx: Context, drive: Drive, item: Item) -> Response:
+    svc = files(ctx)
+    if item.id != drive.root_id:
+        raise GraphError(400, "invalidRequest", "Delta is only supported on the root of a drive in this simulator.")
+    token = qp(request, "token")
+    path = f"/v1.0/drives/{drive.id}/root/delta"
+    charge(ctx, 1 if token else 2)
+    exclude = "deltaexcludeparent" in {k.lower() for k in request.headers}
+    try:
+        if token == "latest":
+            epoch = (drive.token_epoch, svc.store.global_epoch)
+            latest = svc.delta.latest(drive.id, drive.seq, epoch, _page_size(request))
+            body = {
+                "@odata.context": context(request, "Collection(driveItem)"),
+                "value": [],
+                "@odata.deltaLink": link(request, path, {"token": latest}),
+            }
+            return JSONResponse(body)
+        payload = svc.delta.resolve(token, drive) if token else {"k": "f"}
+        if payload["k"] == "s":
+            round_, offset = svc.delta.round(payload), int(payload["o"])
+        else:
+            watermark = payload.get("w") if payload["k"] == "d" else None
+            asked = qp(request, "$top") is not None or "prefer" in request.headers
+            size = _page_size(request) if asked or not payload.get("n") else int(payload["n"])
+            round_, offset = svc.delta.start_round(drive, watermark, size, exclude), 0
+    except Resync as exc:
+        fresh = link(request, path, {"token": svc.delta.fresh(drive)})
+        raise GraphError(410, exc.code, str(exc), {"Location": fresh}) from None
+    values, next_token, delta_token = svc.delta.page(round_, offset)
+    body = {"@odata.context": context(request, "Collection(driveItem)"), "value": values}
+    if next_token:
+        body["@odata.nextLink"] = link(request, path, {"token": next_token})
+    else:
+        body["@odata.deltaLink"] = link(request, path, {"token": delta_token})
+    return JSONResponse(body)
+
+
+READERS = {
+    None: get_item,
+    "children": list_children,
+    "permissions": list_permissions,
+    "content": download_redirect,
+    "delta": drive_delta,
+}
+KINDS = {
+    None: "drive_item",
+    "children": "children",
+    "permissions": "permissions",
+    "content": "download_redirect",
+    "delta": "drive_delta",
+}
+
+
+async def dispatch(request: Request, drive_of: Any, rest: str) -> Response:
+    """Parse the address, pick the kind (for stats and throttle faults), then run through the simulator's gate."""
+    from graphsim import drives_transfer
+
+    sim: Simulator = request.app.state.sim
+    method = request.method
+    try:
+        address = parse_address(rest)
+    except GraphError as exc:
+        address, parse_error = Address(None, None, None), exc
+    else:
+        parse_error = None
+    if method == "GET":
+        kind = "drives" if address.base is None else KINDS.get(address.action, "drive_item")
+    else:
+        kind = drives_transfer.write_kind(method, address)
+
+    async def handler(request: Request, ctx: Context) -> Response:
+        if parse_error is not None:
+            raise parse_error
+        drive: Drive = drive_of(ctx)
+        if method == "GET":
+            if address.base is None:
+                return await get_drive(request, ctx, drive)
+            item = resolve(drive, address)
+            assert item is not None
+            return await READERS[address.action](request, ctx, drive, item)
+        return await drives_transfer.write(request, ctx, drive, address, method)
+
+    return await sim.run_graph(request, kind, handler, mail=False)
+
+
+def _by_drive_id(request: Request) -> Any:
+    def drive_of(ctx: Context) -> Drive:
+        drive = files(ctx).store.drives.get(request.path_params["drive"])
+        if drive is None:
+            raise GraphError(404, "itemNotFound", "The resource could not be found.")
+        return drive
+
+    return drive_of
+
+
+def _site_default(request: Request) -> Any:
+    def drive_of(ctx: Context) -> Drive:
+        store = files(ctx).store
+        site = store.sites.get(request.path_params["site"])
+        if site is None or not site.drive_ids:
+            raise GraphError(404, "itemNotFound", "Requested site could not be found")
+        return store.drives[site.drive_ids[0]]
+
+    return drive_of
+
+
+async def drives_endpoint(request: Request) -> Response:
+    return await dispatch(request, _by_drive_id(request), request.path_params.get("rest", ""))
+
+
+async def user_drive_endpoint(request: Request) -> Response:
+    return await dispatch(request, _drive_for_user, request.path_params.get("rest", ""))
+
+
+async def site_drive_endpoint(request: Request) -> Response:
+    return await dispatch(request, _site_default(request), request.path_params.get("rest", ""))
+
+
+async def user_drives_endpoint(request: Request) -> Response:
+    async def handler(request: Request, ctx: Context) -> Response:
+        charge(ctx, 1)
+        assert ctx.user is not None
+        svc = files(ctx)
+        did = svc.store.user_drives.get(ctx.user.id)
+        if did is None:
+            raise GraphError(404, "ResourceNotFound", "User's mysite not found.")
+        return collection(request, "drives", [svc.store.drive_json(svc.store.drives[did])], None)
+
+    return await request.app.state.sim.run_graph(request, "drives", handler, mail=False)
+
+
+async def sites_endpoint(request: Request) -> Response:
+    return await request.app.state.sim.run_graph(request, "sites", list_sites, mail=False)
+
+
+async def site_endpoint(request: Request) -> Response:
+    ref = request.path_params["site"]
+
+    async def handler(request: Request, ctx: Context) -> Response:
+        charge(ctx, 1)
+        if ref.lower() in ("getallsites", "getallsites()"):
+            return await list_sites(request, ctx)
+        site = files(ctx).store.sites.get(ref)
+        if site is None:
+            raise GraphError(404, "itemNotFound", "Requested site could not be found")
+        return JSONResponse({"@odata.context": context(request, "sites/$entity"), **site.to_json()})
+
+    return await request.app.state.sim.run_graph(request, "sites", handler, mail=False)
+
+
+async def site_drives_endpoint(request: Request) -> Response:
+    ref = request.path_params["site"]
+
+    async def handler(request: Request, ctx: Context) -> Response:
+        return await site_drives(request, ctx, ref)
+
+    return await request.app.state.sim.run_graph(request, "drives", handler, mail=False)
+
+
+def drive_routes() -> list[Route]:
+    from graphsim.drives_transfer import transfer_routes
+
+    writes = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    return [
+        Route("/v1.0/sites", sites_endpoint),
+        Route("/v1.0/sites/{site}", site_endpoint),
+        Route("/v1.0/sites/{site}/drives", site_drives_endpoint),
+        Route("/v1.0/sites/{site}/drive", site_drive_endpoint),
+        Route("/v1.0/sites/{site}/drive/{rest:path}", site_drive_endpoint, methods=writes),
+        Route("/v1.0/users/{user}/drives", user_drives_endpoint),
+        Route("/v1.0/users/{user}/drive", user_drive_endpoint),
+        Route("/v1.0/users/{user}/drive/{rest:path}", user_drive_endpoint, methods=writes),
+        Route("/v1.0/drives/{drive}", drives_endpoint),
+        Route("/v1.0/drives/{drive}/{rest:path}", drives_endpoint, methods=writes),
+        *transfer_routes(),
+    ]
