@@ -69,6 +69,7 @@ def main() -> int:
             "BACKUP_STORAGE_CONNECTION_STRING": azurite.connection_string,
             "PYTHONPATH": str(ROOT),
             "BACKUP_BATCH_SIZE": "2",
+            "BACKUP_WORKLOADS": "exchange,onedrive,sharepoint",
         }
         try:
             report = run(sim, env)
@@ -86,8 +87,13 @@ def run(sim: SimulatorProcess, env: dict[str, str]) -> list[str]:
     control = sim.control
     users = control.mailbox_users()
     total = sum(len(u["messages"]) for u in users)
+    drives = control.drives_state()
+    files = sum(1 for d in drives["drives"] for i in d["items"] if not i["folder"])
 
-    step(f"Full backup of {len(users)} mailboxes ({total} messages) through the Durable orchestrator")
+    step(
+        f"Full backup of {len(users)} mailboxes ({total} messages), their OneDrives and {len(drives['sites'])} "
+        f"SharePoint sites ({files} files) through the Durable orchestrator"
+    )
     print("  (the real backup_orchestrator and activities of blueprints/backup.py, replayed by devenv/durable_local")
     print("   as the Durable host would: batches of BACKUP_BATCH_SIZE=2 mailboxes as sub-orchestrations)")
     os.environ.update(env)  # the activities build core's services from the environment, as in Azure
@@ -98,11 +104,11 @@ def run(sim: SimulatorProcess, env: dict[str, str]) -> list[str]:
         f"  {durable.sub_orchestrations} sub-orchestrations, {durable.activities} activities, "
         f"longest history {durable.max_history} events"
     )
-    check(first["status"] == "succeeded", f"run {first['run_id']} succeeded: {first['items']} message versions")
-    check(first["items"] == total, "every message captured")
+    check(first["status"] == "succeeded", f"run {first['run_id']} succeeded: {first['items']} item versions")
+    check(first["items"] == total + files, "every message and every file captured")
     requests_full = control.stats()["total"]
 
-    step("Changing the tenant: add, modify, move, delete")
+    step("Changing the tenant: mail added, edited, moved, deleted; files deleted, edited, renamed")
     alice = users[0]["id"]
     inbox = sorted((m for m in messages(sim, alice) if m["folder_path"].startswith("/Inbox")), key=lambda m: m["id"])
     victim, edited, moved = inbox[0], inbox[1], inbox[2]
@@ -114,13 +120,20 @@ def run(sim: SimulatorProcess, env: dict[str, str]) -> list[str]:
     control.delete_message(alice, victim["id"])
     print(f"  added {added['id'][:16]}…, edited {edited['id'][:16]}…, moved {moved['id'][:16]}… to Archive,")
     print(f"  deleted {victim['id'][:16]}… ({victim['subject']!r})")
+    drive = control.drive(alice)
+    doc_files = sorted((i for i in drive["items"] if not i["folder"]), key=lambda i: i["id"])
+    lost_file, edited_file, renamed_file = doc_files[0], doc_files[1], doc_files[2]
+    control.delete_drive_item(drive["id"], lost_file["id"])
+    control.modify_drive_item(drive["id"], edited_file["id"], size=9000)
+    control.rename_drive_item(drive["id"], renamed_file["id"], "renamed — ünïcode #2 100%.txt")
+    print(f"  deleted file {lost_file['path']!r}, edited {edited_file['name']!r}, renamed {renamed_file['name']!r}")
 
     step("Incremental backup with the CLI (the same core, a local thread pool instead of Durable)")
     control.reset_stats()
     second = cli(env, "backup")
     stats = control.stats()
     check(second["status"] == "succeeded", f"run {second['run_id']} succeeded")
-    check(second["items"] == 3, f"3 new versions (added, edited, moved); {second['removed']} ended")
+    check(second["items"] == 5, "5 new versions (mail: added, edited, moved; files: edited, renamed)")
     check(stats["by_kind"]["value"] <= 3, f"only changed messages downloaded ({stats['by_kind']['value']} MIME GETs)")
 
     step("Browsing the backup as of the first run")
@@ -139,6 +152,37 @@ def run(sim: SimulatorProcess, env: dict[str, str]) -> list[str]:
     again = cli(env, "restore", alice, "--run", first["run_id"], "--item", victim["id"])
     check(again["skipped"] == 1, "restoring it again is skipped (conflict policy skip)")
 
+    step("Restoring the deleted OneDrive file into its folder")
+    file_key = f"{drive['id']}/{lost_file['id']}"
+    got = cli(env, "restore", f"onedrive:{alice}", "--run", first["run_id"], "--item", file_key)
+    check(got["restored"] == 1, "1 file restored")
+    back_file = next(i for i in control.drive(alice)["items"] if i["path"] == lost_file["path"])
+    check(back_file["sha256"] == lost_file["sha256"], f"{lost_file['path']} is back, byte-identical (SHA-256)")
+
+    step("Restoring a SharePoint folder into a new folder of another site")
+    sites = control.drives_state()["sites"]
+    site_a, site_b = sites[0]["id"], sites[1]["id"]
+    library = next(d for d in control.drives_state()["drives"] if d["owner_id"] == site_a)
+    folder_item = next(
+        i
+        for i in library["items"]
+        if i["folder"]
+        and i["parent_id"]
+        and any(not j["folder"] and j["path"].startswith(i["path"] + "/") for j in library["items"])
+    )
+    wanted_files = Counter(j["sha256"] for j in library["items"]
+                           if not j["folder"] and j["path"].startswith(folder_item["path"] + "/"))  # fmt: skip
+    site_restore = cli(
+        env, "restore", f"sharepoint:{site_a}", "--run", first["run_id"],
+        "--folder", folder_item["path"].lstrip("/"), "--destination", "new-folder", "--to-resource", site_b,
+    )  # fmt: skip
+    landed_files = Counter(
+        j["sha256"] for d in control.drives_state()["drives"] if d["owner_id"] == site_b for j in d["items"]
+        if not j["folder"] and j["path"].startswith(f"/{site_restore['destination']}/")
+    )  # fmt: skip
+    check(landed_files == wanted_files, f"{sum(wanted_files.values())} files of {folder_item['path']!r} in "
+          f"{site_restore['destination']!r} of the other site, byte-identical")  # fmt: skip
+
     step("Restoring the folder Inbox/Projects into a new folder of another mailbox")
     bob = users[1]["id"]
     folder = cli(env, "restore", alice, "--run", first["run_id"], "--folder", "Inbox/Projects",
@@ -154,7 +198,8 @@ def run(sim: SimulatorProcess, env: dict[str, str]) -> list[str]:
     return [
         f"full backup: {first['items']} messages, {first['bytes']:,} bytes written, {requests_full} Graph requests",
         f"incremental: {second['items']} new versions, {second['removed']} ended, {stats['total']} Graph requests",
-        f"restores: 1 deleted message (byte-identical), {folder['restored']} messages of Inbox/Projects to {bob[:8]}…",
+        f"restores: 1 deleted message and 1 deleted file (byte-identical), {folder['restored']} messages of "
+        f"Inbox/Projects to {bob[:8]}…",
         f"runs recorded: {len(runs)}",
     ]
 

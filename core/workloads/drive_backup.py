@@ -170,13 +170,15 @@ def _parent(job: DriveJob, entry: dict) -> str:
 
 
 def _fetch(job: DriveJob, entry: dict) -> tuple[str, int, str] | str | Exception:
-    """Download a file's content and store it: (sha256, size, permissions JSON); 'gone' if deleted meanwhile."""
+    """Download a file's content and store it: (sha256, size, permissions JSON); 'gone' if deleted meanwhile.
+    An empty file (size == 0) needs no download: its content is known."""
     expected = entry.get("size") if isinstance(entry.get("size"), int) else None
     reported = ((entry.get("file") or {}).get("hashes") or {}).get("quickXorHash")
     try:
         with Spool() as spool:
             sink = _HashingSink(spool)
-            download_item(job.graph, job.drive_id, entry["id"], sink, expected_size=expected)
+            if expected != 0:
+                download_item(job.graph, job.drive_id, entry["id"], sink, expected_size=expected)
             if reported and sink.quickxor.base64() != reported:
                 raise ContentIntegrityError(f"quickXorHash {sink.quickxor.base64()} != Graph's {reported}")
             stored = job.content.put(spool, content_type=str((entry.get("file") or {}).get("mimeType") or ""))
