@@ -172,6 +172,15 @@ class SimControl:
             body["content_base64"] = base64.b64encode(content).decode("ascii")
         return self._call("POST", f"/_sim/drives/{quote(drive, safe='')}/items", body)
 
+    def bulk_add_drive_items(self, drive: str, folders: int = 0, empty_files: int = 0, files: int = 0,
+                             parent: str = "/", file_size: int = 2048, fanout: int = 8) -> dict[str, Any]:  # fmt: skip
+        """Add a big tree server-side in one request: `folders` folders nested `fanout` wide below `parent` (by id or
+        path), then `empty_files` zero-byte files and `files` generated files of `file_size` bytes spread over them.
+        Returns {added, folders, empty_files, files, top: [{id, path}] (the folders directly in `parent`)}."""
+        body = {"parent": parent, "folders": folders, "empty_files": empty_files, "files": files,
+                "file_size": file_size, "fanout": fanout}  # fmt: skip
+        return self._call("POST", f"/_sim/drives/{quote(drive, safe='')}/bulk-items", body)
+
     def create_drive_folder(self, drive: str, name: str, parent: str = "/") -> dict[str, Any]:
         return self.add_drive_item(drive, name, parent, folder=True)
 

@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from graphsim.app import Simulator
 from graphsim.drives_content import Content
+from graphsim.drives_seed import add_bulk
 from graphsim.drives_service import DriveService
 from graphsim.drives_store import Drive, Item
 from graphsim.errors import GraphError
@@ -122,6 +123,26 @@ async def add_item(request: Request) -> Response:
 
 
 @control
+async def bulk_add(request: Request) -> Response:
+    """Many folders, zero-byte files and generated files in one request (see drives_seed.add_bulk)."""
+    svc, drive = _svc(request), _drive(request)
+    body = await _json(request)
+    parent = _item(drive, str(body.get("parent", "/")))
+    if not parent.folder:
+        raise GraphError(400, "BadRequest", "parent must be a folder")
+    svc.added += 1
+    counts = {k: int(body.get(k, 0)) for k in ("folders", "empty_files", "files")}
+    try:
+        out = add_bulk(drive, parent, f"{svc.seed}:{svc.added}", **counts,
+                       file_size=int(body.get("file_size", 2048)), fanout=int(body.get("fanout", 8)))  # fmt: skip
+    except FileExistsError as exc:
+        raise GraphError(409, "nameAlreadyExists", str(exc)) from None
+    except ValueError as exc:
+        raise GraphError(400, "BadRequest", str(exc)) from None
+    return JSONResponse(out, status_code=201)
+
+
+@control
 async def modify_item(request: Request) -> Response:
     svc, drive = _svc(request), _drive(request)
     item = _item(drive, request.path_params["item"])
@@ -211,6 +232,7 @@ def drive_control_routes() -> list[Route]:
         Route("/_sim/drives-stats", stats, methods=["GET", "POST"]),
         Route("/_sim/drives-expire-delta-tokens", expire_tokens, methods=["POST"]),
         Route(f"{d}/items", add_item, methods=["POST"]),
+        Route(f"{d}/bulk-items", bulk_add, methods=["POST"]),
         Route(f"{d}/items/{{item:path}}/content", item_content, methods=["GET"]),
         Route(f"{d}/items/{{item:path}}/content", modify_item, methods=["POST"]),
         Route(f"{d}/items/{{item:path}}", update_item, methods=["PATCH"]),
