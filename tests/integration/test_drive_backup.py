@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
 
 from core.browse import ItemQuery, find_items
 from core.errors import NotFoundError
+from core.planning import run_time
 from core.restore import restore
 from core.restore_request import RestoreRequest
 from core.storage.catalog import ItemVersion
@@ -210,3 +212,29 @@ def test_unknown_items_and_users_are_refused_before_writing(tenant: Tenant):
             tenant.services, RestoreRequest(resource, whole=True, target_owner="00000000-dead-beef-0000-000000000000")
         )
     assert sha256(b"") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+
+def test_metadata_and_permissions_are_captured_per_version_and_earlier_content_restores(tenant: Tenant):
+    first = tenant.backup()
+    drive = onedrive(tenant)
+    resource = f"onedrive:{drive['user']}"
+    versions = {v.item_id: v for v in tenant.services.catalog.as_of(resource, FILE, first["run_id"])}
+    shared = [v for v in versions.values() if json.loads(v.extra)["permissions"]]
+    assert shared, "the seeded sharing links and grants are in the catalog"
+    extra = json.loads(shared[0].extra)
+    assert extra["created"] and extra["modified_by"] and extra["quick_xor"] and extra["fs_modified"]
+    assert any("link" in p or "grantedToV2" in p or "grantedToIdentitiesV2" in p for p in extra["permissions"])
+
+    item = next(i for i in drive["items"] if not i["folder"])
+    tenant.sim.control.modify_drive_item(drive["id"], item["id"], size=1234)
+    second = tenant.backup()
+    key = f"{drive['id']}/{item['id']}"
+    history = tenant.services.catalog.history(resource, FILE, key)
+    assert [v.first_seen_run for v in history] == [first["run_id"], second["run_id"]]
+    assert history[0].content_hash == item["sha256"] != history[1].content_hash
+    report = restore(
+        tenant.services, RestoreRequest(resource, at=run_time(first["run_id"]), item_ids=(key,), conflict="keep-both")
+    )
+    assert report.run_id == first["run_id"] and report.restored == 1
+    copy = next(i for i in tenant.sim.control.drive(drive["id"])["items"] if i["id"] == report.items[0]["new_id"])
+    assert copy["sha256"] == item["sha256"]
