@@ -83,6 +83,11 @@ class BlobContentStore:
         self._container = container
 
     def ensure_container(self) -> None:
+        """Create the container if it is missing. In Azure it exists already (the Bicep makes it, with its
+        immutability policy), and the app's role is scoped to the container, where creating one is forbidden:
+        so look first, and create only what is not there."""
+        if self._container.exists():
+            return
         with contextlib.suppress(ResourceExistsError):
             self._container.create_container()
 
