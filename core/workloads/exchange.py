@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 from core.errors import GraphNotFound
 from core.selectors import Selectors
 from core.storage.catalog import FOLDER
-from core.workloads import mail_backup
+from core.workloads import container_delta
+from core.workloads.mail_backup import MAIL, MAIL_KIND
 from core.workloads.mail_folders import MailFolder, list_folders
 from core.workloads.mail_restore import restore_mail
 
@@ -57,7 +58,7 @@ class ExchangeHandler:
     ) -> None:
         resource = f"{self.name}:{owner}"
         writer = services.catalog.writer(resource)
-        job = mail_backup.MailboxJob(
+        job = container_delta.MailboxJob(
             user=owner,
             resource=resource,
             run_id=run_id,
@@ -65,22 +66,23 @@ class ExchangeHandler:
             content=services.content,
             delta_state=services.delta_state,
             writer=writer,
-            index=services.catalog.open_index(resource, mail_backup.MAIL),
+            index=services.catalog.open_index(resource, MAIL),
             report=report,
             pool=pool,
             page_size=services.settings.page_size,
+            kind=MAIL_KIND,
         )
-        mail_backup.record_folders(job, folders, services.catalog.open_index(resource, FOLDER))
+        container_delta.record_folders(job, folders, services.catalog.open_index(resource, FOLDER))
         states = services.delta_state.load(resource)
         for folder in folders:
             try:
-                mail_backup.backup_folder(job, folder, states.get((mail_backup.MAIL, folder.id)))
+                container_delta.backup_folder(job, folder, states.get((MAIL, folder.id)))
             except Exception as exc:  # one folder failing must not stop the others
                 report.fail(f"folder {folder.path}", exc)
         current = {f.id for f in folders}
         for category, folder_id in states:
-            if category == mail_backup.MAIL and folder_id not in current:
-                mail_backup.end_removed_folder(job, folder_id)
+            if category == MAIL and folder_id not in current:
+                container_delta.end_removed_folder(job, folder_id)
         writer.flush()
 
     def restore(self, services: Services, request: RestoreRequest) -> RestoreReport:
