@@ -30,6 +30,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--token-lifetime", type=int, default=3600, help="access token lifetime in seconds")
     parser.add_argument("--drive-files", type=int, default=12, help="files per OneDrive (libraries get fewer)")
     parser.add_argument("--sites", type=int, default=2, help="SharePoint sites (each with 1-2 document libraries)")
+    parser.add_argument("--contacts", type=int, default=6, help="contacts per mailbox (over three contact folders)")
+    parser.add_argument("--events", type=int, default=6, help="single events per mailbox (series are added anyway)")
     return parser.parse_args(argv)
 
 
@@ -44,7 +46,9 @@ async def serve(args: argparse.Namespace) -> None:
     state_dir.mkdir(parents=True, exist_ok=True)
     ready_file = state_dir / "ready.json"
     ready_file.unlink(missing_ok=True)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says TCP (0 would leave Nagle on,
+    # and every response would wait ~40 ms for the client's delayed ACK)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", args.port))
     port = sock.getsockname()[1]
@@ -56,7 +60,8 @@ async def serve(args: argparse.Namespace) -> None:
         token_lifetime=args.token_lifetime,
     )
     sim = Simulator(f"https://127.0.0.1:{port}", args.seed, args.users, args.messages, config,
-                    drive_files=args.drive_files, sites=args.sites, state_dir=state_dir)  # fmt: skip
+                    drive_files=args.drive_files, sites=args.sites, state_dir=state_dir,
+                    contacts=args.contacts, events=args.events)  # fmt: skip
     sim.client_cert_file, _, sim.client_cert = make_client_certificate(state_dir, sim.client_id)
     server = uvicorn.Server(
         uvicorn.Config(

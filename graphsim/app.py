@@ -44,8 +44,11 @@ class Simulator:
         drive_files: int = 12,
         sites: int = 2,
         state_dir: Path | None = None,
+        contacts: int = 6,
+        events: int = 6,
     ) -> None:
         from graphsim.drives_service import DriveService
+        from graphsim.pim_service import PimService
 
         self.base_url = base_url.rstrip("/")
         self.seed = seed
@@ -67,6 +70,7 @@ class Simulator:
         self.stats = Stats()
         self.limiter = MailboxLimiter()
         self.files = DriveService(self.tenant, self.delta, seed, drive_files, sites, state_dir)
+        self.pim = PimService(self.tenant, self.delta, seed, contacts, events)  # contacts and calendars
 
     @property
     def tenant_id(self) -> str:
@@ -184,9 +188,12 @@ def create_app(sim: Simulator) -> Starlette:
     from graphsim.routes_drives_control import drive_control_routes
     from graphsim.routes_graph import graph_routes
     from graphsim.routes_identity import identity_routes
+    from graphsim.routes_pim import contact_routes
+    from graphsim.routes_pim_calendar import calendar_routes
+    from graphsim.routes_pim_control import pim_control_routes
 
-    routes: list[BaseRoute] = [*control_routes(), *drive_control_routes(), *graph_routes(), *drive_routes(),
-                               *identity_routes()]  # fmt: skip
+    routes: list[BaseRoute] = [*control_routes(), *drive_control_routes(), *pim_control_routes(), *graph_routes(),
+                               *drive_routes(), *contact_routes(), *calendar_routes(), *identity_routes()]  # fmt: skip
     app = Starlette(routes=routes)
     app.state.sim = sim
 

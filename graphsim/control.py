@@ -139,6 +139,83 @@ class SimControl:
     def reset_stats(self) -> dict[str, Any]:
         return self._call("POST", "/_sim/stats/reset")
 
+    # --- contacts and calendars ---
+    def pim(self, user: str) -> dict[str, Any]:
+        """{contact_folders, contacts, calendars, events} of one mailbox user (also in state() per user).
+        contacts: [{id, folder_id, displayName, sha256 (canonical JSON of every contact property), properties,
+        photo_sha256, changeKey}]; events: [{id, calendar_id, type, seriesMasterId, subject, sha256 (canonical JSON
+        of the event's properties, ids left out), properties, attachments: [{id, name, contentType, size, isInline,
+        sha256}], changeKey, + cancelled_occurrences and exception_ids on masters, originalStart on exceptions}]."""
+        return self._call("GET", f"/_sim/users/{user}/pim")
+
+    def add_contact(self, user: str, folder: str = "contacts", properties: dict[str, Any] | None = None,
+                    photo: bool | bytes = False) -> dict[str, Any]:  # fmt: skip
+        """A contact in a folder (id or 'contacts'); properties as Graph contact JSON; photo True = a generated one."""
+        body: dict[str, Any] = {"folder": folder, "properties": properties}
+        if photo:
+            body["photo"] = base64.b64encode(photo).decode("ascii") if isinstance(photo, bytes) else True
+        return self._call("POST", f"/_sim/users/{user}/contacts", body)
+
+    def update_contact(self, user: str, contact_id: str, properties: dict[str, Any]) -> dict[str, Any]:
+        return self._call("PATCH", f"/_sim/users/{user}/contacts/{contact_id}", {"properties": properties})
+
+    def delete_contact(self, user: str, contact_id: str) -> None:
+        self._call("DELETE", f"/_sim/users/{user}/contacts/{contact_id}")
+
+    def set_contact_photo(self, user: str, contact_id: str, photo: bytes | None = None,
+                          remove: bool = False) -> dict[str, Any]:  # fmt: skip
+        """Set (given bytes, or a generated JPEG) or remove a contact's photo."""
+        body: dict[str, Any] = {"remove": remove}
+        if photo is not None:
+            body["photo_base64"] = base64.b64encode(photo).decode("ascii")
+        return self._call("PUT", f"/_sim/users/{user}/contacts/{contact_id}/photo", body)
+
+    def create_contact_folder(self, user: str, display_name: str, parent: str | None = None) -> dict[str, Any]:
+        return self._call("POST", f"/_sim/users/{user}/contact-folders", {"displayName": display_name,
+                                                                           "parent": parent})  # fmt: skip
+
+    def add_event(self, user: str, calendar: str | None = None, **fields: Any) -> dict[str, Any]:
+        """An event: start / end as ISO strings (UTC unless an offset is given), anything else as Graph event JSON
+        (subject, body, recurrence, attendees, ...). Returns the event summary."""
+        return self._call("POST", f"/_sim/users/{user}/events", {"calendar": calendar, **fields})
+
+    def update_event(self, user: str, event_id: str, **fields: Any) -> dict[str, Any]:
+        """Update an event (an occurrence id makes it an exception)."""
+        return self._call("PATCH", f"/_sim/users/{user}/events/{event_id}", fields)
+
+    def delete_event(self, user: str, event_id: str) -> None:
+        """Delete an event or a whole series; an occurrence / exception id cancels that occurrence."""
+        self._call("DELETE", f"/_sim/users/{user}/events/{event_id}")
+
+    def edit_occurrence(self, user: str, master_id: str, index: int | None = None, original_start: str | None = None,
+                        shift_minutes: int = 0, **fields: Any) -> dict[str, Any]:  # fmt: skip
+        """Turn an occurrence (0-based pattern index, or its original start) into an exception: new subject etc.,
+        start and end moved by shift_minutes. Returns the exception's summary."""
+        body = {"index": index, "original_start": original_start, "shift_minutes": shift_minutes, **fields}
+        return self._call("POST", f"/_sim/users/{user}/events/{master_id}/occurrences/edit",
+                          {k: v for k, v in body.items() if v is not None})  # fmt: skip
+
+    def cancel_occurrence(self, user: str, master_id: str, index: int | None = None,
+                          original_start: str | None = None) -> dict[str, Any]:  # fmt: skip
+        """Cancel one occurrence; returns {id (the occurrence id), originalStart, master}."""
+        body = {"index": index, "original_start": original_start}
+        return self._call("POST", f"/_sim/users/{user}/events/{master_id}/occurrences/cancel",
+                          {k: v for k, v in body.items() if v is not None})  # fmt: skip
+
+    def add_event_attachment(self, user: str, event_id: str, size: int = 4096, name: str | None = None,
+                             content: bytes | None = None,
+                             content_type: str | None = None) -> dict[str, Any]:  # fmt: skip
+        """A file attachment of `size` generated bytes (or the given bytes); returns {id, name, size, sha256, ...}."""
+        body: dict[str, Any] = {"size": size, "name": name, "content_type": content_type}
+        if content is not None:
+            body["content_base64"] = base64.b64encode(content).decode("ascii")
+        return self._call("POST", f"/_sim/users/{user}/events/{event_id}/attachments", body)
+
+    def expire_pim_delta_tokens(self, user: str | None = None) -> None:
+        """Contact and calendarView delta tokens share the mailbox's token generation: this is
+        expire_delta_tokens (mail tokens of that mailbox expire too, as an Outlook cache eviction would)."""
+        self.expire_delta_tokens(user)
+
     # --- drives (OneDrive and SharePoint document libraries) ---
     def drives_state(self) -> dict[str, Any]:
         """{"drives": [{id, name, driveType, webUrl, owner_kind ("user"|"site"), owner_id, root_id, items: [{id,

@@ -13,6 +13,9 @@ KINDS = ("token", "users", "folders", "delta", "value", "message_get", "messages
 DRIVE_KINDS = ("drives", "sites", "drive_item", "children", "permissions", "drive_delta", "download_redirect",
                "download", "upload", "upload_session", "upload_fragment", "drive_create", "drive_update",
                "drive_delete")  # fmt: skip
+PIM_KINDS = ("contact_folders", "contacts", "contacts_delta", "photo", "calendars", "events", "events_delta",
+             "instances", "attachments", "attachment_value", "attachment_session", "attachment_upload", "pim_create",
+             "pim_update", "pim_delete")  # fmt: skip
 FAULT_KINDS = ("throttle", "mailbox", "corrupt_message", "delta_page", "drop_download", "fail_upload_fragment")
 
 
@@ -159,7 +162,7 @@ class Stats:
     def to_json(self, in_flight: dict[str, int]) -> dict[str, Any]:
         return {
             "total": self.total,
-            "by_kind": {k: self.by_kind.get(k, 0) for k in KINDS + DRIVE_KINDS},
+            "by_kind": {k: self.by_kind.get(k, 0) for k in KINDS + DRIVE_KINDS + PIM_KINDS},
             "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
             "answered_429": self.by_status.get(429, 0),
             "answered_503": self.by_status.get(503, 0),

@@ -68,7 +68,7 @@ class SimulatorProcess:
 
 def _option_args(options: dict[str, Any]) -> list[str]:
     known = {"port", "users", "messages", "seed", "latency_ms", "mailbox_concurrency", "rate_limit", "token_lifetime",
-             "drive_files", "sites"}  # fmt: skip
+             "drive_files", "sites", "contacts", "events"}  # fmt: skip
     unknown = set(options) - known
     if unknown:
         raise TypeError(f"unknown simulator options: {sorted(unknown)}")
@@ -80,8 +80,8 @@ def _option_args(options: dict[str, Any]) -> list[str]:
 
 def start_simulator(state_dir: Path, timeout: float = 20.0, **options: Any) -> SimulatorProcess:
     """Start the simulator (options: port, users, messages, seed, latency_ms, mailbox_concurrency, rate_limit
-    as "N/SECONDS" or None, token_lifetime, drive_files, sites) and wait for DIR/ready.json; raise SimulatorError
-    on failure."""
+    as "N/SECONDS" or None, token_lifetime, drive_files, sites, contacts, events) and wait for DIR/ready.json;
+    raise SimulatorError on failure."""
     state_dir = Path(state_dir).resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
     ready = state_dir / "ready.json"

@@ -85,6 +85,8 @@ async def health(request: Request) -> Response:
 
 @control
 async def state(request: Request) -> Response:
+    from graphsim.routes_pim_control import pim_state
+
     sim = _sim(request)
     users = []
     for user in sim.tenant.users.values():
@@ -98,6 +100,7 @@ async def state(request: Request) -> Response:
                 for f in mb.folders.values()
             ]  # fmt: skip
             entry["messages"] = [message_summary(mb, m) for m in mb.messages.values()]
+            entry.update(pim_state(sim, user))  # contact_folders, contacts, calendars, events
         users.append(entry)
     from graphsim.routes_drives_control import drives_state
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from core.errors import GraphNotFound
+from core.errors import GraphError, GraphNotFound
 from core.selectors import Selectors
-from core.storage.catalog import FOLDER
 from core.workloads import container_delta
-from core.workloads.mail_backup import MAIL, MAIL_KIND
+from core.workloads.contacts_backup import CONTACT_KIND, list_contact_folders
+from core.workloads.mail_backup import MAIL_KIND
 from core.workloads.mail_folders import MailFolder, list_folders
 from core.workloads.mail_restore import restore_mail
 
@@ -37,6 +37,7 @@ class ExchangeHandler:
         return owners
 
     def backup(self, services: Services, run_id: str, owner: str, report: BackupReport) -> None:
+        """Mail, then contacts (and calendars), of one mailbox: one activity, so one per-mailbox Graph budget."""
         try:
             folders = list_folders(services.graph, owner)
         except GraphNotFound as exc:
@@ -44,16 +45,23 @@ class ExchangeHandler:
                 report.skipped_reason = f"no mailbox ({exc.code})"
                 return
             raise
-        with ThreadPoolExecutor(services.settings.item_concurrency, thread_name_prefix="mail-item") as pool:
-            self._backup_mail(services, run_id, owner, report, folders, pool)
+        with ThreadPoolExecutor(services.settings.item_concurrency, thread_name_prefix="mailbox-item") as pool:
+            self._backup_kind(services, run_id, owner, report, MAIL_KIND, folders, pool)
+            try:
+                contact_folders = list_contact_folders(services.graph, owner)
+            except GraphError as exc:
+                report.fail("contact folders", exc)
+            else:
+                self._backup_kind(services, run_id, owner, report, CONTACT_KIND, contact_folders, pool)
 
-    def _backup_mail(
+    def _backup_kind(
         self,
         services: Services,
         run_id: str,
         owner: str,
         report: BackupReport,
-        folders: list[MailFolder],
+        kind: container_delta.ItemKind,
+        containers: list[MailFolder],
         pool: ThreadPoolExecutor,
     ) -> None:
         resource = f"{self.name}:{owner}"
@@ -66,23 +74,23 @@ class ExchangeHandler:
             content=services.content,
             delta_state=services.delta_state,
             writer=writer,
-            index=services.catalog.open_index(resource, MAIL),
+            index=services.catalog.open_index(resource, kind.category),
             report=report,
             pool=pool,
             page_size=services.settings.page_size,
-            kind=MAIL_KIND,
+            kind=kind,
         )
-        container_delta.record_folders(job, folders, services.catalog.open_index(resource, FOLDER))
+        container_delta.record_folders(job, containers, services.catalog.open_index(resource, kind.folder_category))
         states = services.delta_state.load(resource)
-        for folder in folders:
+        for container in containers:
             try:
-                container_delta.backup_folder(job, folder, states.get((MAIL, folder.id)))
-            except Exception as exc:  # one folder failing must not stop the others
-                report.fail(f"folder {folder.path}", exc)
-        current = {f.id for f in folders}
-        for category, folder_id in states:
-            if category == MAIL and folder_id not in current:
-                container_delta.end_removed_folder(job, folder_id)
+                container_delta.backup_folder(job, container, states.get((kind.category, container.id)))
+            except Exception as exc:  # one container failing must not stop the others
+                report.fail(f"{kind.category} folder {container.path}", exc)
+        current = {c.id for c in containers}
+        for category, container_id in states:
+            if category == kind.category and container_id not in current:
+                container_delta.end_removed_folder(job, container_id)
         writer.flush()
 
     def restore(self, services: Services, request: RestoreRequest) -> RestoreReport:

@@ -41,7 +41,7 @@ def test_a_missing_setting_is_named_and_nothing_runs():
 
 
 def test_backup_browse_and_errors_through_the_cli(tmp_path, storage_env):
-    tenant = open_tenant(tmp_path / "sim", storage_env, users=1, messages=10, seed=8)
+    tenant = open_tenant(tmp_path / "sim", storage_env, users=1, messages=10, seed=8, contacts=0, events=0)
     try:
         user = tenant.user(0)["id"]
         backup = _cli(tenant.env, "backup", "--json")

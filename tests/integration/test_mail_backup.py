@@ -12,7 +12,7 @@ from tests.integration.tenant import Tenant, open_tenant
 
 @pytest.fixture
 def tenant(tmp_path, storage_env) -> Iterator[Tenant]:
-    t = open_tenant(tmp_path / "sim", storage_env, users=3, messages=24, seed=11)
+    t = open_tenant(tmp_path / "sim", storage_env, users=3, messages=24, seed=11, contacts=0, events=0)
     yield t
     t.close()
 
@@ -99,7 +99,9 @@ def test_a_429_storm_is_survived_honouring_retry_after(tmp_path, storage_env):
     # Many attempts, so that no single request can be unlucky enough to absorb the whole storm; short backoff
     # (for answers without Retry-After) so the test stays quick. Retry-After values are honoured as sent.
     policy = RetryPolicy(max_attempts=40, base_delay=0.05, max_delay=0.5)
-    tenant = open_tenant(tmp_path / "sim", storage_env, policy=policy, users=3, messages=24, seed=5)
+    tenant = open_tenant(
+        tmp_path / "sim", storage_env, policy=policy, users=3, messages=24, seed=5, contacts=0, events=0
+    )
     try:
         control = tenant.sim.control
         control.throttle_storm(30, status=429, retry_after="0.25", endpoint="value")
