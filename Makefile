@@ -38,6 +38,7 @@ test: deps lint
 
 bench: $(STAMP_PY) $(STAMP_NODE)
 	$(PY) -m bench.mail_backup
+	$(PY) -m bench.file_backup
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) node_modules .demo .bench .pytest_cache .ruff_cache
