@@ -17,7 +17,7 @@ from core.config import load_settings, settings_help
 from core.errors import BackupError
 from core.progress import Progress
 from core.restore import restore
-from core.restore_request import CONFLICT_POLICIES, DESTINATIONS, RestoreRequest
+from core.restore_request import CATEGORIES, CONFLICT_POLICIES, DESTINATIONS, RestoreRequest
 from core.runner import run_backup
 
 EXIT_OK, EXIT_ERROR, EXIT_PARTIAL, EXIT_FAILED = 0, 2, 3, 4
@@ -93,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="restore into this user's mailbox/OneDrive (user id) or this site (site id) instead",
     )
     p.add_argument("--conflict", choices=CONFLICT_POLICIES, default="skip")
+    p.add_argument("--category", choices=CATEGORIES, default="mail", help="for a mailbox: its mail or contacts")
     p.add_argument("--json", action="store_true")
     return parser
 
@@ -177,6 +178,7 @@ def _restore(services: Services, args: argparse.Namespace) -> int:
         destination=args.destination,
         target_owner=args.to_user,
         conflict=args.conflict,
+        category=args.category,
     )
     report = restore(services, request)
     text = (

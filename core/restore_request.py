@@ -11,7 +11,10 @@ from core.models import ResourceKey
 
 DESTINATIONS = ("original", "new-folder")
 CONFLICT_POLICIES = ("skip", "keep-both", "replace", "fail")  # mail: skip, keep-both; files: all four
-_FIELDS = {"resource", "run_id", "at", "item_ids", "folder", "whole", "destination", "target_owner", "conflict"}
+_FIELDS = {
+    "resource", "run_id", "at", "item_ids", "folder", "whole", "destination", "target_owner", "conflict", "category",
+}  # fmt: skip
+CATEGORIES = ("mail", "contact")  # what an Exchange restore is of (files need none: a drive holds only files)
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,7 @@ class RestoreRequest:
     destination: str = "original"  # 'original' folders, or a new 'Restored <time>' folder
     target_owner: str | None = None  # restore into another user's mailbox (default: the same)
     conflict: str = "skip"  # 'skip' what is already there, 'keep-both', and for files 'replace' or 'fail'
+    category: str = "mail"  # for a mailbox: restore its 'mail' or its 'contact's
 
     def __post_init__(self) -> None:
         try:
@@ -40,6 +44,8 @@ class RestoreRequest:
             raise InvalidRequestError(f"destination must be one of {DESTINATIONS}, got {self.destination!r}")
         if self.conflict not in CONFLICT_POLICIES:
             raise InvalidRequestError(f"conflict must be one of {CONFLICT_POLICIES}, got {self.conflict!r}")
+        if self.category not in CATEGORIES:
+            raise InvalidRequestError(f"category must be one of {CATEGORIES}, got {self.category!r}")
         if self.at is not None and self.at.tzinfo is None:
             raise InvalidRequestError("a point in time must carry a time zone (e.g. 2026-11-22T06:00:00Z)")
 
@@ -66,7 +72,7 @@ class RestoreRequest:
             if not isinstance(ids, list) or not all(isinstance(i, str) and i for i in ids):
                 raise InvalidRequestError("'item_ids' must be a list of non-empty strings")
             values["item_ids"] = tuple(ids)
-        for name in ("resource", "run_id", "folder", "destination", "target_owner", "conflict"):
+        for name in ("resource", "run_id", "folder", "destination", "target_owner", "conflict", "category"):
             if name in values and values[name] is not None and not isinstance(values[name], str):
                 raise InvalidRequestError(f"'{name}' must be a string")
         if "whole" in values and not isinstance(values["whole"], bool):

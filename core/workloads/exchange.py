@@ -10,6 +10,7 @@ from core.errors import GraphError, GraphNotFound
 from core.selectors import Selectors
 from core.workloads import container_delta
 from core.workloads.contacts_backup import CONTACT_KIND, list_contact_folders
+from core.workloads.contacts_restore import restore_contacts
 from core.workloads.mail_backup import MAIL_KIND
 from core.workloads.mail_folders import MailFolder, list_folders
 from core.workloads.mail_restore import restore_mail
@@ -94,4 +95,6 @@ class ExchangeHandler:
         writer.flush()
 
     def restore(self, services: Services, request: RestoreRequest) -> RestoreReport:
+        if request.category == "contact":
+            return restore_contacts(services, request)
         return restore_mail(services, request)

@@ -1,0 +1,184 @@
+"""Mail exports as of a run: one message as `.eml` (its stored MIME, byte for byte), a folder tree or a whole
+mailbox as a zip of `.eml` files laid out by folder, with a `manifest.json` naming each entry's item id and SHA-256.
+
+Everything streams: the catalog is read page by page, each message's MIME goes from blob storage to the output
+chunk by chunk (verified against its SHA-256 address as it passes), and the zip is written without seeking, so a
+mailbox of any size is exported with memory bounded by one chunk plus a small record per message."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from collections.abc import Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from core.errors import ContentIntegrityError, NotFoundError, StorageError
+from core.exports.zip_stream import ZipStreamWriter
+from core.storage.catalog import FOLDER, ItemVersion
+from core.workloads.folder_paths import is_within, split_path
+
+if TYPE_CHECKING:
+    from core.bootstrap import Services
+
+MAIL = "mail"
+MANIFEST = "manifest.json"
+NO_FOLDER = "(no folder)"
+_MAX_NAME_BYTES = 120  # per path segment, UTF-8: well under every common file system's 255
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
+_WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10))}
+
+
+def safe_segment(text: str, fallback: str = "_", max_bytes: int = _MAX_NAME_BYTES) -> str:
+    """One path segment that is a valid file or directory name on Windows, macOS and Linux: no separators,
+    reserved characters or control characters, no leading/trailing dots or spaces, no reserved device names,
+    at most `max_bytes` UTF-8 bytes (cut at a character boundary)."""
+    text = unicodedata.normalize("NFC", text)
+    text = _UNSAFE.sub("_", text)
+    text = re.sub(r"\s+", " ", text).strip(" .")
+    encoded = text.encode("utf-8")[:max_bytes]
+    text = encoded.decode("utf-8", errors="ignore").rstrip(" .")
+    if not text:
+        return fallback
+    if text.split(".")[0].upper() in _WINDOWS_RESERVED:
+        text = "_" + text
+    return text
+
+
+def short_id(item_id: str) -> str:
+    """A short, stable tag for an item id (Graph ids share long prefixes, so a prefix would not do)."""
+    return hashlib.sha256(item_id.encode("utf-8")).hexdigest()[:10]
+
+
+def _received(version: ItemVersion) -> datetime | None:
+    try:
+        return datetime.fromisoformat(version.received.replace("Z", "+00:00")) if version.received else None
+    except ValueError:
+        return None
+
+
+def _version_as_of(services: Services, resource: str, item_id: str, run_id: str) -> ItemVersion:
+    for version in services.catalog.history(resource, MAIL, item_id):
+        if version.live_at(run_id):
+            return version
+    raise NotFoundError(f"no message {item_id!r} in the backup of {resource!r} as of run {run_id}")
+
+
+def export_message(services: Services, resource: str, item_id: str, run_id: str | None, out: BinaryIO) -> int:
+    """Write the message's MIME as it was at `run_id` (None: the latest usable run) to `out`; returns the bytes
+    written. NotFoundError for an unknown run, message or stored content. The content is verified as it
+    streams: a ContentIntegrityError is raised after the last chunk if it does not hash to its address, and the
+    caller should then discard what was written."""
+    run = services.runs.resolve_point(resource, run_id)
+    version = _version_as_of(services, resource, item_id, run)
+    written = 0
+    for chunk in services.content.iter_chunks(version.content_hash):
+        out.write(chunk)
+        written += len(chunk)
+    return written
+
+
+class _Names:
+    """Unique entry names, compared the way case-insensitive file systems (Windows, macOS) would."""
+
+    def __init__(self) -> None:
+        self._taken: set[str] = {MANIFEST.casefold()}
+
+    def claim(self, directory: str, stem: str, suffix: str) -> str:
+        n = 1
+        while True:
+            name = f"{directory}/{stem}{suffix}" if n == 1 else f"{directory}/{stem} ({n}){suffix}"
+            if name.casefold() not in self._taken:
+                self._taken.add(name.casefold())
+                return name
+            n += 1
+
+
+def _directory(path: str) -> str:
+    segments = split_path(path)
+    if not segments:
+        return safe_segment(NO_FOLDER)
+    return "/".join(safe_segment(s) for s in segments)
+
+
+def _selected(services: Services, resource: str, run_id: str, folder: str | None) -> Iterator[tuple[ItemVersion, str]]:
+    paths = {v.item_id: v.folder_path for v in services.catalog.as_of(resource, FOLDER, run_id)}
+    if folder is not None and not any(is_within(p, folder) for p in paths.values()):
+        raise NotFoundError(f"no folder {folder!r} in the backup of {resource!r} as of run {run_id}")
+
+    def versions() -> Iterator[tuple[ItemVersion, str]]:
+        for version in services.catalog.as_of(resource, MAIL, run_id):  # streamed page by page
+            path = paths.get(version.folder_id, version.folder_path)
+            if folder is None or is_within(path, folder):
+                yield version, path
+
+    return versions()
+
+
+def _stem(version: ItemVersion) -> str:
+    subject = safe_segment(version.name, "no subject", max_bytes=_MAX_NAME_BYTES - 24)  # room for " <id> (n).eml"
+    return f"{subject} {short_id(version.item_id)}"
+
+
+def _manifest(
+    resource: str, run_id: str, folder: str | None, entries: list[tuple[str, str, str, int, str]], failures: list
+) -> Iterator[bytes]:
+    """manifest.json, encoded a line per message (it is one more thing not to hold whole in memory)."""
+    head = {"resource": resource, "run_id": run_id, "folder": folder}
+    yield json.dumps(head, ensure_ascii=False)[:-1].encode("utf-8") + b', "messages": [\n'
+    for n, (item_id, sha, name, size, path) in enumerate(entries):
+        line = {"id": item_id, "sha256": sha, "path": name, "size": size, "folder": path}
+        yield (b",\n" if n else b"") + json.dumps(line, ensure_ascii=False).encode("utf-8")
+    yield b'\n], "failures": ' + json.dumps(failures, ensure_ascii=False).encode("utf-8") + b"}\n"
+
+
+def export_mail_zip(
+    services: Services, resource: str, run_id: str | None, out: BinaryIO | Any, folder: str | None = None
+) -> dict[str, Any]:
+    """Write a zip of the mailbox (or of `folder` and the folders below it) as of `run_id` (None: the latest
+    usable run) to `out`, which only needs `write()`. Each message is `<folder path>/<subject> <short id>.eml`
+    (every segment made safe for any OS, names unique); `manifest.json` lists each entry's item id, SHA-256,
+    size, folder and path, and any message that could not be exported.
+
+    A message whose content is missing is left out; one whose content fails verification is still in the zip
+    (it was streamed before the check could finish) but listed under `failures`, never silently.
+    Returns the counts: run_id, messages, bytes (MIME), zip_bytes, failed."""
+    run = services.runs.resolve_point(resource, run_id)
+    selected = _selected(services, resource, run, folder)
+    names = _Names()
+    entries: list[tuple[str, str, str, int, str]] = []  # compact: (item id, sha256, path, size, folder)
+    failures: list[dict[str, str]] = []
+    total = 0
+    with ZipStreamWriter(out) as zw:
+        for version, path in selected:
+            name = names.claim(_directory(path), _stem(version), ".eml")
+            chunks = services.content.iter_chunks(version.content_hash)
+            try:
+                first = next(chunks, b"")  # a missing blob fails here, before the entry is begun
+            except (NotFoundError, StorageError) as exc:
+                failures.append({"id": version.item_id, "sha256": version.content_hash, "error": str(exc)[:500]})
+                continue
+
+            def body(first: bytes = first, rest: Iterator[bytes] = chunks) -> Iterator[bytes]:
+                yield first
+                yield from rest
+
+            try:
+                size = zw.write_stream(name, body(), size=version.size or None, when=_received(version))
+            except ContentIntegrityError as exc:
+                failures.append(
+                    {"id": version.item_id, "sha256": version.content_hash, "path": name, "error": str(exc)[:500]}
+                )
+                continue
+            total += size
+            entries.append((version.item_id, version.content_hash, name, size, path))
+        zw.write_stream(MANIFEST, _manifest(resource, run, folder, entries, failures))
+    return {
+        "run_id": run,
+        "messages": len(entries),
+        "bytes": total,
+        "zip_bytes": zw.bytes_written,
+        "failed": len(failures),
+    }

@@ -1,0 +1,132 @@
+"""Restore of contacts as of a run: contacts, a contact folder or all of them, into the original folders or a new
+'Restored <time>' contact folder, in the same or another mailbox; skip those still there, or keep both. Each
+contact is recreated from its stored JSON (read-only properties left out) and gets its photo back."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from core.errors import (
+    BackupError,
+    GraphConflict,
+    GraphNotFound,
+    InvalidRequestError,
+    MalformedResponse,
+    NotFoundError,
+)
+from core.restore_request import RestoreReport, RestoreRequest
+from core.storage.catalog import ItemVersion
+from core.workloads.contacts_backup import CONTACT, CONTACT_FOLDER, DEFAULT_FOLDER, DEFAULT_NAME
+from core.workloads.folder_paths import is_within, split_path
+from core.workloads.mail_restore import restored_folder_name
+
+if TYPE_CHECKING:
+    from core.bootstrap import Services
+    from core.graph.client import GraphClient
+
+READ_ONLY = {"id", "changeKey", "createdDateTime", "lastModifiedDateTime", "parentFolderId"}
+
+
+def _children(graph: GraphClient, user: str, parent: str | None) -> list[dict]:
+    base = f"users/{quote(user, safe='')}/contactFolders"
+    url = f"{base}/{quote(parent, safe='')}/childFolders" if parent else base
+    return [f for page in graph.iter_pages(url, params={"$top": "100"}) for f in page]
+
+
+def _ensure_folder(graph: GraphClient, user: str, path: str, under: str | None, known: dict[str, str]) -> str:
+    """The id of the contact folder at `path` (below `under`, or the mailbox), made if missing; the default
+    folder's contacts go to the default folder itself."""
+    segments = split_path(path)
+    if under is None and segments[:1] == [DEFAULT_NAME]:
+        parent, segments = DEFAULT_FOLDER, segments[1:]
+    else:
+        parent = under
+    for name in segments:
+        cache_key = f"{parent}/{name}"
+        if cache_key not in known:
+            found = next((f["id"] for f in _children(graph, user, parent) if f.get("displayName") == name), None)
+            if found is None:
+                base = f"users/{quote(user, safe='')}/contactFolders"
+                url = f"{base}/{quote(parent, safe='')}/childFolders" if parent else base
+                try:
+                    found = graph.post_json(url, {"displayName": name}).get("id")
+                except GraphConflict:
+                    found = next(f["id"] for f in _children(graph, user, parent) if f.get("displayName") == name)
+            known[cache_key] = str(found)
+        parent = known[cache_key]
+    return parent or DEFAULT_FOLDER
+
+
+def restore_contacts(services: Services, request: RestoreRequest) -> RestoreReport:
+    if request.conflict not in ("skip", "keep-both"):
+        raise InvalidRequestError(f"conflict must be 'skip' or 'keep-both' for contacts, got {request.conflict!r}")
+    graph, owner = services.graph, request.key.owner
+    run_id = services.runs.resolve_point(request.resource, request.run_id, request.at)
+    paths = {v.item_id: v.folder_path for v in services.catalog.as_of(request.resource, CONTACT_FOLDER, run_id)}
+    wanted = set(request.item_ids)
+    selected = []
+    for version in services.catalog.as_of(request.resource, CONTACT, run_id):
+        path = paths.get(version.folder_id, version.folder_path)
+        if request.whole or version.item_id in wanted or (request.folder and is_within(path, request.folder)):
+            selected.append((version, path))
+    missing = wanted - {v.item_id for v, _ in selected}
+    if missing:
+        raise NotFoundError(f"not in the backup as of run {run_id}: {', '.join(sorted(missing))}")
+    if request.folder is not None and not any(is_within(p, request.folder) for p in paths.values()):
+        raise NotFoundError(f"no contact folder {request.folder!r} in the backup as of run {run_id}")
+    target = request.target_owner or owner
+    try:
+        graph.get_json(f"users/{quote(target, safe='')}", params={"$select": "id"})
+    except GraphNotFound:
+        raise NotFoundError(f"no user {target!r} in the tenant to restore into") from None
+    report = RestoreReport(request.resource, run_id, target, "")
+    under = None
+    known: dict[str, str] = {}
+    if request.destination == "new-folder":
+        report.destination = restored_folder_name()
+        under = _ensure_folder(graph, target, report.destination, None, known)
+    for version, path in sorted(selected, key=lambda vp: (vp[1], vp[0].name, vp[0].item_id)):
+        entry = {"item_id": version.item_id, "folder": path, "sha256": version.content_hash, "new_id": ""}
+        try:
+            if request.conflict == "skip" and target == owner and under is None and _exists(graph, target, version):
+                report.skipped += 1
+                report.items.append({**entry, "status": "skipped"})
+                continue
+            folder = _ensure_folder(graph, target, path, under, known)
+            new_id = _create(services, target, folder, version)
+        except (BackupError, ValueError) as exc:
+            report.failed += 1
+            report.failures.append({"item_id": version.item_id, "error": str(exc)[:500]})
+            continue
+        report.restored += 1
+        report.items.append({**entry, "status": "restored", "new_id": new_id})
+    return report
+
+
+def _exists(graph: GraphClient, user: str, version: ItemVersion) -> bool:
+    try:
+        graph.get_json(f"users/{quote(user, safe='')}/contacts/{quote(version.item_id, safe='')}")
+    except GraphNotFound:
+        return False
+    return True
+
+
+def _create(services: Services, user: str, folder: str, version: ItemVersion) -> str:
+    body = json.loads(services.content.read(version.content_hash))
+    body = {k: v for k, v in body.items() if k not in READ_ONLY}
+    base = f"users/{quote(user, safe='')}"
+    url = f"{base}/contacts" if folder == DEFAULT_FOLDER else f"{base}/contactFolders/{quote(folder, safe='')}/contacts"
+    created = services.graph.post_json(url, body)
+    new_id = created.get("id")
+    if not isinstance(new_id, str):
+        raise MalformedResponse("contact create answered without an id", url=url)
+    extra = json.loads(version.extra) if version.extra else {}
+    if extra.get("photo"):
+        photo = services.content.read(extra["photo"])
+        services.graph.request(
+            "PUT", f"{base}/contacts/{quote(new_id, safe='')}/photo/$value", content=photo,
+            headers={"Content-Type": "image/jpeg"},
+        )  # fmt: skip
+    return new_id
