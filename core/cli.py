@@ -4,6 +4,7 @@ Functions app. Every listing takes --json."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
@@ -15,6 +16,8 @@ from core.bootstrap import Services, build_services
 from core.browse import ItemQuery, find_items
 from core.config import load_settings, settings_help
 from core.errors import BackupError
+from core.exports.contacts_export import export_contacts_vcf
+from core.exports.mail_export import export_mail_zip, export_message
 from core.progress import Progress
 from core.restore import restore
 from core.restore_request import CATEGORIES, CONFLICT_POLICIES, DESTINATIONS, RestoreRequest
@@ -94,6 +97,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--conflict", choices=CONFLICT_POLICIES, default="skip")
     p.add_argument("--category", choices=CATEGORIES, default="mail", help="for a mailbox: its mail or contacts")
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser(
+        "export", help="export as standard files: a message (.eml), mail as a zip of .eml, contacts (.vcf)"
+    )
+    p.add_argument("resource", type=_resource)
+    _point_args(p)
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--item", help="one message, as .eml")
+    what.add_argument("--mail", action="store_true", help="the mailbox (or --folder) as a zip of .eml files")
+    what.add_argument("--contacts", action="store_true", help="the contacts (or --folder) as one .vcf file")
+    p.add_argument("--folder", help="only this folder and below")
+    p.add_argument("--out", required=True, help="file to write ('-' for standard output)")
     p.add_argument("--json", action="store_true")
     return parser
 
@@ -219,7 +234,32 @@ def _points(services: Services, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"backup": _backup, "items": _items, "restore": _restore, "runs": _runs, "points": _points}
+def _export(services: Services, args: argparse.Namespace) -> int:
+    run_id = services.runs.resolve_point(args.resource, args.run, args.at)
+    with contextlib.ExitStack() as stack:
+        out = sys.stdout.buffer if args.out == "-" else stack.enter_context(open(args.out, "wb"))
+        if args.item:
+            result: dict[str, Any] = {
+                "run_id": run_id,
+                "bytes": export_message(services, args.resource, args.item, run_id, out),
+            }
+        elif args.mail:
+            result = export_mail_zip(services, args.resource, run_id, out, folder=args.folder)
+        else:
+            result = export_contacts_vcf(services, args.resource, run_id, out, folder=args.folder)
+    if args.out != "-":
+        _emit(args, result, f"exported to {args.out}: " + ", ".join(f"{k}={v}" for k, v in result.items()))
+    return EXIT_OK
+
+
+COMMANDS = {
+    "export": _export,
+    "backup": _backup,
+    "items": _items,
+    "restore": _restore,
+    "runs": _runs,
+    "points": _points,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 from core.config import SETTINGS
@@ -57,6 +58,14 @@ def test_backup_browse_and_errors_through_the_cli(tmp_path, storage_env):
         assert [r["run_id"] for r in runs] == [summary["run_id"]]
         points = json.loads(_cli(tenant.env, "points", user, "--json").stdout)
         assert points[0]["status"] == "succeeded" and points[0]["items"] == 10
+
+        message = sorted(tenant.user(0)["messages"], key=lambda m: m["id"])[0]
+        eml, archive = tmp_path / "one.eml", tmp_path / "mailbox.zip"
+        assert _cli(tenant.env, "export", user, "--item", message["id"], "--out", str(eml)).returncode == 0
+        assert eml.read_bytes() == tenant.sim.control.message_mime(user, message["id"])
+        assert _cli(tenant.env, "export", user, "--mail", "--out", str(archive), "--json").returncode == 0
+        with zipfile.ZipFile(archive) as zipped:
+            assert len([n for n in zipped.namelist() if n.endswith(".eml")]) == 10
 
         unknown = _cli(tenant.env, "items", "exchange:nobody", "--json")
         assert unknown.returncode == 2 and "no completed backup" in unknown.stderr

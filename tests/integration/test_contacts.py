@@ -3,11 +3,14 @@ equal to the originals on every property the simulator holds."""
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 
 import pytest
+import vobject
 
+from core.exports.contacts_export import export_contacts_vcf
 from core.restore import restore
 from core.restore_request import RestoreRequest
 from core.workloads.contacts_backup import CONTACT
@@ -76,3 +79,15 @@ def test_all_contacts_restore_into_a_new_folder(tenant: Tenant):
     assert report.restored == len(before) and report.failed == 0
     new = [c for c in sim_contacts(tenant).values() if c["id"] not in before]
     assert sorted(c["sha256"] for c in new) == sorted(c["sha256"] for c in before.values())
+
+
+def test_contacts_export_as_vcf_parses_back(tenant: Tenant):
+    user = tenant.user(0)["id"]
+    tenant.backup()
+    out = io.BytesIO()
+    result = export_contacts_vcf(tenant.services, f"exchange:{user}", None, out)
+    cards = list(vobject.readComponents(out.getvalue().decode()))
+    assert result["contacts"] == len(cards) == len(sim_contacts(tenant))
+    names = {c.fn.value for c in cards}
+    assert names == {c["displayName"] for c in sim_contacts(tenant).values()}
+    assert any(hasattr(c, "photo") for c in cards)
