@@ -275,6 +275,7 @@ class CalendarStore:
         if exc_id is not None:
             self.exceptions.pop(exc_id, None)
         master.cancelled.add(key)
+        master.version += 1  # Exchange records the deleted occurrence on the master: its changeKey changes
         self.log.remove(exc_id or self.occurrence_id(master, original), master.calendar_id)
 
     def instance_ids(self, master: Event) -> set[str]:

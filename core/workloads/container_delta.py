@@ -38,8 +38,10 @@ class ItemKind:
     delta_path: Callable[[str, Container], str]  # (user, container) -> the delta URL path, without a token
     fetch: Callable[[MailboxJob, dict], Fetched]  # store the item's content; GraphNotFound if it is gone
     describe: Callable[[dict], dict[str, Any]]  # ItemVersion fields read from the delta entry
-    params: dict[str, str] = field(default_factory=dict)  # query of the first page ($select, a date window)
+    params: Callable[[], dict[str, str]] = dict  # query of the first page ($select, a date window)
     prefer_page_size: bool = True  # Prefer: odata.maxpagesize is honoured
+    # turns a delta page's entries into the items to keep (events: occurrences become their series master)
+    prepare: Callable[[MailboxJob, Container, list], list] | None = None
 
 
 @dataclass
@@ -58,6 +60,7 @@ class MailboxJob:
     pool: ThreadPoolExecutor
     page_size: int
     kind: ItemKind
+    scratch: dict[str, Any] = field(default_factory=dict)  # per-kind working state of this backup
 
 
 @dataclass
@@ -141,7 +144,7 @@ def _end_unseen(job: MailboxJob, folder: Container, seen: set[str]) -> None:
 
 
 def _run_round(job: MailboxJob, folder: Container, url: str) -> RoundOutcome:
-    params = None if "?" in url else (job.kind.params or None)  # a saved link carries its own query
+    params = None if "?" in url else (job.kind.params() or None)  # a saved link carries its own query
     next_url: str | None = url
     seen: set[str] = set()
     failed = 0
@@ -163,6 +166,8 @@ def _run_round(job: MailboxJob, folder: Container, url: str) -> RoundOutcome:
 
 def _apply_page(job: MailboxJob, folder: Container, entries: list, seen: set[str]) -> int:
     """Store the page's new content in parallel, then apply its changes to the catalog in page order."""
+    if job.kind.prepare is not None:
+        entries = job.kind.prepare(job, folder, entries)
     to_fetch: dict[str, dict] = {}
     for entry in entries:
         if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):

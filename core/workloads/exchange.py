@@ -11,6 +11,7 @@ from core.selectors import Selectors
 from core.workloads import container_delta
 from core.workloads.contacts_backup import CONTACT_KIND, list_contact_folders
 from core.workloads.contacts_restore import restore_contacts
+from core.workloads.events_backup import EVENT_KIND, list_calendars
 from core.workloads.mail_backup import MAIL_KIND
 from core.workloads.mail_folders import MailFolder, list_folders
 from core.workloads.mail_restore import restore_mail
@@ -38,7 +39,7 @@ class ExchangeHandler:
         return owners
 
     def backup(self, services: Services, run_id: str, owner: str, report: BackupReport) -> None:
-        """Mail, then contacts (and calendars), of one mailbox: one activity, so one per-mailbox Graph budget."""
+        """Mail, contacts and calendars of one mailbox: one activity, so one per-mailbox Graph budget."""
         try:
             folders = list_folders(services.graph, owner)
         except GraphNotFound as exc:
@@ -48,12 +49,13 @@ class ExchangeHandler:
             raise
         with ThreadPoolExecutor(services.settings.item_concurrency, thread_name_prefix="mailbox-item") as pool:
             self._backup_kind(services, run_id, owner, report, MAIL_KIND, folders, pool)
-            try:
-                contact_folders = list_contact_folders(services.graph, owner)
-            except GraphError as exc:
-                report.fail("contact folders", exc)
-            else:
-                self._backup_kind(services, run_id, owner, report, CONTACT_KIND, contact_folders, pool)
+            for kind, lister in ((CONTACT_KIND, list_contact_folders), (EVENT_KIND, list_calendars)):
+                try:
+                    containers = lister(services.graph, owner)
+                except GraphError as exc:
+                    report.fail(f"{kind.category} containers", exc)
+                else:
+                    self._backup_kind(services, run_id, owner, report, kind, containers, pool)
 
     def _backup_kind(
         self,

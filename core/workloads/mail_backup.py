@@ -52,5 +52,5 @@ MAIL_KIND = ItemKind(
     delta_path=_delta_path,
     fetch=_fetch,
     describe=_describe,
-    params={"$select": MESSAGE_SELECT},
+    params=lambda: {"$select": MESSAGE_SELECT},
 )

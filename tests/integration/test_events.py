@@ -1,0 +1,55 @@
+"""Calendars end to end: series masters (with their instances), exceptions, single events and file attachments,
+backed up with the mailbox through calendarView delta."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from core.workloads.events_backup import EVENT
+from tests.integration.tenant import Tenant, open_tenant
+
+
+@pytest.fixture
+def tenant(tmp_path, storage_env) -> Iterator[Tenant]:
+    t = open_tenant(tmp_path / "sim", storage_env, users=1, messages=2, seed=19, contacts=0)
+    yield t
+    t.close()
+
+
+def kept(tenant: Tenant) -> dict[str, dict]:
+    """What a backup should hold: every event but plain occurrences (their series master stands for them)."""
+    return {e["id"]: e for e in tenant.user(0)["events"] if e["type"] != "occurrence"}
+
+
+def test_series_exceptions_cancellations_and_attachments_are_backed_up(tenant: Tenant):
+    user = tenant.user(0)["id"]
+    resource = f"exchange:{user}"
+    first = tenant.backup()
+    assert first["status"] == "succeeded", first
+    expected = kept(tenant)
+    versions = {v.item_id: v for v in tenant.services.catalog.as_of(resource, EVENT, first["run_id"])}
+    assert set(versions) == set(expected)
+    assert {e["type"] for e in expected.values()} >= {"seriesMaster", "exception", "singleInstance"}
+
+    standup = next(e for e in expected.values() if e["type"] == "seriesMaster" and e["exception_ids"])
+    instances = json.loads(versions[standup["id"]].extra)["instances"]
+    assert len(instances) == 9  # 10 occurrences, one cancelled (the exception is still an instance)
+    big = next(e for e in expected.values() if any(a["size"] >= 10_000_000 for a in e["attachments"]))
+    stored = json.loads(versions[big["id"]].extra)["attachments"]
+    assert sorted(a["sha256"] for a in stored) == sorted(a["sha256"] for a in big["attachments"])
+    assert all(tenant.services.content.exists(a["sha256"]) for a in stored)
+
+    control = tenant.sim.control
+    single = next(e for e in expected.values() if e["type"] == "singleInstance" and not e["attachments"])
+    control.update_event(user, single["id"], subject="Moved to the big room")
+    control.cancel_occurrence(user, standup["id"], index=7)
+    second = tenant.backup()
+    assert second["status"] == "succeeded", second
+    now = {v.item_id: v for v in tenant.services.catalog.as_of(resource, EVENT, second["run_id"])}
+    assert set(now) == set(kept(tenant))
+    assert now[single["id"]].name == "Moved to the big room"
+    assert len(json.loads(now[standup["id"]].extra)["instances"]) == 8  # the new cancellation is known
+    assert len(json.loads(versions[standup["id"]].extra)["instances"]) == 9  # and the first run is untouched
