@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Register (or update) the Microsoft Graph app the backup uses, with least-privilege APPLICATION permissions
-# for the Exchange mail workload, and optionally grant admin consent and attach the Key Vault certificate.
+# for the Exchange workload (mail, contacts, calendars; with WITH_FILES=1 also OneDrive and SharePoint), and
+# optionally grant admin consent and attach the Key Vault certificate.
 # The manual steps and the reasons for each permission are in docs/deploy.md.
 #
 # Usage: scripts/register_graph_app.sh [--name NAME] [--consent] [--key-vault VAULT [--cert-name NAME]]
@@ -28,9 +29,11 @@ while [[ $# -gt 0 ]]; do
 done
 
 graph_app_id="00000003-0000-0000-c000-000000000000"  # Microsoft Graph (same id in every cloud)
-# Exchange mail workload. User.Read.All: list the mailbox users. Mail.ReadWrite: read messages for backup and
-# create them on restore (Mail.Read would do for backup only). Later workloads add theirs (docs/deploy.md).
-permissions=("User.Read.All" "Mail.ReadWrite")
+# User.Read.All: list the users. Exchange workload: Mail/Contacts/Calendars.ReadWrite read for backup and write on
+# restore (the .Read ones would do for backup only). OneDrive: Files.ReadWrite.All; SharePoint: Sites.ReadWrite.All
+# (or Sites.Selected with per-site grants). Keep only what BACKUP_WORKLOADS enables (docs/deploy.md).
+permissions=("User.Read.All" "Mail.ReadWrite" "Contacts.ReadWrite" "Calendars.ReadWrite")
+[[ "${WITH_FILES:-0}" == "1" ]] && permissions+=("Files.ReadWrite.All" "Sites.ReadWrite.All")
 
 app_id="$(az ad app list --display-name "$name" --query "[0].appId" -o tsv)"
 if [[ -z "$app_id" ]]; then
