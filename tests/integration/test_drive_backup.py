@@ -238,3 +238,35 @@ def test_metadata_and_permissions_are_captured_per_version_and_earlier_content_r
     assert report.run_id == first["run_id"] and report.restored == 1
     copy = next(i for i in tenant.sim.control.drive(drive["id"])["items"] if i["id"] == report.items[0]["new_id"])
     assert copy["sha256"] == item["sha256"]
+
+
+def test_selectors_limit_discovery_and_a_site_folder_restores_into_another_site(tmp_path, storage_env):
+    sites_only = {**WORKLOADS, "BACKUP_WORKLOADS": "sharepoint", "BACKUP_EXCLUDE_LIBRARIES": "Project Files"}
+    tenant = open_tenant(tmp_path / "sim", storage_env, sites_only, users=1, messages=1, seed=37)
+    try:
+        run = tenant.backup()
+        state = tenant.sim.control.drives_state()
+        assert {r["resource"] for r in run["results"]} == {f"sharepoint:{s['id']}" for s in state["sites"]}
+        site_a, site_b = (s["id"] for s in state["sites"][:2])
+        library = next(d for d in state["drives"] if d["owner_id"] == site_a and d["name"] != "Project Files")
+        skipped = [d for d in state["drives"] if d["name"] == "Project Files"]
+        for drive in skipped:  # the excluded library was not backed up
+            assert not any(k.startswith(drive["id"]) for k in catalog_files(tenant, f"sharepoint:{drive['owner_id']}"))
+        folder = next(i for i in library["items"] if i["folder"] and i["parent_id"] and any(
+            not j["folder"] and j["path"].startswith(i["path"] + "/") for j in library["items"]))  # fmt: skip
+        wanted = sorted(
+            j["sha256"] for j in library["items"] if not j["folder"] and j["path"].startswith(folder["path"] + "/")
+        )
+        report = restore(
+            tenant.services,
+            RestoreRequest(f"sharepoint:{site_a}", folder=folder["path"].lstrip("/"), destination="new-folder",
+                           target_owner=site_b),
+        )  # fmt: skip
+        assert report.failed == 0 and report.restored == len(wanted)
+        landed = sorted(
+            j["sha256"] for d in tenant.sim.control.drives_state()["drives"] if d["owner_id"] == site_b
+            for j in d["items"] if not j["folder"] and j["path"].startswith(f"/{report.destination}/")
+        )  # fmt: skip
+        assert landed == wanted
+    finally:
+        tenant.close()
