@@ -96,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="restore into this user's mailbox/OneDrive (user id) or this site (site id) instead",
     )
     p.add_argument("--conflict", choices=CONFLICT_POLICIES, default="skip")
-    p.add_argument("--category", choices=CATEGORIES, default="mail", help="for a mailbox: its mail or contacts")
+    p.add_argument("--category", choices=CATEGORIES, default="mail", help="for a mailbox: mail, contacts or events")
     p.add_argument("--json", action="store_true")
     p = sub.add_parser(
         "export", help="export as standard files: a message (.eml), mail as a zip of .eml, contacts (.vcf)"

@@ -14,7 +14,7 @@ CONFLICT_POLICIES = ("skip", "keep-both", "replace", "fail")  # mail: skip, keep
 _FIELDS = {
     "resource", "run_id", "at", "item_ids", "folder", "whole", "destination", "target_owner", "conflict", "category",
 }  # fmt: skip
-CATEGORIES = ("mail", "contact")  # what an Exchange restore is of (files need none: a drive holds only files)
+CATEGORIES = ("mail", "contact", "event")  # what an Exchange restore is of (files need none: a drive holds only files)
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class RestoreRequest:
     destination: str = "original"  # 'original' folders, or a new 'Restored <time>' folder
     target_owner: str | None = None  # restore into another user's mailbox (default: the same)
     conflict: str = "skip"  # 'skip' what is already there, 'keep-both', and for files 'replace' or 'fail'
-    category: str = "mail"  # for a mailbox: restore its 'mail' or its 'contact's
+    category: str = "mail"  # for a mailbox: restore its 'mail', 'contact's or calendar 'event's
 
     def __post_init__(self) -> None:
         try:

@@ -12,6 +12,7 @@ from core.workloads import container_delta
 from core.workloads.contacts_backup import CONTACT_KIND, list_contact_folders
 from core.workloads.contacts_restore import restore_contacts
 from core.workloads.events_backup import EVENT_KIND, list_calendars
+from core.workloads.events_restore import restore_events
 from core.workloads.mail_backup import MAIL_KIND
 from core.workloads.mail_folders import MailFolder, list_folders
 from core.workloads.mail_restore import restore_mail
@@ -99,4 +100,6 @@ class ExchangeHandler:
     def restore(self, services: Services, request: RestoreRequest) -> RestoreReport:
         if request.category == "contact":
             return restore_contacts(services, request)
+        if request.category == "event":
+            return restore_events(services, request)
         return restore_mail(services, request)

@@ -8,7 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from core.workloads.events_backup import EVENT
+from core.restore import restore
+from core.restore_request import RestoreRequest
+from core.workloads.events_backup import EVENT, window
 from tests.integration.tenant import Tenant, open_tenant
 
 
@@ -53,3 +55,35 @@ def test_series_exceptions_cancellations_and_attachments_are_backed_up(tenant: T
     assert now[single["id"]].name == "Moved to the big room"
     assert len(json.loads(now[standup["id"]].extra)["instances"]) == 8  # the new cancellation is known
     assert len(json.loads(versions[standup["id"]].extra)["instances"]) == 9  # and the first run is untouched
+
+
+def test_a_deleted_series_and_an_event_with_a_10_mb_attachment_come_back_equal(tenant: Tenant):
+    user = tenant.user(0)["id"]
+    resource = f"exchange:{user}"
+    first = tenant.backup()
+    before = kept(tenant)
+    standup = next(e for e in before.values() if e["type"] == "seriesMaster" and e["exception_ids"])
+    exceptions = [e for e in before.values() if e.get("seriesMasterId") == standup["id"]]
+    big = next(e for e in before.values() if any(a["size"] >= 10_000_000 for a in e["attachments"]))
+    control = tenant.sim.control
+    control.delete_event(user, standup["id"])
+    control.delete_event(user, big["id"])
+    tenant.backup()
+
+    report = restore(
+        tenant.services,
+        RestoreRequest(resource, run_id=first["run_id"], item_ids=(standup["id"], big["id"]), category="event"),
+    )
+    assert (report.restored, report.failed) == (2, 0), report.failures
+    now = {e["id"]: e for e in tenant.user(0)["events"]}
+    new_ids = {i["item_id"]: i["new_id"] for i in report.items}
+    series = now[new_ids[standup["id"]]]
+    assert series["sha256"] == standup["sha256"]  # every property the simulator holds, recurrence included
+    url = f"users/{user}/events/{series['id']}/instances"
+    instances = [i for page in tenant.services.graph.iter_pages(url, params=window()) for i in page]
+    assert len(instances) == 9  # the cancelled occurrence stays cancelled
+    restored_exceptions = [e for e in now.values() if e.get("seriesMasterId") == series["id"]]
+    assert sorted(e["sha256"] for e in restored_exceptions) == sorted(e["sha256"] for e in exceptions)
+    copy = now[new_ids[big["id"]]]
+    assert copy["sha256"] == big["sha256"]
+    assert sorted(a["sha256"] for a in copy["attachments"]) == sorted(a["sha256"] for a in big["attachments"])
