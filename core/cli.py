@@ -17,6 +17,7 @@ from core.browse import ItemQuery, find_items
 from core.config import load_settings, settings_help
 from core.errors import BackupError
 from core.exports.contacts_export import export_contacts_vcf
+from core.exports.events_export import export_events_ics
 from core.exports.mail_export import export_mail_zip, export_message
 from core.progress import Progress
 from core.restore import restore
@@ -107,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--item", help="one message, as .eml")
     what.add_argument("--mail", action="store_true", help="the mailbox (or --folder) as a zip of .eml files")
     what.add_argument("--contacts", action="store_true", help="the contacts (or --folder) as one .vcf file")
+    what.add_argument("--events", action="store_true", help="the calendar events (or --folder CALENDAR) as .ics")
     p.add_argument("--folder", help="only this folder and below")
     p.add_argument("--out", required=True, help="file to write ('-' for standard output)")
     p.add_argument("--json", action="store_true")
@@ -245,6 +247,8 @@ def _export(services: Services, args: argparse.Namespace) -> int:
             }
         elif args.mail:
             result = export_mail_zip(services, args.resource, run_id, out, folder=args.folder)
+        elif args.events:
+            result = export_events_ics(services, args.resource, run_id, out, calendar=args.folder)
         else:
             result = export_contacts_vcf(services, args.resource, run_id, out, folder=args.folder)
     if args.out != "-":

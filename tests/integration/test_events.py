@@ -3,11 +3,14 @@ backed up with the mailbox through calendarView delta."""
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 
+import icalendar
 import pytest
 
+from core.exports.events_export import export_events_ics
 from core.restore import restore
 from core.restore_request import RestoreRequest
 from core.workloads.events_backup import EVENT, window
@@ -87,3 +90,15 @@ def test_a_deleted_series_and_an_event_with_a_10_mb_attachment_come_back_equal(t
     copy = now[new_ids[big["id"]]]
     assert copy["sha256"] == big["sha256"]
     assert sorted(a["sha256"] for a in copy["attachments"]) == sorted(a["sha256"] for a in big["attachments"])
+
+
+def test_events_export_as_ics_parses_back(tenant: Tenant):
+    user = tenant.user(0)["id"]
+    tenant.backup()
+    out = io.BytesIO()
+    result = export_events_ics(tenant.services, f"exchange:{user}", None, out)
+    calendar = icalendar.Calendar.from_ical(out.getvalue())
+    vevents = [c for c in calendar.walk("VEVENT")]
+    assert result["events"] == len(kept(tenant)) == len(vevents)
+    assert any("RRULE" in v for v in vevents) and any("RECURRENCE-ID" in v for v in vevents)
+    assert {str(v["SUMMARY"]) for v in vevents} == {e["subject"] for e in kept(tenant).values()}
