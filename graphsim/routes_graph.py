@@ -309,6 +309,30 @@ async def delete_message(request: Request, ctx: Context) -> Response:
 
 
 @graph_route("other")
+async def patch_message(request: Request, ctx: Context) -> Response:
+    """Update a message's writable metadata: isRead, flag, categories, importance (what a restore puts back)."""
+    mailbox = mailbox_of(ctx)[1]
+    message = message_of(mailbox, request.path_params["message"])
+    try:
+        body = await request.json()
+    except ValueError:
+        raise GraphError(400, "ErrorInvalidRequest", "The request body is not valid JSON.") from None
+    unknown = set(body) - {"isRead", "flag", "categories", "importance"}
+    if not isinstance(body, dict) or unknown:
+        raise GraphError(400, "ErrorInvalidProperty", f"Properties not writable here: {sorted(unknown)}")
+    if "isRead" in body:
+        message.is_read = bool(body["isRead"])
+    if "categories" in body:
+        message.categories = [str(c) for c in body["categories"]]
+    if "flag" in body:
+        message.flag = dict(body["flag"]) if isinstance(body["flag"], dict) else {"flagStatus": str(body["flag"])}
+    if "importance" in body:
+        message.importance = str(body["importance"])
+    mailbox.touch(message, dt.datetime.now(dt.UTC).replace(microsecond=0))
+    return JSONResponse(message.to_json())
+
+
+@graph_route("other")
 async def move_message(request: Request, ctx: Context) -> Response:
     mailbox = mailbox_of(ctx)[1]
     message = message_of(mailbox, request.path_params["message"])
@@ -422,5 +446,6 @@ def graph_routes() -> list[Route]:
         Route(f"{u}/messages/{{message}}/move", move_message, methods=["POST"]),
         Route(f"{u}/messages/{{message}}", get_message),
         Route(f"{u}/messages/{{message}}", delete_message, methods=["DELETE"]),
+        Route(f"{u}/messages/{{message}}", patch_message, methods=["PATCH"]),
     ]
     return routes

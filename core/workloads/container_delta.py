@@ -230,6 +230,7 @@ def _record(job: MailboxJob, folder: Container, entry: dict, stored: Fetched | N
                 known.first_seen_run,
                 change_key=entry.get("changeKey", ""),
                 is_read=bool(described.get("is_read", False)),
+                **({"extra": extra} if extra is not None else {}),
             )
             job.index[item_id] = OpenVersion(
                 known.first_seen_run, folder.id, sha, entry.get("changeKey", ""), known.size

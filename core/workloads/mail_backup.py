@@ -3,6 +3,7 @@ store; the catalog describes it by subject, sender, received time and internetMe
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import quote
 
@@ -13,7 +14,7 @@ from core.workloads.container_delta import Container, Fetched, ItemKind, Mailbox
 MAIL = "mail"
 MESSAGE_SELECT = (
     "id,changeKey,subject,from,receivedDateTime,lastModifiedDateTime,hasAttachments,internetMessageId,"
-    "parentFolderId,isRead"
+    "parentFolderId,isRead,flag,categories,importance"
 )
 
 
@@ -30,7 +31,13 @@ def _fetch(job: MailboxJob, entry: dict) -> Fetched:
         job.report.add(bytes=stored.size)
     else:
         job.report.add(deduplicated=1)
-    return stored.sha256, stored.size, ""
+    return stored.sha256, stored.size, _state(entry)
+
+
+def _state(entry: dict) -> str:
+    """What a message's MIME does not carry and a restore puts back: flag, categories, importance."""
+    state = {k: entry[k] for k in ("flag", "categories", "importance") if entry.get(k)}
+    return json.dumps(state, separators=(",", ":")) if state else ""
 
 
 def _describe(entry: dict) -> dict[str, Any]:

@@ -8,6 +8,7 @@ before it is sent back; one failing message is reported and does not stop the ot
 from __future__ import annotations
 
 import base64
+import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -98,9 +99,23 @@ def restore_mail(services: Services, request: RestoreRequest) -> RestoreReport:
             report.failed += 1
             report.failures.append({"item_id": version.item_id, "error": str(exc)[:500]})
             continue
+        new_id = str(created.get("id", ""))
+        try:
+            _put_back_state(services, target, new_id, version)
+        except GraphError as exc:  # the message is back; only its read state, flag or categories are not
+            report.failures.append({"item_id": version.item_id, "error": f"restored without its state: {exc}"[:500]})
         report.restored += 1
-        report.items.append({**entry, "status": "restored", "new_id": str(created.get("id", ""))})
+        report.items.append({**entry, "status": "restored", "new_id": new_id})
     return report
+
+
+def _put_back_state(services: Services, user: str, message_id: str, version: ItemVersion) -> None:
+    """Read state, flag, categories and importance, which a message created from MIME does not carry."""
+    changes: dict = {"isRead": version.is_read}
+    if version.extra:
+        changes.update(json.loads(version.extra))
+    url = f"users/{quote(user, safe='')}/messages/{quote(message_id, safe='')}"
+    services.graph.request("PATCH", url, json=changes)
 
 
 def _already_there(services: Services, user: str, folder_id: str, version: ItemVersion) -> bool:

@@ -136,3 +136,23 @@ def test_invalid_restores_are_refused_before_anything_is_written(tenant: Tenant,
     stats = tenant.sim.control.stats()
     assert stats["by_kind"]["create"] == 0
     assert tenant.sim.control.state() == state_before
+
+
+def test_read_state_flag_and_categories_are_kept_and_restored(tenant: Tenant):
+    user = tenant.user(0)["id"]
+    target = sorted(_messages(tenant, user), key=lambda m: m["id"])[5]
+    tenant.backup()
+    tenant.sim.control.update_message(
+        user, target["id"], isRead=True, flag="flagged", categories=["Red category", "Projekt Ü"]
+    )
+    second = tenant.backup()  # a metadata-only change: no new content, the version's state is updated
+    tenant.sim.control.delete_message(user, target["id"])
+    tenant.backup()
+    report = restore(
+        tenant.services, RestoreRequest(f"exchange:{user}", run_id=second["run_id"], item_ids=(target["id"],))
+    )
+    assert report.restored == 1 and not report.failures
+    back = tenant.services.graph.get_json(f"users/{user}/messages/{report.items[0]['new_id']}")
+    assert back["isRead"] is True
+    assert back["flag"]["flagStatus"] == "flagged"
+    assert back["categories"] == ["Red category", "Projekt Ü"]
