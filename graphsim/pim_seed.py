@@ -84,6 +84,8 @@ def _seed_calendar(user: User, store: CalendarStore, seed: int, singles: int, ot
     main = store.add_calendar(Calendar(opaque_id("AAMkA", seed, uid, "calendar"), "Calendar", is_default=True))
     second = store.add_calendar(Calendar(opaque_id("AAMkA", seed, uid, "calendar", 2), "Project Deadlines",
                                          color="lightGreen"))  # fmt: skip
+    if singles <= 0:  # --events 0: empty calendars (no series, no attachments either)
+        return
     for k in range(singles):
         rng = random.Random(f"event:{seed}:{uid}:{k}")
         start = BASE + dt.timedelta(days=2 * k - 6, hours=rng.randint(0, 7))

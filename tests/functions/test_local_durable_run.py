@@ -18,7 +18,9 @@ from tests.integration.tenant import Tenant, open_tenant
 @pytest.fixture
 def tenant(tmp_path, storage_env, monkeypatch) -> Iterator[Tenant]:
     """A simulated tenant (3 mailboxes, batch size 2) that the activities' get_services() builds its services for."""
-    t = open_tenant(tmp_path / "sim", storage_env, {"BACKUP_BATCH_SIZE": "2"}, users=3, messages=12, seed=4)
+    t = open_tenant(
+        tmp_path / "sim", storage_env, {"BACKUP_BATCH_SIZE": "2"}, users=3, messages=12, seed=4, contacts=0, events=0
+    )
     for name, value in t.env.items():
         monkeypatch.setenv(name, value)
     core.bootstrap._services = None
