@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, BinaryIO
 
-from core.exports.pim_export import contact_to_vcard
+from core.exports.vcard import contact_to_vcard
 from core.workloads.contacts_backup import CONTACT, CONTACT_FOLDER
 from core.workloads.folder_paths import is_within
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, BinaryIO
 
-from core.exports.pim_export import events_to_ics
+from core.exports.ical import events_to_ics
 from core.workloads.events_backup import CALENDAR, EVENT
 
 if TYPE_CHECKING:

@@ -14,7 +14,8 @@ import vobject
 from dateutil.rrule import rrulestr
 
 from core.errors import InvalidRequestError
-from core.exports.pim_export import contact_to_vcard, contacts_to_vcf, events_to_ics
+from core.exports.ical import events_to_ics
+from core.exports.vcard import contact_to_vcard, contacts_to_vcf
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 JPEG = b"\xff\xd8\xff\xe0" + bytes(range(200))
