@@ -198,7 +198,7 @@ def run(sim: SimulatorProcess, env: dict[str, str]) -> list[str]:
 
     runs = cli(env, "runs")
     return [
-        f"full backup: {first['items']} messages and files, {first['bytes']:,} bytes written, "
+        f"full backup: {first['items']} items (messages, contacts, events, files), {first['bytes']:,} bytes written, "
         f"{requests_full} Graph requests",
         f"incremental: {second['items']} new versions, {second['removed']} ended, {stats['total']} Graph requests",
         f"restores: 1 deleted message and 1 deleted file (byte-identical), {folder['restored']} messages of "
