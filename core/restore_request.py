@@ -94,5 +94,18 @@ class RestoreReport:
     items: list[dict[str, str]] = field(default_factory=list)  # item_id, new_id, folder, sha256, status
     failures: list[dict[str, str]] = field(default_factory=list)
 
+    def skip(self, entry: dict[str, str]) -> None:
+        """An item left alone: it is already there (conflict policy skip)."""
+        self.skipped += 1
+        self.items.append({**entry, "status": "skipped", "new_id": ""})
+
+    def fail(self, item_id: str, error: object) -> None:
+        self.failed += 1
+        self.failures.append({"item_id": item_id, "error": str(error)[:500]})
+
+    def done(self, entry: dict[str, str], new_id: str) -> None:
+        self.restored += 1
+        self.items.append({**entry, "status": "restored", "new_id": new_id})
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -91,17 +91,14 @@ def restore_contacts(services: Services, request: RestoreRequest) -> RestoreRepo
         entry = {"item_id": version.item_id, "folder": path, "sha256": version.content_hash, "new_id": ""}
         try:
             if request.conflict == "skip" and target == owner and under is None and _exists(graph, target, version):
-                report.skipped += 1
-                report.items.append({**entry, "status": "skipped"})
+                report.skip(entry)
                 continue
             folder = _ensure_folder(graph, target, path, under, known)
             new_id = _create(services, target, folder, version)
         except (BackupError, ValueError) as exc:
-            report.failed += 1
-            report.failures.append({"item_id": version.item_id, "error": str(exc)[:500]})
+            report.fail(version.item_id, exc)
             continue
-        report.restored += 1
-        report.items.append({**entry, "status": "restored", "new_id": new_id})
+        report.done(entry, new_id)
     return report
 
 

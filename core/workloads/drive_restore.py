@@ -164,18 +164,14 @@ def restore_files(services: Services, request: RestoreRequest) -> RestoreReport:
             created = _upload(services, folders, parent, version, BEHAVIOUR[request.conflict])
         except GraphConflict:
             if request.conflict == "skip":
-                report.skipped += 1
-                report.items.append({**entry, "status": "skipped"})
+                report.skip(entry)
                 continue
-            report.failed += 1
-            report.failures.append({"item_id": version.item_id, "error": f"{version.name!r} already exists"})
+            report.fail(version.item_id, f"{version.name!r} already exists")
             continue
         except (BackupError, OSError) as exc:
-            report.failed += 1
-            report.failures.append({"item_id": version.item_id, "error": str(exc)[:500]})
+            report.fail(version.item_id, exc)
             continue
-        report.restored += 1
-        report.items.append({**entry, "status": "restored", "new_id": str(created.get("id", ""))})
+        report.done(entry, str(created.get("id", "")))
     return report
 
 

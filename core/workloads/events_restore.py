@@ -86,19 +86,16 @@ def restore_events(services: Services, request: RestoreRequest) -> RestoreReport
                 and restored_calendar is None
                 and _exists(graph, target, version.item_id)
             ):
-                report.skipped += 1
-                report.items.append({**entry, "status": "skipped"})
+                report.skip(entry)
                 continue
             calendar = restored_calendar or _calendar(
                 graph, target, path, version.folder_id if target == owner else None
             )
             new_id = _create(services, target, calendar, version, event, exceptions.get(version.item_id, []))
         except (BackupError, ValueError, KeyError) as exc:
-            report.failed += 1
-            report.failures.append({"item_id": version.item_id, "error": str(exc)[:500]})
+            report.fail(version.item_id, exc)
             continue
-        report.restored += 1
-        report.items.append({**entry, "status": "restored", "new_id": new_id})
+        report.done(entry, new_id)
     return report
 
 

@@ -86,8 +86,7 @@ def restore_mail(services: Services, request: RestoreRequest) -> RestoreReport:
         try:
             folder_id = target_folder(version, path)
             if request.conflict == "skip" and _already_there(services, target, folder_id, version):
-                report.skipped += 1
-                report.items.append({**entry, "status": "skipped", "new_id": ""})
+                report.skip(entry)
                 continue
             mime = services.content.read(version.content_hash)
             created = graph.post_content(
@@ -96,16 +95,14 @@ def restore_mail(services: Services, request: RestoreRequest) -> RestoreReport:
                 content_type="text/plain",
             )
         except (GraphError, StorageError, NotFoundError) as exc:
-            report.failed += 1
-            report.failures.append({"item_id": version.item_id, "error": str(exc)[:500]})
+            report.fail(version.item_id, exc)
             continue
         new_id = str(created.get("id", ""))
         try:
             _put_back_state(services, target, new_id, version)
         except GraphError as exc:  # the message is back; only its read state, flag or categories are not
             report.failures.append({"item_id": version.item_id, "error": f"restored without its state: {exc}"[:500]})
-        report.restored += 1
-        report.items.append({**entry, "status": "restored", "new_id": new_id})
+        report.done(entry, new_id)
     return report
 
 
