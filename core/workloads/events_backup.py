@@ -4,9 +4,10 @@ series master (fetched once per round), which is what is kept, with the start ti
 cancelled occurrences are known: v1.0 has no cancelledOccurrences); exceptions and single events are kept as they
 are. Content is the event's Graph JSON; file attachments are stored beside it and named in its metadata.
 
-A removal Graph reports for an id the catalog does not hold may be an occurrence of a deleted series: then the
-calendar's live series masters are looked up: those that are gone are ended, those that changed (a cancelled
-occurrence changes its master) are kept anew."""
+A removal of an event the catalog holds is checked: calendarView delta also reports events that moved out of the
+window as removed, and those are kept. A removal of an id the catalog does not hold may be an occurrence of a
+deleted series: then the calendar's live series masters are looked up: those that are gone are ended, those that
+changed (a cancelled occurrence changes its master) are kept anew."""
 
 from __future__ import annotations
 
@@ -61,9 +62,12 @@ def _prepare(job: MailboxJob, calendar: Container, entries: list) -> list:
         if not isinstance(entry, dict):
             out.append(entry)
         elif "@removed" in entry:
-            out.append(entry)
             if entry.get("id") not in job.index:
+                out.append(entry)
                 out.extend(_refresh_masters(job, calendar))
+            elif not _still_there(job, entry["id"]):
+                out.append(entry)
+            # else: it moved out of the window (calendarView delta reports that as a removal): keep it
         elif entry.get("type") == "occurrence":
             master_id = entry.get("seriesMasterId")
             if isinstance(master_id, str) and master_id not in masters:
@@ -76,6 +80,14 @@ def _prepare(job: MailboxJob, calendar: Container, entries: list) -> list:
         else:
             out.append(entry)
     return out
+
+
+def _still_there(job: MailboxJob, event_id: str) -> bool:
+    try:
+        job.graph.get_json(_event_url(job, event_id), params={"$select": "id"})
+    except GraphNotFound:
+        return False
+    return True
 
 
 def _refresh_masters(job: MailboxJob, calendar: Container) -> list[dict]:

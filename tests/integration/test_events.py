@@ -102,3 +102,20 @@ def test_events_export_as_ics_parses_back(tenant: Tenant):
     assert result["events"] == len(kept(tenant)) == len(vevents)
     assert any("RRULE" in v for v in vevents) and any("RECURRENCE-ID" in v for v in vevents)
     assert {str(v["SUMMARY"]) for v in vevents} == {e["subject"] for e in kept(tenant).values()}
+
+
+def test_an_event_moved_out_of_the_window_is_kept_and_a_deleted_one_is_not(tenant: Tenant):
+    user = tenant.user(0)["id"]
+    resource = f"exchange:{user}"
+    tenant.backup()
+    singles = sorted((e for e in kept(tenant).values() if e["type"] == "singleInstance"), key=lambda e: e["id"])
+    far, gone = singles[0], singles[1]
+    control = tenant.sim.control
+    control.update_event(user, far["id"], start="2045-06-01T09:00:00Z", end="2045-06-01T10:00:00Z")
+    control.delete_event(user, gone["id"])
+    run = tenant.backup()
+    live = {v.item_id for v in tenant.services.catalog.as_of(resource, EVENT, run["run_id"])}
+    assert far["id"] in live  # reported removed by calendarView delta (out of the window), still in the mailbox
+    assert gone["id"] not in live
+    stats = tenant.sim.control.stats()
+    assert stats["answered_429"] == 0 and max(stats["max_in_flight"].values()) <= 4  # one mailbox budget

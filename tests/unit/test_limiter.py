@@ -8,6 +8,10 @@ from core.graph.limiter import MailboxLimiter
 def test_mailbox_of_reads_mailbox_scoped_urls_only():
     assert mailbox_of("https://g/v1.0/users/ABC/mailFolders/x/messages/delta") == "abc"
     assert mailbox_of("users/u1/messages/m1/$value") == "u1"
+    # contacts and calendars draw on the same mailbox budget as mail
+    assert mailbox_of("https://g/v1.0/users/U1/contactFolders/f/contacts/delta") == "u1"
+    assert mailbox_of("https://g/v1.0/users/u1/calendars/c/calendarView/delta?startDateTime=x") == "u1"
+    assert mailbox_of("https://g/v1.0/users/u1/events/e/attachments/a/$value") == "u1"
     assert mailbox_of("https://g/v1.0/users?$top=10") is None
     assert mailbox_of("https://g/v1.0/users/u1") is None
 
