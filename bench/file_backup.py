@@ -24,7 +24,6 @@ import resource
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -56,24 +55,10 @@ def _backup(config: dict[str, Any], mark_ready: Any) -> dict[str, Any]:
 
     services = build_services(load_settings(config["env"]))
     try:
-        written = {"blobs": 0, "bytes": 0, "deduplicated": 0}
-        lock = threading.Lock()
-        put = services.content.put
-
-        def counting_put(spool: Any, content_type: str = "application/octet-stream") -> Any:
-            stored = put(spool, content_type)
-            with lock:
-                if stored.written:
-                    written["blobs"] += 1
-                    written["bytes"] += stored.size
-                else:
-                    written["deduplicated"] += 1
-            return stored
-
-        services.content.put = counting_put  # type: ignore[method-assign]  # count what this run stores
         mark_ready()
         summary = run_backup(services, resources=config["resources"], trigger="bench")
         graph = services.graph.stats()
+        written = services.content.counts()  # blobs and bytes this run stored, and deduplicated puts
     finally:
         services.close()
     return {

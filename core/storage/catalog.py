@@ -144,6 +144,13 @@ class CatalogWriter:
         """Write a version whole (a new one, or a replacement of one first seen in this same run)."""
         self._add((TransactionOperation.UPSERT, version.to_entity(self._resource), {"mode": "replace"}))
 
+    def supersede(self, previous: OpenVersion | None, version: ItemVersion) -> None:
+        """Write `version` as the item's live version: the previous one (if any) ends at this run, unless it was
+        itself first seen in this run, in which case the new one simply replaces it (same row key)."""
+        if previous is not None and previous.first_seen_run != version.first_seen_run:
+            self.close(version.category, version.item_id, previous.first_seen_run, version.first_seen_run)
+        self.put(version)
+
     def close(self, category: str, item_id: str, first_seen_run: str, run_id: str) -> None:
         """End a live version at `run_id` (deleted, or superseded by a newer version)."""
         self.touch(category, item_id, first_seen_run, deleted_run=run_id)

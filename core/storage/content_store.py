@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import re
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -81,6 +82,23 @@ class StoredContent:
 class BlobContentStore:
     def __init__(self, container: ContainerClient) -> None:
         self._container = container
+        self._counts = {"blobs": 0, "bytes": 0, "deduplicated": 0}
+        self._lock = threading.Lock()
+
+    def counts(self) -> dict[str, int]:
+        """What this store has written since it was made: blobs, their bytes, and puts that found the content
+        already stored (for run reports and benchmarks)."""
+        with self._lock:
+            return dict(self._counts)
+
+    def _count(self, stored: StoredContent) -> StoredContent:
+        with self._lock:
+            if stored.written:
+                self._counts["blobs"] += 1
+                self._counts["bytes"] += stored.size
+            else:
+                self._counts["deduplicated"] += 1
+        return stored
 
     def ensure_container(self) -> None:
         """Create the container if it is missing. In Azure it exists already (the Bicep makes it, with its
@@ -105,10 +123,10 @@ class BlobContentStore:
                 max_concurrency=1,
             )
         except ResourceExistsError:
-            return StoredContent(sha, spool.size, written=False)
+            return self._count(StoredContent(sha, spool.size, written=False))
         except HttpResponseError as exc:
             raise StorageError(f"could not store content {sha}: {exc.message}") from exc
-        return StoredContent(sha, spool.size, written=True)
+        return self._count(StoredContent(sha, spool.size, written=True))
 
     def put_bytes(self, data: bytes, content_type: str = "application/octet-stream") -> StoredContent:
         with Spool() as spool:

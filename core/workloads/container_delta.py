@@ -84,9 +84,8 @@ def record_folders(job: MailboxJob, folders: list[Container], folder_index: dict
         signature = f"{folder.parent_id}\n{folder.path}"
         if previous is not None and previous.change_key == signature:
             continue
-        if previous is not None and previous.first_seen_run != job.run_id:
-            job.writer.close(job.kind.folder_category, folder.id, previous.first_seen_run, job.run_id)
-        job.writer.put(
+        job.writer.supersede(
+            previous,
             ItemVersion(
                 category=job.kind.folder_category,
                 item_id=folder.id,
@@ -95,7 +94,7 @@ def record_folders(job: MailboxJob, folders: list[Container], folder_index: dict
                 folder_path=folder.path,
                 name=folder.display_name,
                 change_key=signature,
-            )
+            ),
         )
     for folder_id, previous in folder_index.items():
         if folder_id not in current:
@@ -236,9 +235,7 @@ def _record(job: MailboxJob, folder: Container, entry: dict, stored: Fetched | N
                 known.first_seen_run, folder.id, sha, entry.get("changeKey", ""), known.size
             )
         return
-    if known is not None and known.first_seen_run != job.run_id:
-        job.writer.close(job.kind.category, item_id, known.first_seen_run, job.run_id)
-    job.writer.put(_version(job, folder, entry, sha, size, extra))
+    job.writer.supersede(known, _version(job, folder, entry, sha, size, extra))
     job.index[item_id] = OpenVersion(job.run_id, folder.id, sha, entry.get("changeKey", ""), size)
     job.report.add(items=1)
 

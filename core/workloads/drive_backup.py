@@ -239,9 +239,8 @@ def _record_folder(job: DriveJob, key: str, entry: dict) -> None:
     known = job.folders.get(key)
     if known is not None and known.change_key == signature:
         return
-    if known is not None and known.first_seen_run != job.run_id:
-        job.writer.close(DRIVE_FOLDER, key, known.first_seen_run, job.run_id)
-    job.writer.put(
+    job.writer.supersede(
+        known,
         ItemVersion(
             category=DRIVE_FOLDER,
             item_id=key,
@@ -251,7 +250,7 @@ def _record_folder(job: DriveJob, key: str, entry: dict) -> None:
             modified=str(entry.get("lastModifiedDateTime") or ""),
             change_key=signature,
             container_id=job.drive_id,
-        )
+        ),
     )
     job.folders[key] = OpenVersion(job.run_id, parent, "", signature)
 
@@ -273,9 +272,8 @@ def _record_file(job: DriveJob, key: str, entry: dict, stored: tuple[str, int, s
             permissions = "[]"
     else:
         sha, size, permissions = stored
-    if known is not None and known.first_seen_run != job.run_id:
-        job.writer.close(FILE, key, known.first_seen_run, job.run_id)
-    job.writer.put(
+    job.writer.supersede(
+        known,
         ItemVersion(
             category=FILE,
             item_id=key,
@@ -288,7 +286,7 @@ def _record_file(job: DriveJob, key: str, entry: dict, stored: tuple[str, int, s
             change_key=signature,
             container_id=job.drive_id,
             extra=_extra(entry, permissions),
-        )
+        ),
     )
     job.files[key] = OpenVersion(job.run_id, parent, sha, signature, size)
     job.report.add(items=1)
