@@ -7,6 +7,10 @@ STAMP_NODE := node_modules/.installed
 # checkov pins packaging<24, which pytest 9 cannot share a virtualenv with: it gets its own.
 CHECKOV_VENV := .venv-checkov
 STAMP_CHECKOV := $(CHECKOV_VENV)/.installed
+# the browser tests drive the system's Chromium (Debian package), never a browser playwright would download
+CHROMIUM := /usr/bin/chromium
+STAMP_CHROMIUM := $(VENV)/.chromium
+APT_GET := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 
 .PHONY: deps demo test lint bench clean
 
@@ -22,6 +26,12 @@ $(STAMP_CHECKOV): infra/requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements-checkov.txt
 	touch $@
 
+$(STAMP_CHROMIUM):
+	test -x $(CHROMIUM) || $(APT_GET) install -y --no-install-recommends chromium \
+		|| ($(APT_GET) update && $(APT_GET) install -y --no-install-recommends chromium)
+	mkdir -p $(@D)
+	touch $@
+
 $(STAMP_NODE): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
@@ -33,7 +43,7 @@ lint: $(STAMP_PY)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: deps lint
+test: deps lint $(STAMP_CHROMIUM)
 	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(VENV)/bin/pytest
 
 bench: $(STAMP_PY) $(STAMP_NODE)

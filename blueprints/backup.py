@@ -1,12 +1,12 @@
 """The backup functions: timer and HTTP starters, the run orchestrator, the batch sub-orchestrator, the activities.
 
     backup_timer (timer, %BACKUP_SCHEDULE%) ─┐
-    POST /api/v1/backups (HTTP) ─────────────┴─> backup_orchestrator  (instance id "backup": one run at a time)
+    POST /api/v1/automation/backups (key) ───┴─> backup_orchestrator  (instance id "backup": one run at a time)
                                                    start_run -> discover_resources (unless resources were given)
                                                    -> backup_batch x ceil(resources / batch size), in parallel
                                                         -> backup_resource x resources in the batch, in parallel
                                                    -> finish_run(summary)
-    GET /api/v1/backups/status ──> the "backup" instance's runtimeStatus, customStatus, output
+    GET /api/v1/automation/backups/status ──> the "backup" instance's runtimeStatus, customStatus, output
 
 Orchestrators only yield Durable tasks and call pure core.planning functions (they are replayed). Activities build
 the services lazily and call one core.backup use case each. Payloads are ids and counts.
@@ -126,10 +126,11 @@ def _already_running(req: func.HttpRequest, client: df.DurableOrchestrationClien
     return response
 
 
-@bp.route(route="v1/backups", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="v1/automation/backups", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @bp.durable_client_input(client_name="client")
 async def backup_start(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    """Start a run now: every resource, or only `{"resources": [...]}`. 202 + status URLs, 409 if one is running."""
+    """For automation, with a function key (people use the API's POST /api/v1/backups with a bearer token).
+    Start a run now: every resource, or only `{"resources": [...]}`. 202 + status URLs, 409 if one is running."""
     try:
         resources = parse_start_request(req.get_body())
     except RequestProblem as problem:
@@ -149,7 +150,7 @@ async def backup_start(req: func.HttpRequest, client: df.DurableOrchestrationCli
     return client.create_check_status_response(req, INSTANCE_ID)
 
 
-@bp.route(route="v1/backups/status", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="v1/automation/backups/status", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 @bp.durable_client_input(client_name="client")
 async def backup_status(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """The current (or last) run's status: runtimeStatus, customStatus (progress counts), output (summary)."""

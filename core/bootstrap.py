@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from core.config import Settings, load_settings
 from core.graph.auth import TokenProvider
 from core.graph.client import GraphClient
+from core.storage.audit_log import AuditLog
 from core.storage.catalog import Catalog
 from core.storage.content_store import BlobContentStore
 from core.storage.delta_state import DeltaStateStore
+from core.storage.restore_jobs import RestoreJobStore
 from core.storage.runs import RunStore
 from core.storage.tables import container_client, table_clients
 
@@ -24,6 +26,8 @@ class Services:
     delta_state: DeltaStateStore
     catalog: Catalog
     runs: RunStore
+    restore_jobs: RestoreJobStore
+    audit: AuditLog
 
     def close(self) -> None:
         self.graph.close()
@@ -40,6 +44,8 @@ def build_services(settings: Settings) -> Services:
         delta_state=DeltaStateStore(tables["deltastate"]),
         catalog=Catalog(tables["catalog"]),
         runs=RunStore(tables["runs"], tables["restorepoints"]),
+        restore_jobs=RestoreJobStore(tables["restorejobs"]),
+        audit=AuditLog(tables["audit"]),
     )
 
 

@@ -1,17 +1,42 @@
-"""Browse and search the catalog of a resource as of a run (folder, subject, sender, dates)."""
+"""Browse and search the catalog of a resource as of a run: mail, contacts and events of a mailbox, files of a
+OneDrive or SharePoint site. Filters: folder (and below), subject / name, sender, recipient, attachments, dates.
+
+Everything streams from the catalog in its own order (item id): `find_items` yields every match (the CLI);
+`search_page` returns one bounded page and an opaque continuation token (the HTTP API), so any number of matches
+is served page by page with no duplicates and no gaps, every page reading the run the first one resolved. A page
+reads at most `SCAN_BUDGET` catalog entries: a very selective query may answer a short (even empty) page with a
+continuation; a listing is over only when the continuation is None. `list_tree` lists one folder's direct
+children (sub-folders, all of them; items, paged the same way)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from core.bootstrap import Services
-from core.models import ResourceKey
-from core.storage.catalog import FOLDER
-from core.workloads.drive_backup import DRIVE_FOLDER, FILE
-from core.workloads.drive_restore import folder_paths
-from core.workloads.folder_paths import is_within, join_path, split_path
+from core import continuation as tokens
+from core.catalog_view import (
+    MAX_PAGE_SIZE,
+    SCAN_BUDGET,
+    Scope,
+    aware,
+    category_of,
+    check_page_size,
+    describe,
+    open_scope,
+    page_of,
+    parse_time,
+    start_point,
+)
+from core.errors import NotFoundError
+from core.storage.catalog import ItemVersion
+from core.workloads.folder_paths import is_within, split_path
+
+if TYPE_CHECKING:
+    from core.bootstrap import Services
+
+__all__ = ["SCAN_BUDGET", "ItemQuery", "SearchPage", "TreeListing", "find_items", "list_tree", "search_page"]
 
 
 @dataclass(frozen=True)
@@ -20,58 +45,138 @@ class ItemQuery:
     run_id: str | None = None
     at: datetime | None = None
     folder: str | None = None  # this folder path and below
-    subject: str | None = None  # case-insensitive substring of a message's subject or a file's name
-    sender: str | None = None  # case-insensitive substring of the sender address (mail)
-    after: datetime | None = None  # received (mail) or modified (files) at or after
-    before: datetime | None = None  # received (mail) or modified (files) before
+    subject: str | None = None  # case-insensitive substring of a message's / event's subject or a file's name
+    sender: str | None = None  # substring of the sender (mail), first e-mail (contact), organizer (event)
+    after: datetime | None = None  # received (mail), start (event), created (contact), modified (file): at or after
+    before: datetime | None = None  # the same time: before
+    recipient: str | None = None  # case-insensitive substring of a to/cc/bcc address (mail)
+    has_attachments: bool | None = None  # mail and events
+    name: str | None = None  # case-insensitive substring of the name: a file's, a contact's display name, a subject
+    category: str | None = None  # 'mail' (default for exchange), 'contact', 'event'; 'file' (onedrive, sharepoint)
 
 
-def _time(value: str) -> datetime | None:
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
+@dataclass(frozen=True)
+class SearchPage:
+    run_id: str
+    items: list[dict[str, Any]]
+    continuation: str | None  # pass back with the same query for the next page; None: no more
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TreeListing:
+    run_id: str
+    path: str
+    category: str
+    folders: list[dict[str, Any]]  # direct sub-folders, every one: {name, path, id}, by name
+    items: list[dict[str, Any]]  # direct items, one page of them (catalog order)
+    continuation: str | None  # more items: pass back with the same listing; None: no more
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class _Matcher:
+    """The query's filters, applied to one catalog version at a time."""
+
+    def __init__(self, scope: Scope, query: ItemQuery) -> None:
+        self.scope, self.query = scope, query
+        self.texts = [t.lower() for t in (query.subject, query.name) if t]
+        self.sender = (query.sender or "").lower()
+        self.recipient = (query.recipient or "").lower()
+        self.after, self.before = aware(query.after), aware(query.before)
+
+    def folder_ids(self) -> list[str] | None:
+        """The folder ids to ask the table service for, when the folder filter narrows them to a few."""
+        if self.query.folder is None:
+            return None
+        return self.scope.server_filter(
+            [key for key, path in self.scope.paths.items() if is_within(path, self.query.folder)]
+        )
+
+    def __call__(self, v: ItemVersion) -> bool:
+        query = self.query
+        if query.folder is not None and not is_within(self.scope.path_of(v), query.folder):
+            return False
+        if any(t not in v.name.lower() for t in self.texts):
+            return False
+        if self.sender and self.sender not in v.sender.lower():
+            return False
+        if self.recipient and not any(self.recipient in r for r in v.recipients.split(";") if r):
+            return False
+        if query.has_attachments is not None and v.has_attachments != query.has_attachments:
+            return False
+        if self.after or self.before:
+            when = parse_time(v.modified if self.scope.files else v.received)
+            if when is None or (self.after and when < self.after) or (self.before and when >= self.before):
+                return False
+        return True
 
 
 def find_items(services: Services, query: ItemQuery) -> tuple[str, Iterator[dict]]:
-    """(the run resolved, an iterator of matching items as dicts), streamed from the catalog."""
+    """(the run resolved, an iterator of every matching item as a dict), streamed from the catalog."""
+    category = category_of(query.resource, query.category)
     run_id = services.runs.resolve_point(query.resource, query.run_id, query.at)
-    files = ResourceKey.parse(query.resource).workload != "exchange"
-    if files:
-        category = FILE
-        paths = folder_paths({v.item_id: v for v in services.catalog.as_of(query.resource, DRIVE_FOLDER, run_id)})
-    else:
-        category = "mail"
-        paths = {v.item_id: v.folder_path for v in services.catalog.as_of(query.resource, FOLDER, run_id)}
+    scope = open_scope(services, query.resource, run_id, category)
+    matcher = _Matcher(scope, query)
 
     def matches() -> Iterator[dict]:
-        subject = (query.subject or "").lower()
-        sender = (query.sender or "").lower()
-        for v in services.catalog.as_of(query.resource, category, run_id):
-            path = paths.get(v.folder_id, v.folder_path)
-            if query.folder is not None and not is_within(path, query.folder):
-                continue
-            if subject and subject not in v.name.lower():
-                continue
-            if sender and sender not in v.sender.lower():
-                continue
-            received = _time(v.modified if files else v.received) if (query.after or query.before) else None
-            if query.after and (received is None or received < query.after):
-                continue
-            if query.before and (received is None or received >= query.before):
-                continue
-            yield {
-                "id": v.item_id,
-                "folder": path,
-                "path": join_path([*split_path(path), v.name]) if files else path,
-                "subject": v.name,
-                "modified": v.modified,
-                "sender": v.sender,
-                "received": v.received,
-                "size": v.size,
-                "sha256": v.content_hash,
-                "has_attachments": v.has_attachments,
-                "first_seen_run": v.first_seen_run,
-            }
+        for version in services.catalog.as_of(query.resource, category, run_id, folder_ids=matcher.folder_ids()):
+            if matcher(version):
+                yield describe(scope, version)
 
     return run_id, matches()
+
+
+def search_page(services: Services, query: ItemQuery, page_size: int, continuation: str | None) -> SearchPage:
+    """One page of `find_items`' matches, in catalog (item id) order. Pass the page's continuation back with the
+    same query for the next one; a token of another query, or a garbled one, is an InvalidRequestError."""
+    check_page_size(page_size)
+    category = category_of(query.resource, query.category)
+    digest = tokens.query_digest("search", {**asdict(query), "category": category})
+    run_id, start = start_point(services, query.resource, query.run_id, query.at, digest, continuation)
+    scope = open_scope(services, query.resource, run_id, category)
+    matcher = _Matcher(scope, query)
+    versions = services.catalog.as_of(query.resource, category, run_id, start=start, folder_ids=matcher.folder_ids())
+    kept, token = page_of(versions, matcher, page_size, digest, run_id)
+    return SearchPage(run_id, [describe(scope, v) for v in kept], token)
+
+
+def list_tree(
+    services: Services,
+    resource: str,
+    run_id: str | None = None,
+    at: datetime | None = None,
+    path: str = "",
+    category: str | None = None,
+    page_size: int = MAX_PAGE_SIZE,
+    continuation: str | None = None,
+) -> TreeListing:
+    """The direct children of folder `path` ('' for the top) as of the point: every sub-folder, and the first
+    `page_size` items (the rest through `continuation`, as with `search_page`). Mail folders and messages,
+    contact folders and contacts, calendars and events, drive folders and files. NotFoundError for a path that
+    is no folder as of that run."""
+    check_page_size(page_size)
+    category = category_of(resource, category)
+    asked = {"resource": resource, "run_id": run_id, "at": at, "path": path, "category": category}
+    digest = tokens.query_digest("tree", asked)
+    run, start = start_point(services, resource, run_id, at, digest, continuation)
+    scope = open_scope(services, resource, run, category)
+    target = split_path(path)
+    here = [key for key, p in scope.paths.items() if split_path(p) == target]
+    if target and not here:
+        raise NotFoundError(f"no folder {path!r} in the backup of {resource!r} as of run {run}")
+    children: dict[str, dict[str, Any]] = {}
+    for key, p in scope.paths.items():
+        segments = split_path(p)
+        if segments and segments[:-1] == target:
+            children.setdefault(p, {"name": segments[-1], "path": p, "id": key})
+    folders = sorted(children.values(), key=lambda f: (f["name"].casefold(), f["path"]))
+    if not here:  # the top of a mailbox holds folders only
+        return TreeListing(run, path, category, folders, [], None)
+    inside = set(here)
+    versions = services.catalog.as_of(resource, category, run, start=start, folder_ids=scope.server_filter(here))
+    kept, token = page_of(versions, lambda v: v.folder_id in inside, page_size, digest, run)
+    return TreeListing(run, path, category, folders, [describe(scope, v) for v in kept], token)

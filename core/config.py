@@ -112,6 +112,13 @@ SETTINGS: tuple[Setting, ...] = (
         deployed=False,
     ),
     Setting(
+        "API_AUDIENCE",
+        "",
+        "Comma-separated audiences the restore API accepts in bearer tokens: its app registration's client id and "
+        "Application ID URI (api://...). Empty: every /api/v1 call is refused (401). Tokens must come from "
+        "GRAPH_TENANT_ID's issuer ({GRAPH_AUTHORITY_HOST}/{tenant}/v2.0), checked against that tenant's JWKS.",
+    ),
+    Setting(
         "AZURE_CLIENT_ID",
         "",
         "Client id of the user-assigned managed identity used for storage (empty: the default credential chain).",
@@ -151,6 +158,16 @@ class Settings:
     exclude_sites: tuple[str, ...]
     exclude_libraries: tuple[str, ...]
     managed_identity_client_id: str
+    api_audiences: tuple[str, ...] = ()
+
+    @property
+    def token_issuer(self) -> str:
+        """The issuer of Entra ID v2.0 tokens for this tenant (what the restore API accepts)."""
+        return f"{self.authority_host}/{self.tenant_id}/v2.0"
+
+    @property
+    def jwks_url(self) -> str:
+        return f"{self.authority_host}/{self.tenant_id}/discovery/v2.0/keys"
 
     @property
     def is_public_cloud_authority(self) -> bool:
@@ -227,6 +244,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         exclude_sites=_list(env, "BACKUP_EXCLUDE_SITES"),
         exclude_libraries=_list(env, "BACKUP_EXCLUDE_LIBRARIES"),
         managed_identity_client_id=_get(env, "AZURE_CLIENT_ID"),
+        api_audiences=_list(env, "API_AUDIENCE"),
     )
     for name, value in (
         ("GRAPH_CLIENT_SECRET", settings.client_secret),

@@ -14,8 +14,14 @@ decisions, to a failed item in a run report). Nothing outside core/ defines its 
     │   └── MalformedResponse       a page or body that does not follow the Graph schema
     ├── StorageError                Azure Storage refused or failed an operation
     │   └── ContentIntegrityError   stored content does not hash to its address
-    ├── NotFoundError               an unknown run, resource, item or folder was asked for
-    └── InvalidRequestError         a request (restore, listing) that cannot be carried out as asked
+    ├── NotFoundError               an unknown run, resource, item, folder or restore job was asked for
+    ├── InvalidRequestError         a request (restore, listing) that cannot be carried out as asked
+    ├── AlreadyRunningError         a backup run is already pending or running (one at a time)
+    ├── AuthenticationError         no valid Entra ID bearer token: missing, malformed, badly signed, expired (401)
+    └── PermissionDeniedError       a valid caller whose roles or ownership do not allow the request (403)
+
+HTTP mapping (api/problems.py): NotFoundError 404, InvalidRequestError 400 (422 for schema violations),
+AlreadyRunningError 409, AuthenticationError 401, PermissionDeniedError 403, StorageError and GraphError 502/503.
 """
 
 from __future__ import annotations
@@ -95,4 +101,16 @@ class NotFoundError(BackupError):
 
 
 class InvalidRequestError(BackupError):
+    pass
+
+
+class AlreadyRunningError(BackupError):
+    pass
+
+
+class AuthenticationError(BackupError):
+    pass
+
+
+class PermissionDeniedError(BackupError):
     pass

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from core.errors import InvalidRequestError
 from core.models import ResourceKey
@@ -13,8 +14,20 @@ DESTINATIONS = ("original", "new-folder")
 CONFLICT_POLICIES = ("skip", "keep-both", "replace", "fail")  # mail: skip, keep-both; files: all four
 _FIELDS = {
     "resource", "run_id", "at", "item_ids", "folder", "whole", "destination", "target_owner", "conflict", "category",
+    "destination_name", "part", "parts",
 }  # fmt: skip
+T = TypeVar("T")
 CATEGORIES = ("mail", "contact", "event")  # what an Exchange restore is of (files need none: a drive holds only files)
+
+
+def _safe_folder_name(name: str) -> bool:
+    return (
+        0 < len(name) <= 200
+        and name.strip() == name
+        and name not in (".", "..")
+        and not any(c in name for c in '/\\:*?"<>|#%')
+        and all(ord(c) >= 32 for c in name)
+    )
 
 
 @dataclass(frozen=True)
@@ -29,6 +42,9 @@ class RestoreRequest:
     target_owner: str | None = None  # restore into another user's mailbox (default: the same)
     conflict: str = "skip"  # 'skip' what is already there, 'keep-both', and for files 'replace' or 'fail'
     category: str = "mail"  # for a mailbox: restore its 'mail', 'contact's or calendar 'event's
+    destination_name: str | None = None  # the new folder's name (default 'Restored <time> UTC'); every part shares it
+    part: int = 0  # a large restore runs as `parts` parts in parallel: this one restores the selected items whose
+    parts: int = 1  # position in the selection (sorted by item id) is `part` modulo `parts` (see select_part)
 
     def __post_init__(self) -> None:
         try:
@@ -46,8 +62,31 @@ class RestoreRequest:
             raise InvalidRequestError(f"conflict must be one of {CONFLICT_POLICIES}, got {self.conflict!r}")
         if self.category not in CATEGORIES:
             raise InvalidRequestError(f"category must be one of {CATEGORIES}, got {self.category!r}")
+        if not (isinstance(self.parts, int) and isinstance(self.part, int) and 0 <= self.part < self.parts):
+            raise InvalidRequestError(f"part must be in [0, parts), got part={self.part!r} parts={self.parts!r}")
+        if self.destination_name is not None and not _safe_folder_name(self.destination_name):
+            raise InvalidRequestError(f"destination_name is not a usable folder name: {self.destination_name!r}")
         if self.at is not None and self.at.tzinfo is None:
             raise InvalidRequestError("a point in time must carry a time zone (e.g. 2026-11-22T06:00:00Z)")
+
+    def new_folder_name(self, now: datetime | None = None) -> str:
+        """The folder a 'new-folder' restore goes into: the name given, else 'Restored <time> UTC'."""
+        return self.destination_name or f"Restored {(now or datetime.now(UTC)):%Y-%m-%d %H%M%S} UTC"
+
+    def select_part(self, items: list[T], key: Callable[[T], str]) -> list[T]:
+        """This part's share of a selection: all of it for a one-part restore; else every `parts`-th item in item
+        id order, starting at `part` (the same selection always splits the same way, so parts never overlap)."""
+        if self.parts == 1:
+            return items
+        ordered = sorted(items, key=key)
+        return ordered[self.part :: self.parts]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready; `from_dict(to_dict())` gives an equal request."""
+        data = asdict(self)
+        data["item_ids"] = list(self.item_ids)
+        data["at"] = self.at.isoformat() if self.at else None
+        return data
 
     @property
     def key(self) -> ResourceKey:
@@ -72,7 +111,12 @@ class RestoreRequest:
             if not isinstance(ids, list) or not all(isinstance(i, str) and i for i in ids):
                 raise InvalidRequestError("'item_ids' must be a list of non-empty strings")
             values["item_ids"] = tuple(ids)
-        for name in ("resource", "run_id", "folder", "destination", "target_owner", "conflict", "category"):
+        for name in ("part", "parts"):
+            if name in values and (not isinstance(values[name], int) or isinstance(values[name], bool)):
+                raise InvalidRequestError(f"'{name}' must be an integer")
+        for name in (
+            "resource", "run_id", "folder", "destination", "target_owner", "conflict", "category", "destination_name",
+        ):  # fmt: skip
             if name in values and values[name] is not None and not isinstance(values[name], str):
                 raise InvalidRequestError(f"'{name}' must be a string")
         if "whole" in values and not isinstance(values["whole"], bool):

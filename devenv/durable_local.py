@@ -1,12 +1,12 @@
 """A local stand-in for the Durable Functions host, for the demo and the tests; not used in Azure.
 
-`run_orchestration` runs a real orchestrator function (by default the ones in blueprints.backup) the way the Durable
-extension does: it replays the function through azure-functions-durable's `Orchestrator.create(fn)` with a growing
-history, reads the actions it asks for, carries them out, appends the completion events and replays again until the
-orchestrator is done. Activities are the real activity functions, called in-process with the payload the worker would
-pass (the JSON input decoded) and their return value serialized to a JSON string as the worker does; an episode's
-activities run in parallel in a thread pool. Sub-orchestrations run recursively, each with its own history, in their
-own threads. Timers fire after their (scaled) delay.
+`run_orchestration` runs a real orchestrator function (by default the ones in blueprints.backup and
+blueprints.restore) the way the Durable extension does: it replays the function through azure-functions-durable's
+`Orchestrator.create(fn)` with a growing history, reads the actions it asks for, carries them out, appends the
+completion events and replays again until the orchestrator is done. Activities are the real activity functions, called
+in-process with the payload the worker would pass (the JSON input decoded) and their return value serialized to a JSON
+string as the worker does; an episode's activities run in parallel in a thread pool. Sub-orchestrations run
+recursively, each with its own history, in their own threads. Timers fire after their (scaled) delay.
 
 History shape (what the library expects; see also tests/functions/durable_history.py): episodes delimited by
 OrchestratorStarted / OrchestratorCompleted, the first holding ExecutionStarted (Name, Version, Input); the clock is
@@ -139,18 +139,24 @@ def _flatten(groups: list) -> list[dict]:
 
 
 def default_functions() -> tuple[dict[str, Handle], dict[str, Callable[[Any], Any]]]:
-    """The orchestrators (replay handles) and activities (user functions) registered on blueprints.backup."""
-    from blueprints.backup import bp
+    """The orchestrators (replay handles) and activities (user functions) registered on blueprints.backup and
+    blueprints.restore. A name registered twice is an error (the Functions host would refuse it too)."""
+    from blueprints.backup import bp as backup_bp
+    from blueprints.restore import bp as restore_bp
 
     orchestrators: dict[str, Handle] = {}
     activities: dict[str, Callable[[Any], Any]] = {}
-    for builder in bp._function_builders:
-        function = builder._function
-        triggers = {binding.type for binding in function.get_bindings()}
-        if "orchestrationTrigger" in triggers:
-            orchestrators[function.get_function_name()] = function.get_user_function()
-        elif "activityTrigger" in triggers:
-            activities[function.get_function_name()] = function.get_user_function()
+    for bp in (backup_bp, restore_bp):
+        for builder in bp._function_builders:
+            function = builder._function
+            name = function.get_function_name()
+            triggers = {binding.type for binding in function.get_bindings()}
+            if name in orchestrators or name in activities:
+                raise ValueError(f"function {name!r} is registered twice")
+            if "orchestrationTrigger" in triggers:
+                orchestrators[name] = function.get_user_function()
+            elif "activityTrigger" in triggers:
+                activities[name] = function.get_user_function()
     return orchestrators, activities
 
 
@@ -182,7 +188,7 @@ def run_orchestration(
     schema: int = 0,
 ) -> LocalResult:
     """Run an orchestration to its end. `name_or_fn`: a registered name, a decorated orchestrator, or a generator
-    function. `activities` / `orchestrators` add to (or replace by name) the ones of blueprints.backup. Retry and timer
+    function. `activities` / `orchestrators` add to (or replace by name) the ones of the blueprints. Retry and timer
     waits are multiplied by the scales (0 fires at once). `schema` is the replay schema the host advertises."""
     default_orchestrators, default_activities = default_functions()
     engine = _Engine(

@@ -105,6 +105,8 @@ class Simulator:
     async def run_graph(self, request: Request, kind: str, handler: Handler, mail: bool) -> Response:
         """Every /v1.0 request: count, authenticate, faults, mailbox limits, latency, then the handler."""
         self.count(kind)
+        if request.method in ("POST", "PATCH", "PUT", "DELETE"):
+            self.stats.writes += 1
         user: User | None = None
         counted_user: str | None = None
         try:
@@ -183,6 +185,7 @@ def graph_route(kind: str, mail: bool = True) -> Callable[[Handler], Callable[[R
 
 
 def create_app(sim: Simulator) -> Starlette:
+    from graphsim.routes_api_tokens import api_token_routes
     from graphsim.routes_control import control_routes
     from graphsim.routes_drives import drive_routes
     from graphsim.routes_drives_control import drive_control_routes
@@ -193,7 +196,8 @@ def create_app(sim: Simulator) -> Starlette:
     from graphsim.routes_pim_control import pim_control_routes
 
     routes: list[BaseRoute] = [*control_routes(), *drive_control_routes(), *pim_control_routes(), *graph_routes(),
-                               *drive_routes(), *contact_routes(), *calendar_routes(), *identity_routes()]  # fmt: skip
+                               *drive_routes(), *contact_routes(), *calendar_routes(), *identity_routes(),
+                               *api_token_routes()]  # fmt: skip
     app = Starlette(routes=routes)
     app.state.sim = sim
 

@@ -102,6 +102,30 @@ class SimControl:
         """Every access token issued so far is refused (401 InvalidAuthenticationToken)."""
         self._call("POST", "/_sim/expire-access-tokens")
 
+    def api_token(
+        self,
+        oid: str,
+        audience: str,
+        name: str = "",
+        roles: list[str] | tuple[str, ...] = (),
+        lifetime: int = 3600,
+        app_only: bool = False,
+        wrong_key: bool = False,
+        issuer: str | None = None,
+        tenant: str | None = None,
+    ) -> str:
+        """An Entra ID v2.0 access token for the restore API (audience = its client id or api:// URI), signed with
+        the key the tenant's JWKS publishes: delegated (scp access_as_user, name / preferred_username = `name`) or
+        `app_only` (idtyp app, no scp). Negative `lifetime`: already expired. `wrong_key`: forged signature, real kid.
+        `issuer` / `tenant`: override iss / tid."""
+        body: dict[str, Any] = {"oid": oid, "audience": audience, "name": name, "roles": list(roles),
+                                "lifetime": lifetime, "app_only": app_only, "wrong_key": wrong_key}  # fmt: skip
+        if issuer is not None:
+            body["issuer"] = issuer
+        if tenant is not None:
+            body["tenant"] = tenant
+        return str(self._call("POST", "/_sim/api-tokens", body)["access_token"])
+
     def set_faults(self, *faults: dict[str, Any]) -> list[dict[str, Any]]:
         """Add faults, e.g. {"kind": "throttle", "count": 3, "status": 429, "retry_after": "0.5"}; see Fault."""
         return self._call("POST", "/_sim/faults", {"faults": list(faults)})["added"]

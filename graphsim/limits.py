@@ -158,6 +158,7 @@ class Stats:
     by_kind: Counter[str] = field(default_factory=Counter)
     by_status: Counter[int] = field(default_factory=Counter)
     max_in_flight: dict[str, int] = field(default_factory=dict)
+    writes: int = 0  # Graph requests that may change the tenant (POST, PATCH, PUT, DELETE)
 
     def to_json(self, in_flight: dict[str, int]) -> dict[str, Any]:
         return {
@@ -169,6 +170,7 @@ class Stats:
             "answered_5xx": sum(v for k, v in self.by_status.items() if 500 <= k < 600),
             "max_in_flight": dict(self.max_in_flight),
             "in_flight": {k: v for k, v in in_flight.items() if v},
+            "writes": self.writes,
         }
 
 

@@ -120,6 +120,54 @@ class TokenIssuer:
         signature = self.key.sign(signing_input.encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
         return f"{signing_input}.{b64url(signature)}", lifetime
 
+    def issue_api_token(
+        self,
+        oid: str,
+        audience: str,
+        name: str = "",
+        roles: tuple[str, ...] | list[str] = (),
+        lifetime: int = 3600,
+        app_only: bool = False,
+        wrong_key: bool = False,
+        issuer: str | None = None,
+        tenant: str | None = None,
+        now: float | None = None,
+    ) -> str:
+        """An Entra ID v2.0 access token for *our* restore API (not Graph): delegated (a signed-in user, scp
+        "access_as_user") or app-only (idtyp "app", no scp, no user names). `roles` are app roles and appear only when
+        given. A negative `lifetime` gives a token that has already expired. `wrong_key` signs with a throwaway key
+        but keeps this issuer's kid (a forged signature); `issuer` / `tenant` override iss / tid."""
+        now = time.time() if now is None else now
+        expires = int(now) + int(lifetime)
+        issued = int(now) if lifetime > 0 else expires - 3600  # an expired token was issued an hour before it expired
+        claims: dict[str, Any] = {
+            "aud": audience,
+            "iss": issuer or self.issuer,
+            "iat": issued,
+            "nbf": issued,
+            "exp": expires,
+            "tid": tenant or self.tenant_id,
+            "oid": oid,
+            "sub": b64url(hashlib.sha256(f"{oid}|{audience}".encode()).digest()[:32]),  # pairwise, as Entra's
+            "azp": self.client_id,
+            "azpacr": "1",
+            "ver": "2.0",
+            "uti": b64url(secrets.token_bytes(16)),
+        }
+        if app_only:
+            claims["idtyp"] = "app"
+            if name:
+                claims["app_displayname"] = name
+        else:
+            claims.update(name=name, preferred_username=name, scp="access_as_user")
+        if roles:
+            claims["roles"] = list(roles)
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048) if wrong_key else self.key
+        header = {"typ": "JWT", "alg": "RS256", "kid": self.kid}
+        signing_input = f"{b64url(json.dumps(header).encode())}.{b64url(json.dumps(claims).encode())}"
+        signature = key.sign(signing_input.encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
+        return f"{signing_input}.{b64url(signature)}"
+
     def revoke_all(self) -> None:
         """Make every token issued so far invalid (as if it expired now)."""
         self.generation += 1

@@ -108,6 +108,9 @@ param backupExcludeLibraries string = ''
 @description('BACKUP_ITEM_CONCURRENCY: items fetched in parallel within one resource.')
 param backupItemConcurrency int = 4
 
+@description('API_AUDIENCE: audiences the restore API accepts (its app registration\'s client id and api:// URI, comma-separated). Empty refuses every /api/v1 call.')
+param apiAudience string = ''
+
 // ---------------------------------------------------------------- backup storage (WORM)
 @minValue(1)
 @maxValue(146000)
@@ -391,6 +394,7 @@ module functionApp 'modules/function-app.bicep' = {
     backupBatchSize: backupBatchSize
     backupWorkloads: backupWorkloads
     backupItemConcurrency: backupItemConcurrency
+    apiAudience: apiAudience
     backupIncludeUsers: backupIncludeUsers
     backupExcludeUsers: backupExcludeUsers
     backupIncludeSites: backupIncludeSites

@@ -10,7 +10,7 @@ resource, at most 100 operations each)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -26,7 +26,7 @@ _TRANSACTION_LIMIT = 100
 
 @dataclass(frozen=True)
 class ItemVersion:
-    category: str  # 'mail', 'folder' (later: 'contact', 'event', 'file')
+    category: str  # 'mail', 'folder', 'contact', 'cfolder', 'event', 'calendar', 'file', 'dfolder'
     item_id: str
     first_seen_run: str
     folder_id: str = ""  # parent container id ('' for a top-level folder)
@@ -44,6 +44,7 @@ class ItemVersion:
     is_read: bool = False
     container_id: str = ""  # the drive of a file or drive folder ('' for mail)
     extra: str = ""  # workload-specific metadata as JSON (e.g. a file's permissions, created/modified by)
+    recipients: str = ""  # mail: lower-cased to/cc/bcc addresses, de-duplicated, ';'-joined (search only)
 
     def live_at(self, run_id: str) -> bool:
         return self.first_seen_run <= run_id and (not self.deleted_run or self.deleted_run > run_id)
@@ -95,14 +96,31 @@ class Catalog:
             )
         return index
 
-    def as_of(self, resource: str, category: str, run_id: str) -> Iterator[ItemVersion]:
-        """Every version of `category` live in `resource` as of run `run_id`, streamed page by page."""
+    def as_of(
+        self,
+        resource: str,
+        category: str,
+        run_id: str,
+        start: str | None = None,
+        folder_ids: Sequence[str] | None = None,
+    ) -> Iterator[ItemVersion]:
+        """Every version of `category` live in `resource` as of run `run_id`, streamed page by page in item id
+        (RowKey) order: from item id `start` on (inclusive) if given; only those in the folders `folder_ids` (a
+        server-side filter) if given. At most one version of an item is live at a run, so item ids are unique."""
         low, high = keys.prefix_range(category)
+        if start is not None:
+            low = max(low, keys.prefix_range(category, start)[0])
         query = (
             "PartitionKey eq @pk and RowKey ge @low and RowKey lt @high and first_seen_run le @run "
             "and (deleted_run eq '' or deleted_run gt @run )"  # the space before ')' lets the SDK see @run
         )
         params = {"pk": keys.escape(resource), "low": low, "high": high, "run": run_id}
+        if folder_ids is not None:
+            if not folder_ids:
+                return
+            names = [f"f{n}" for n in range(len(folder_ids))]
+            query += " and (" + " or ".join(f"folder_id eq @{n}" for n in names) + " )"
+            params.update(zip(names, folder_ids, strict=True))
         for entity in self._table.query_entities(query, parameters=params):
             yield ItemVersion.from_entity(entity)
 

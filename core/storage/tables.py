@@ -10,7 +10,7 @@ from azure.storage.blob import BlobServiceClient, ContainerClient
 
 from core.config import Settings
 
-TABLES = ("deltastate", "catalog", "runs", "restorepoints")
+TABLES = ("deltastate", "catalog", "runs", "restorepoints", "restorejobs", "audit")
 
 
 def storage_credential(settings: Settings) -> TokenCredential:

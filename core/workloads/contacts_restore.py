@@ -1,6 +1,7 @@
 """Restore of contacts as of a run: contacts, a contact folder or all of them, into the original folders or a new
 'Restored <time>' contact folder, in the same or another mailbox; skip those still there, or keep both. Each
-contact is recreated from its stored JSON (read-only properties left out) and gets its photo back."""
+contact is recreated from its stored JSON (read-only properties left out) and gets its photo back. Never split into
+parts (request.parts must be 1); the 'Restored <time>' folder is found or created by name."""
 
 from __future__ import annotations
 
@@ -8,19 +9,12 @@ import json
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from core.errors import (
-    BackupError,
-    GraphConflict,
-    GraphNotFound,
-    InvalidRequestError,
-    MalformedResponse,
-    NotFoundError,
-)
+from core.errors import BackupError, GraphConflict, GraphNotFound, InvalidRequestError, MalformedResponse, NotFoundError
 from core.restore_request import RestoreReport, RestoreRequest
 from core.storage.catalog import ItemVersion
 from core.workloads.contacts_backup import CONTACT, CONTACT_FOLDER, DEFAULT_FOLDER, DEFAULT_NAME
-from core.workloads.folder_paths import is_within, split_path
-from core.workloads.mail_restore import restored_folder_name
+from core.workloads.folder_paths import is_within, join_path, split_path
+from core.workloads.mail_restore import CONFLICTS, require_user
 
 if TYPE_CHECKING:
     from core.bootstrap import Services
@@ -59,11 +53,9 @@ def _ensure_folder(graph: GraphClient, user: str, path: str, under: str | None, 
     return parent or DEFAULT_FOLDER
 
 
-def restore_contacts(services: Services, request: RestoreRequest) -> RestoreReport:
-    if request.conflict not in ("skip", "keep-both"):
-        raise InvalidRequestError(f"conflict must be 'skip' or 'keep-both' for contacts, got {request.conflict!r}")
-    graph, owner = services.graph, request.key.owner
-    run_id = services.runs.resolve_point(request.resource, request.run_id, request.at)
+def select_contacts(services: Services, request: RestoreRequest, run_id: str) -> list[tuple[ItemVersion, str]]:
+    """(version, folder path as of the run) for every contact the request selects; NotFoundError when the scope
+    names something the backup does not hold."""
     paths = {v.item_id: v.folder_path for v in services.catalog.as_of(request.resource, CONTACT_FOLDER, run_id)}
     wanted = set(request.item_ids)
     selected = []
@@ -76,17 +68,25 @@ def restore_contacts(services: Services, request: RestoreRequest) -> RestoreRepo
         raise NotFoundError(f"not in the backup as of run {run_id}: {', '.join(sorted(missing))}")
     if request.folder is not None and not any(is_within(p, request.folder) for p in paths.values()):
         raise NotFoundError(f"no contact folder {request.folder!r} in the backup as of run {run_id}")
+    return selected
+
+
+def restore_contacts(services: Services, request: RestoreRequest) -> RestoreReport:
+    if request.conflict not in CONFLICTS:
+        raise InvalidRequestError(f"conflict must be 'skip' or 'keep-both' for contacts, got {request.conflict!r}")
+    if request.parts != 1:
+        raise InvalidRequestError("a contacts restore runs as one part")
+    graph, owner = services.graph, request.key.owner
+    run_id = services.runs.resolve_point(request.resource, request.run_id, request.at)
+    selected = select_contacts(services, request, run_id)
     target = request.target_owner or owner
-    try:
-        graph.get_json(f"users/{quote(target, safe='')}", params={"$select": "id"})
-    except GraphNotFound:
-        raise NotFoundError(f"no user {target!r} in the tenant to restore into") from None
+    require_user(services, target)
     report = RestoreReport(request.resource, run_id, target, "")
     under = None
     known: dict[str, str] = {}
     if request.destination == "new-folder":
-        report.destination = restored_folder_name()
-        under = _ensure_folder(graph, target, report.destination, None, known)
+        report.destination = request.new_folder_name()
+        under = _ensure_folder(graph, target, join_path([report.destination]), None, known)
     for version, path in sorted(selected, key=lambda vp: (vp[1], vp[0].name, vp[0].item_id)):
         entry = {"item_id": version.item_id, "folder": path, "sha256": version.content_hash, "new_id": ""}
         try:

@@ -221,7 +221,7 @@ def _record(job: MailboxJob, folder: Container, entry: dict, stored: Fetched | N
     else:
         sha, size, extra = stored
     if known is not None and known.content_hash == sha and known.folder_id == folder.id:
-        if known.change_key != entry.get("changeKey"):  # metadata-only change (read state, flag)
+        if known.change_key != entry.get("changeKey"):  # metadata-only change (read state, flag, recipients)
             described = job.kind.describe(entry)
             job.writer.touch(
                 job.kind.category,
@@ -229,6 +229,7 @@ def _record(job: MailboxJob, folder: Container, entry: dict, stored: Fetched | N
                 known.first_seen_run,
                 change_key=entry.get("changeKey", ""),
                 is_read=bool(described.get("is_read", False)),
+                **({"recipients": described["recipients"]} if "recipients" in described else {}),
                 **({"extra": extra} if extra is not None else {}),
             )
             job.index[item_id] = OpenVersion(

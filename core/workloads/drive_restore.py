@@ -5,12 +5,15 @@ skip, fail, replace or keep both (Graph's conflictBehavior fail / replace / rena
 Paths are rebuilt from the folder versions of the run and recreated by name under the destination; a name that
 could step out of its folder ('..', '/', '\\') is refused for that item. Content is read back from the write-once
 store hash-verified (SHA-256), uploaded in one PUT (small) or an upload session (large, resumable), with the
-original timestamps, and the restored file is checked against its QuickXorHash when Graph reports one."""
+original timestamps, and the restored file is checked against its QuickXorHash when Graph reports one.
+
+A large restore runs as several parts at once (request.part of request.parts, see RestoreRequest.select_part): each
+part uploads its share of the files; only part 0 recreates the folder trees (empty folders too). Every folder is
+found or created, so parts racing to create the same folder still end up in one copy of it."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -131,12 +134,14 @@ def restore_files(services: Services, request: RestoreRequest) -> RestoreReport:
     if request.conflict not in BEHAVIOUR:
         raise InvalidRequestError(f"conflict must be one of {tuple(BEHAVIOUR)} for files, got {request.conflict!r}")
     run_id = services.runs.resolve_point(request.resource, request.run_id, request.at)
-    selected, trees = select_files(services, request, run_id)
+    everything, trees = select_files(services, request, run_id)
+    selected = request.select_part(everything, key=lambda vp: vp[0].item_id)
+    if request.part != 0:
+        trees = []  # part 0 recreates the trees; folders for files are found or created by every part
     graph = services.graph
-    stamp = f"Restored {datetime.now(UTC):%Y-%m-%d %H%M%S} UTC"
     report = RestoreReport(request.resource, run_id, request.target_owner or request.key.owner, "")
     if request.destination == "new-folder":
-        report.destination = stamp
+        report.destination = request.new_folder_name()
     by_drive: dict[str, _Folders] = {}
 
     def folders_for(source_drive: str, library: str) -> _Folders:
@@ -145,12 +150,13 @@ def restore_files(services: Services, request: RestoreRequest) -> RestoreReport:
             root = str(graph.get_json(f"drives/{quote(drive, safe='')}/root", params={"$select": "id"})["id"])
             folders = _Folders(services, drive, root)
             if request.destination == "new-folder":
-                folders.known = {"": folders.ensure(stamp)}
+                folders.known = {"": folders.ensure(join_path([report.destination]))}
             by_drive[source_drive] = folders
         return by_drive[source_drive]
 
-    drives = {v.container_id for v, _ in selected}
-    libraries = {d: services.delta_state.load(request.resource).get(("drive", d)) for d in drives}
+    drives = {v.container_id for v, _ in everything}  # the trees go into every drive the selection spans
+    states = services.delta_state.load(request.resource)
+    libraries = {d: states.get(("drive", d)) for d in drives}
     for path in trees:  # the folder tree first, so empty folders come back too
         for source_drive in drives or {""}:
             if source_drive:

@@ -4,7 +4,8 @@ new 'Restored <time>' calendar, in the same or another mailbox; skip those still
 A series comes back whole: its master is created with its recurrence, then each backed-up exception is applied to
 the matching new occurrence (by original start) and each occurrence the series did not have at backup time (it had
 been cancelled) is deleted. File attachments come back from the write-once store: small ones inline, large ones
-through an attachment upload session (pre-authenticated, no token sent)."""
+through an attachment upload session (pre-authenticated, no token sent). Never split into parts (request.parts must
+be 1); the 'Restored <time>' calendar is found or created by name."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from core.errors import BackupError, GraphNotFound, InvalidRequestError, Malform
 from core.restore_request import RestoreReport, RestoreRequest
 from core.storage.catalog import ItemVersion
 from core.workloads.events_backup import CALENDAR, EVENT, window
-from core.workloads.mail_restore import restored_folder_name
+from core.workloads.mail_restore import CONFLICTS, require_user
 
 if TYPE_CHECKING:
     from core.bootstrap import Services
@@ -44,29 +45,46 @@ def _user(user: str) -> str:
     return f"users/{quote(user, safe='')}"
 
 
-def restore_events(services: Services, request: RestoreRequest) -> RestoreReport:
-    if request.conflict not in ("skip", "keep-both"):
-        raise InvalidRequestError(f"conflict must be 'skip' or 'keep-both' for events, got {request.conflict!r}")
-    graph, owner = services.graph, request.key.owner
-    run_id = services.runs.resolve_point(request.resource, request.run_id, request.at)
+def select_events(services: Services, request: RestoreRequest, run_id: str) -> list[ItemVersion]:
+    """Every event version the request's scope takes (exceptions of a series included: they come back with it);
+    NotFoundError when the scope names something the backup does not hold. Reads no content."""
+    calendars, versions = _backed_up(services, request, run_id)
+    wanted = set(request.item_ids)
+    return [v for v in versions if _chosen(request, wanted, v, calendars.get(v.folder_id, v.folder_path))]
+
+
+def _backed_up(services: Services, request: RestoreRequest, run_id: str) -> tuple[dict[str, str], list[ItemVersion]]:
+    """(calendar id -> path, every event version) as of the run, once the scope is known to name only those."""
     calendars = {v.item_id: v.folder_path for v in services.catalog.as_of(request.resource, CALENDAR, run_id)}
     versions = list(services.catalog.as_of(request.resource, EVENT, run_id))
-    events = {v.item_id: json.loads(services.content.read(v.content_hash)) for v in versions}
-    wanted = set(request.item_ids)
-    missing = wanted - set(events)
+    missing = set(request.item_ids) - {v.item_id for v in versions}
     if missing:
         raise NotFoundError(f"not in the backup as of run {run_id}: {', '.join(sorted(missing))}")
     if request.folder is not None and request.folder not in calendars.values():
         raise NotFoundError(f"no calendar {request.folder!r} in the backup as of run {run_id}")
+    return calendars, versions
+
+
+def _chosen(request: RestoreRequest, wanted: set[str], version: ItemVersion, path: str) -> bool:
+    return request.whole or version.item_id in wanted or (request.folder is not None and path == request.folder)
+
+
+def restore_events(services: Services, request: RestoreRequest) -> RestoreReport:
+    if request.conflict not in CONFLICTS:
+        raise InvalidRequestError(f"conflict must be 'skip' or 'keep-both' for events, got {request.conflict!r}")
+    if request.parts != 1:
+        raise InvalidRequestError("an events restore runs as one part")
+    graph, owner = services.graph, request.key.owner
+    run_id = services.runs.resolve_point(request.resource, request.run_id, request.at)
+    calendars, versions = _backed_up(services, request, run_id)
+    wanted = set(request.item_ids)
+    events = {v.item_id: json.loads(services.content.read(v.content_hash)) for v in versions}
     target = request.target_owner or owner
-    try:
-        graph.get_json(_user(target), params={"$select": "id"})
-    except GraphNotFound:
-        raise NotFoundError(f"no user {target!r} in the tenant to restore into") from None
+    require_user(services, target)
     report = RestoreReport(request.resource, run_id, target, "")
     restored_calendar = None
     if request.destination == "new-folder":
-        report.destination = restored_folder_name()
+        report.destination = request.new_folder_name()
         restored_calendar = _calendar(graph, target, report.destination, None)
     exceptions: dict[str, list[dict]] = {}
     for event in events.values():
@@ -75,8 +93,9 @@ def restore_events(services: Services, request: RestoreRequest) -> RestoreReport
     for version in sorted(versions, key=lambda v: (v.folder_path, v.received, v.item_id)):
         event = events[version.item_id]
         path = calendars.get(version.folder_id, version.folder_path)
-        chosen = request.whole or version.item_id in wanted or (request.folder is not None and path == request.folder)
-        if not chosen or (event.get("type") == "exception" and event.get("seriesMasterId") in events):
+        if not _chosen(request, wanted, version, path):
+            continue
+        if event.get("type") == "exception" and event.get("seriesMasterId") in events:
             continue  # an exception comes back with its series
         entry = {"item_id": version.item_id, "folder": path, "sha256": version.content_hash, "new_id": ""}
         try:

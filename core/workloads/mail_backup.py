@@ -1,5 +1,5 @@
 """The mail item kind: a message's content is its MIME (`/messages/{id}/$value`), streamed into the write-once
-store; the catalog describes it by subject, sender, received time and internetMessageId."""
+store; the catalog describes it by subject, sender, recipients, received time and internetMessageId."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from core.workloads.container_delta import Container, Fetched, ItemKind, Mailbox
 MAIL = "mail"
 MESSAGE_SELECT = (
     "id,changeKey,subject,from,receivedDateTime,lastModifiedDateTime,hasAttachments,internetMessageId,"
-    "parentFolderId,isRead,flag,categories,importance"
+    "parentFolderId,isRead,flag,categories,importance,toRecipients,ccRecipients,bccRecipients"
 )
+MAX_RECIPIENTS_CHARS = 4000  # bounded: a catalog entity stays small however long the distribution list
 
 
 def _delta_path(user: str, folder: Container) -> str:
@@ -40,6 +41,26 @@ def _state(entry: dict) -> str:
     return json.dumps(state, separators=(",", ":")) if state else ""
 
 
+def recipients(entry: dict) -> str:
+    """The lower-cased to, cc and bcc addresses, de-duplicated in order, joined by ';', cut at an address
+    boundary to at most MAX_RECIPIENTS_CHARS characters."""
+    seen: dict[str, None] = {}
+    for key in ("toRecipients", "ccRecipients", "bccRecipients"):
+        for recipient in entry.get(key) or []:
+            email = recipient.get("emailAddress") if isinstance(recipient, dict) else None
+            address = str((email or {}).get("address") or "") if isinstance(email, dict) else ""
+            address = address.strip().lower().replace(";", "")
+            if address:
+                seen.setdefault(address, None)
+    joined, length = [], 0
+    for address in seen:
+        if length + len(address) + (1 if joined else 0) > MAX_RECIPIENTS_CHARS:
+            break
+        length += len(address) + (1 if joined else 0)
+        joined.append(address)
+    return ";".join(joined)
+
+
 def _describe(entry: dict) -> dict[str, Any]:
     sender = ((entry.get("from") or {}).get("emailAddress") or {}) if isinstance(entry.get("from"), dict) else {}
     return {
@@ -50,6 +71,7 @@ def _describe(entry: dict) -> dict[str, Any]:
         "internet_message_id": str(entry.get("internetMessageId") or "")[:1000],
         "has_attachments": bool(entry.get("hasAttachments")),
         "is_read": bool(entry.get("isRead")),
+        "recipients": recipients(entry),
     }
 
 

@@ -3,13 +3,16 @@
 
 Everything that can be checked is checked before the first write: the restore point, the scope (unknown item
 ids or folders are errors), the target mailbox. Each message's MIME is verified against its SHA-256 address
-before it is sent back; one failing message is reported and does not stop the others."""
+before it is sent back; one failing message is reported and does not stop the others.
+
+A large restore runs as several parts at once (request.part of request.parts, see RestoreRequest.select_part): each
+part restores its share of the selection, and every folder (the 'Restored <time>' folder and each folder below it)
+is found or created, so parts racing to create the same folder still end up in one copy of it."""
 
 from __future__ import annotations
 
 import base64
 import json
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -17,16 +20,21 @@ from core.errors import GraphError, GraphNotFound, InvalidRequestError, NotFound
 from core.restore_request import RestoreReport, RestoreRequest
 from core.storage.catalog import FOLDER, ItemVersion
 from core.workloads import mail_folders
-from core.workloads.folder_paths import is_within
+from core.workloads.folder_paths import is_within, join_path
 
 if TYPE_CHECKING:
     from core.bootstrap import Services
 
 MAIL = "mail"
+CONFLICTS = ("skip", "keep-both")  # for mail, contacts and events alike
 
 
-def restored_folder_name(now: datetime | None = None) -> str:
-    return f"Restored {(now or datetime.now(UTC)):%Y-%m-%d %H%M%S} UTC"
+def require_user(services: Services, user: str) -> None:
+    """NotFoundError unless `user` is a user of the tenant (the mailbox to restore into)."""
+    try:
+        services.graph.get_json(f"users/{quote(user, safe='')}", params={"$select": "id"})
+    except GraphNotFound:
+        raise NotFoundError(f"no user {user!r} in the tenant to restore into") from None
 
 
 def select_versions(services: Services, request: RestoreRequest, run_id: str) -> list[tuple[ItemVersion, str]]:
@@ -54,22 +62,19 @@ def select_versions(services: Services, request: RestoreRequest, run_id: str) ->
 
 
 def restore_mail(services: Services, request: RestoreRequest) -> RestoreReport:
-    if request.conflict not in ("skip", "keep-both"):
+    if request.conflict not in CONFLICTS:
         raise InvalidRequestError(f"conflict must be 'skip' or 'keep-both' for mail, got {request.conflict!r}")
     owner = request.key.owner
     run_id = services.runs.resolve_point(request.resource, request.run_id, request.at)
-    selected = select_versions(services, request, run_id)
+    selected = request.select_part(select_versions(services, request, run_id), key=lambda vp: vp[0].item_id)
     target = request.target_owner or owner
     graph = services.graph
-    try:
-        graph.get_json(f"users/{quote(target, safe='')}", params={"$select": "id"})
-    except GraphNotFound:
-        raise NotFoundError(f"no user {target!r} in the tenant to restore into") from None
+    require_user(services, target)
     report = RestoreReport(request.resource, run_id, target, "")
     under: str | None = None
     if request.destination == "new-folder":
-        report.destination = restored_folder_name()
-        under = mail_folders.create_folder(graph, target, report.destination, None)
+        report.destination = request.new_folder_name()
+        under = mail_folders.ensure_path(graph, target, join_path([report.destination]))  # found or created
     folder_ids: dict[str, str] = {}
 
     def target_folder(version: ItemVersion, path: str) -> str:

@@ -79,6 +79,8 @@ var tableSuffixes = [
   'catalog'
   'runs'
   'restorepoints'
+  'restorejobs'
+  'audit'
 ]
 
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {

@@ -94,6 +94,7 @@ param backupSchedule string
 param backupBatchSize int
 param backupWorkloads string
 param backupItemConcurrency int
+param apiAudience string
 param backupIncludeUsers string
 param backupExcludeUsers string
 param backupIncludeSites string
@@ -269,6 +270,10 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'BACKUP_EXCLUDE_LIBRARIES'
           value: backupExcludeLibraries
+        }
+        {
+          name: 'API_AUDIENCE'
+          value: apiAudience
         }
         {
           name: 'AZURE_CLIENT_ID'

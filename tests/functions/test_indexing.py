@@ -14,7 +14,9 @@ from function_app import app
 
 ROOT = Path(__file__).resolve().parents[2]
 ACTIVITIES = ("start_run", "discover_resources", "backup_resource", "finish_run")
-ORCHESTRATORS = ("backup_orchestrator", "backup_batch")
+ACTIVITIES += ("plan_restore", "restore_part", "finish_restore")
+ORCHESTRATORS = ("backup_orchestrator", "backup_batch", "restore_orchestrator", "restore_batch")
+HTTP = ("backup_start", "backup_status", "restore_api")
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +30,7 @@ def bindings(functions: dict, name: str) -> dict[str, dict]:
 
 
 def test_exactly_the_expected_functions(functions):
-    assert sorted(functions) == sorted(("backup_timer", "backup_start", "backup_status", *ORCHESTRATORS, *ACTIVITIES))
+    assert sorted(functions) == sorted(("backup_timer", *HTTP, *ORCHESTRATORS, *ACTIVITIES))
     assert {f["json"]["scriptFile"] for f in functions.values()} == {"function_app.py"}
 
 
@@ -45,7 +47,7 @@ def test_timer_starter(functions):
 
 @pytest.mark.parametrize(
     ("name", "route", "method"),
-    [("backup_start", "v1/backups", "POST"), ("backup_status", "v1/backups/status", "GET")],
+    [("backup_start", "v1/automation/backups", "POST"), ("backup_status", "v1/automation/backups/status", "GET")],
 )
 def test_http_functions(functions, name, route, method):
     found = bindings(functions, name)
@@ -56,6 +58,15 @@ def test_http_functions(functions, name, route, method):
     assert found["http"] == {"direction": "OUT", "type": "http", "name": "$return"}
     assert found["durableClient"]["name"] == "client"
     assert functions[name]["function"].is_http_function()
+
+
+def test_the_restore_api_is_one_anonymous_catch_all_route(functions):
+    """Callers authenticate with Entra ID bearer tokens that the app checks; the host adds no key."""
+    found = bindings(functions, "restore_api")
+    assert set(found) == {"httpTrigger", "http", "durableClient"}
+    trigger = found["httpTrigger"]
+    assert (trigger["route"], trigger["authLevel"]) == ("v1/{*path}", "ANONYMOUS")
+    assert sorted(trigger["methods"]) == ["GET", "POST"]
 
 
 @pytest.mark.parametrize("name", ORCHESTRATORS)
@@ -75,7 +86,7 @@ def test_app_imports_and_indexes_with_no_settings():
     code = "from function_app import app; print(len(app.get_functions()))"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "9"
+    assert done.stdout.strip() == str(1 + len(HTTP) + len(ORCHESTRATORS) + len(ACTIVITIES))
 
 
 def test_host_json():

@@ -82,7 +82,10 @@ class FakeHost:
 
 def post(body: bytes = b"") -> func.HttpRequest:
     return func.HttpRequest(
-        method="POST", url="https://m365bk.azurewebsites.net/api/v1/backups?code=FUNCTIONKEY", body=body, headers={}
+        method="POST",
+        url="https://m365bk.azurewebsites.net/api/v1/automation/backups?code=FUNCTIONKEY",
+        body=body,
+        headers={},
     )
 
 
@@ -194,7 +197,8 @@ def test_parse_start_request():
 
 
 def get_status_request() -> func.HttpRequest:
-    return func.HttpRequest(method="GET", url="https://m365bk.azurewebsites.net/api/v1/backups/status", body=b"")
+    url = "https://m365bk.azurewebsites.net/api/v1/automation/backups/status"
+    return func.HttpRequest(method="GET", url=url, body=b"")
 
 
 def test_status_of_the_current_run():

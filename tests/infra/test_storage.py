@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.storage.tables import TABLES
 from tests.infra.bicep import accessor, conditional, decorators, module_params, only, parse
 
 ACCOUNT = "Microsoft.Storage/storageAccounts"
@@ -98,7 +99,7 @@ def test_lifecycle_moves_content_to_cool_then_cold_and_never_deletes() -> None:
 
 def test_state_tables_are_the_ones_core_uses() -> None:
     module = parse("modules/backup-storage.bicep")
-    assert module["variables"]["tableSuffixes"]["value"] == ["deltastate", "catalog", "runs", "restorepoints"]
+    assert module["variables"]["tableSuffixes"]["value"] == list(TABLES)
     tables = module["resources"]["tables"]
     assert tables["config"]["loop_type"]["detail"] == {"item_name": "suffix", "array_name": "tableSuffixes"}
     assert tables["config"]["config"]["name"] == "${tablePrefix}${suffix}"

@@ -1,0 +1,88 @@
+"""Administration: start a backup (all or some resources) and read its status, the audit log, the dashboard."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from api import access
+from api.audit_trail import guard, record
+from api.auth import Principal
+from api.context import ApiContext, Caller, Ctx
+from api.dashboard_page import CONTENT_SECURITY_POLICY, render_dashboard
+from api.orchestrations import BACKUP_INSTANCE
+from api.params import Continuation
+from api.schemas import PROBLEM_RESPONSES, Accepted, BackupBody
+from core.dashboard import dashboard_data
+from core.errors import NotFoundError
+
+router = APIRouter(responses=PROBLEM_RESPONSES)
+
+
+def _admin(ctx: ApiContext, request: Request, who: Principal, action: str) -> None:
+    guard(ctx.services(), request, who, action, "", lambda: access.check_admin(who))
+
+
+@router.post("/backups", status_code=202, response_model=Accepted, summary="Back up now: every resource, or some")
+async def start_backup(
+    request: Request,
+    ctx: Ctx,
+    who: Caller,
+    body: Annotated[BackupBody | None, Body()] = None,
+) -> JSONResponse:
+    await run_in_threadpool(_admin, ctx, request, who, "backup")
+    resources = body.resources if body is not None else None
+    await ctx.orchestrations.start_backup(list(dict.fromkeys(resources)) if resources else None)
+    scope = {"resources": resources[:50], "count": len(resources)} if resources else {"whole": True}
+    await run_in_threadpool(record, ctx.services(), who, "backup", "accepted", 202, scope=scope)
+    url = request.url.path + "/current"
+    return JSONResponse({"id": BACKUP_INSTANCE, "status": "accepted", "status_url": url}, 202, {"Location": url})
+
+
+@router.get("/backups/current", summary="The current (or last) backup run's orchestration status")
+async def backup_status(request: Request, ctx: Ctx, who: Caller) -> dict[str, Any]:
+    await run_in_threadpool(
+        guard, ctx.services(), request, who, "backup.status", "", lambda: access.check_operator(who)
+    )
+    status = await ctx.orchestrations.backup_status()
+    if status is None:
+        raise NotFoundError("no backup run has been started yet")
+    return status
+
+
+@router.get("/audit", summary="The audit log, newest first (Backup.Admin)")
+def audit(
+    request: Request,
+    ctx: Ctx,
+    who: Caller,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    continuation: Continuation = None,
+) -> dict[str, Any]:
+    _admin(ctx, request, who, "audit.read")
+    entries, more = ctx.services().audit.list(limit, before=continuation)
+    return {"items": entries, "continuation": more}
+
+
+@router.get("/dashboard/data", summary="The dashboard's figures as JSON (Backup.Admin)")
+def dashboard_json(request: Request, ctx: Ctx, who: Caller) -> dict:
+    _admin(ctx, request, who, "dashboard")
+    return dashboard_data(ctx.services())
+
+
+@router.get(
+    "/dashboard",
+    summary="The dashboard: runs, resources, storage and dedup, recent restores (Backup.Admin)",
+    response_class=HTMLResponse,
+)
+def dashboard(request: Request, ctx: Ctx, who: Caller) -> HTMLResponse:
+    _admin(ctx, request, who, "dashboard")
+    page = render_dashboard(dashboard_data(ctx.services()))
+    headers = {
+        "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-store",
+    }
+    return HTMLResponse(page, headers=headers)

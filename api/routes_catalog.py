@@ -1,0 +1,144 @@
+"""Read-only routes: who am I, the backed-up resources, their restore points, browsing a tree as of a point, searching
+items, and the backup runs. Self-service users see only their own mailbox and OneDrive."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import AwareDatetime
+
+from api import access
+from api.audit_trail import guard
+from api.auth import Principal
+from api.context import Caller, Svc
+from api.params import AtPoint, Continuation, PageSize, ResourcePath
+from api.schemas import PROBLEM_RESPONSES, RUN_PATTERN
+from core.bootstrap import Services
+from core.browse import ItemQuery, list_tree, search_page
+from core.errors import NotFoundError
+from core.models import ResourceKey
+
+router = APIRouter(responses=PROBLEM_RESPONSES)
+Category = Annotated[Literal["mail", "contact", "event", "file"] | None, Query(description="what kind of item")]
+
+
+def _readable(svc: Services, request: Request, who: Principal, resource: str, action: str) -> None:
+    guard(svc, request, who, action, resource, lambda: access.check_read(who, resource))
+
+
+@router.get("/me", summary="The caller: identity, roles, and the resources it may browse and restore")
+def me(who: Caller, svc: Svc) -> dict[str, Any]:
+    return {**who.to_dict(), "resources": access.visible(who, svc.runs.resources())}
+
+
+@router.get("/resources", summary="Backed-up resources the caller may see, with their latest restore point")
+def resources(
+    request: Request,
+    who: Caller,
+    svc: Svc,
+    workload: Annotated[Literal["exchange", "onedrive", "sharepoint"] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> dict[str, Any]:
+    keys = [k for k in access.visible(who, svc.runs.resources()) if workload is None or k.startswith(f"{workload}:")]
+    rows = []
+    for key in keys[:limit]:
+        points = svc.runs.points(key)
+        good = [p for p in points if p["status"] in ("succeeded", "partial")]
+        latest = points[-1] if points else {}
+        rows.append(
+            {
+                "resource": key,
+                "workload": ResourceKey.parse(key).workload,
+                "points": len(points),
+                "last_status": latest.get("status", ""),
+                "last_run_id": latest.get("run_id", ""),
+                "last_good_run_id": good[-1]["run_id"] if good else "",
+                "last_good_at": good[-1]["finished_at"] if good else "",
+            }
+        )
+    return {"items": rows, "truncated": len(keys) > limit}
+
+
+@router.get("/resources/{resource}/points", summary="A resource's restore points, oldest first")
+def points(resource: ResourcePath, request: Request, who: Caller, svc: Svc) -> dict[str, Any]:
+    _readable(svc, request, who, resource, "points")
+    found = svc.runs.points(resource)
+    if not found:
+        raise NotFoundError(f"no backup of {resource!r}")
+    return {"resource": resource, "items": [{k: v for k, v in p.items() if k != "failures"} for p in found]}
+
+
+@router.get("/resources/{resource}/tree", summary="The folders and items directly under a folder, as of a point")
+def tree(
+    resource: ResourcePath,
+    request: Request,
+    at_point: AtPoint,
+    who: Caller,
+    svc: Svc,
+    path: Annotated[str, Query(max_length=1024, description="folder path ('' = top)")] = "",
+    category: Category = None,
+) -> dict[str, Any]:
+    _readable(svc, request, who, resource, "browse")
+    listing = list_tree(svc, resource, run_id=at_point.run_id, at=at_point.at, path=path, category=category)
+    return listing.to_dict()
+
+
+@router.get("/resources/{resource}/items", summary="Search a resource's items as of a point, page by page")
+def search(
+    resource: ResourcePath,
+    request: Request,
+    at_point: AtPoint,
+    who: Caller,
+    svc: Svc,
+    category: Category = None,
+    subject: Annotated[str | None, Query(max_length=256, description="subject (mail, events) or name contains")] = None,
+    sender: Annotated[str | None, Query(max_length=256, description="sender address contains (mail)")] = None,
+    recipient: Annotated[str | None, Query(max_length=256, description="a recipient address contains (mail)")] = None,
+    has_attachments: Annotated[bool | None, Query(description="mail with / without attachments")] = None,
+    folder: Annotated[str | None, Query(max_length=1024, description="in this folder path and below")] = None,
+    name: Annotated[str | None, Query(max_length=256, description="file name contains (files)")] = None,
+    after: Annotated[AwareDatetime | None, Query(description="received (mail) or modified (files) at or after")] = None,
+    before: Annotated[AwareDatetime | None, Query(description="received (mail) or modified (files) before")] = None,
+    page_size: PageSize = 100,
+    continuation: Continuation = None,
+) -> dict[str, Any]:
+    _readable(svc, request, who, resource, "search")
+    query = ItemQuery(
+        resource=resource,
+        run_id=at_point.run_id,
+        at=at_point.at,
+        folder=folder,
+        subject=subject,
+        sender=sender,
+        recipient=recipient,
+        has_attachments=has_attachments,
+        name=name,
+        category=category,
+        after=after,
+        before=before,
+    )
+    page = search_page(svc, query, page_size, continuation)
+    return {"run_id": page.run_id, "items": page.items, "continuation": page.continuation}
+
+
+@router.get("/runs", summary="Backup runs, newest first")
+def runs(
+    request: Request,
+    who: Caller,
+    svc: Svc,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> dict[str, Any]:
+    guard(svc, request, who, "runs", "", lambda: access.check_operator(who))
+    return {"items": svc.runs.list(limit)}
+
+
+@router.get("/runs/{run_id}", summary="One backup run: status and counts")
+def run(
+    run_id: Annotated[str, Path(pattern=RUN_PATTERN)],
+    request: Request,
+    who: Caller,
+    svc: Svc,
+) -> dict[str, Any]:
+    guard(svc, request, who, "runs", "", lambda: access.check_operator(who))
+    return svc.runs.get(run_id)

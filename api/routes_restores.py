@@ -1,0 +1,113 @@
+"""Restores: start one (validated completely before anything is written: 202 with a status URL, or a 4xx and nothing
+recorded or started), list them, and read one's status with progress counts and per-item failures."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from api import access
+from api.audit_trail import guard, record
+from api.auth import Principal
+from api.context import ApiContext, Caller, Ctx
+from api.schemas import PROBLEM_RESPONSES, Accepted, RestoreBody
+from core.bootstrap import Services
+from core.errors import PermissionDeniedError
+from core.restore_plan import validate_restore
+from core.restore_request import RestoreRequest
+from core.storage.restore_jobs import new_job_id
+
+log = logging.getLogger(__name__)
+router = APIRouter(responses=PROBLEM_RESPONSES)
+JOB_PATTERN = r"^r[0-9]{8}T[0-9]{6}-[0-9a-f]{8}$"
+
+
+def _scope(request: RestoreRequest) -> dict[str, Any]:
+    scope: dict[str, Any] = {"category": request.category}
+    if request.item_ids:
+        scope["item_ids"] = list(request.item_ids[:50])
+        scope["items"] = len(request.item_ids)
+    elif request.folder is not None:
+        scope["folder"] = request.folder
+    else:
+        scope["whole"] = True
+    return scope
+
+
+def _destination(request: RestoreRequest) -> str:
+    where = request.destination if request.destination == "original" else f"new-folder {request.new_folder_name()}"
+    if request.target_owner:
+        where += f" in {request.key.workload}:{request.target_owner}"
+    return where
+
+
+def _prepare(ctx: ApiContext, request: Request, body: RestoreBody, who: Principal) -> tuple[Services, str, str]:
+    """Check everything, then record the job: (services, job id, run id). Raises before any write."""
+    svc = ctx.services()
+    wanted = body.to_core()
+    guard(svc, request, who, "restore", wanted.resource, lambda: access.check_restore(who, wanted))
+    if wanted.destination == "new-folder" and wanted.destination_name is None:
+        wanted = replace(wanted, destination_name=wanted.new_folder_name())
+    validated = validate_restore(svc, wanted)
+    job_id = new_job_id()
+    svc.restore_jobs.create(job_id, wanted, who.to_dict())
+    record(svc, who, "restore", "accepted", 202, resource=wanted.resource, scope=_scope(wanted),
+           point=validated.run_id, destination=_destination(wanted), detail=job_id,
+           counts={"items": validated.items, "parts": validated.parts})  # fmt: skip
+    return svc, job_id, validated.run_id
+
+
+def _check_job(who: Principal, job: dict[str, Any]) -> None:
+    if not who.is_operator and job["requester"]["oid"].lower() != who.oid.lower():
+        raise PermissionDeniedError("you may only read the status of restores you started")
+
+
+@router.post(
+    "/restores",
+    status_code=202,
+    response_model=Accepted,
+    summary="Start a restore: items, a folder or a whole resource, as of a run or a time, to the original place, a "
+    "new folder or another resource",
+)
+async def start_restore(body: RestoreBody, request: Request, ctx: Ctx, who: Caller) -> JSONResponse:
+    svc, job_id, run_id = await run_in_threadpool(_prepare, ctx, request, body, who)
+    try:
+        await ctx.orchestrations.start_restore(job_id)
+    except Exception as error:
+        log.exception("restore job %s could not be started", job_id)
+        await run_in_threadpool(svc.restore_jobs.finish, job_id, "failed", f"could not start: {error}")
+        raise
+    url = f"{request.url.path}/{job_id}"
+    return JSONResponse(
+        {"id": job_id, "status": "accepted", "status_url": url, "run_id": run_id},
+        status_code=202,
+        headers={"Location": url},
+    )
+
+
+@router.get("/restores", summary="Restore jobs, newest first (self-service users: their own)")
+def list_restores(
+    ctx: Ctx,
+    who: Caller,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> dict[str, Any]:
+    svc = ctx.services()
+    return {"items": svc.restore_jobs.list(limit, requester=None if who.is_operator else who.oid)}
+
+
+@router.get("/restores/{job_id}", summary="A restore's status: progress counts, per-item failures, what came back")
+def restore_status(
+    job_id: Annotated[str, Path(pattern=JOB_PATTERN)],
+    request: Request,
+    ctx: Ctx,
+    who: Caller,
+) -> dict[str, Any]:
+    svc = ctx.services()
+    job = svc.restore_jobs.get(job_id)
+    guard(svc, request, who, "restore.status", job["resource"], lambda: _check_job(who, job))
+    return job

@@ -1,0 +1,118 @@
+"""Request and response bodies of the API, strict: unknown members, wrong types and out-of-range values are 422s
+that name the member, before any handler runs. These types are what the OpenAPI document is generated from."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictStr
+
+from core.errors import InvalidRequestError
+from core.models import ResourceKey
+from core.restore_request import RestoreRequest
+
+RESOURCE_PATTERN = r"^(exchange|onedrive|sharepoint):[^\s:/\\?#][^\s/\\?#]{0,255}$"
+RUN_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z_.:-]{0,63}$"
+ResourceText = Annotated[StrictStr, Field(pattern=RESOURCE_PATTERN, examples=["exchange:7f1d4c0e-7a52-4ad6-9e10"])]
+RunText = Annotated[StrictStr, Field(pattern=RUN_PATTERN, examples=["20261122T060000Z"])]
+ItemId = Annotated[StrictStr, Field(min_length=1, max_length=512)]
+MAX_RESTORE_ITEMS = 1_000
+WORKLOAD_CATEGORIES = {"exchange": ("mail", "contact", "event"), "onedrive": ("file",), "sharepoint": ("file",)}
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RestoreBody(Strict):
+    """What to restore, as of when, where to, and what to do when it is already there. Choose exactly one scope:
+    `item_ids`, `folder` (that folder and below) or `whole: true`."""
+
+    resource: ResourceText
+    run_id: RunText | None = Field(None, description="restore as of this backup run ...")
+    at: AwareDatetime | None = Field(None, description="... or as of the last backup at or before this time")
+    item_ids: Annotated[list[ItemId], Field(min_length=1, max_length=MAX_RESTORE_ITEMS)] | None = None
+    folder: Annotated[StrictStr, Field(min_length=1, max_length=1024)] | None = None
+    whole: StrictBool = False
+    category: Literal["mail", "contact", "event", "file"] | None = Field(
+        None, description="mailboxes: mail (default), contact or event; OneDrive and sites: file"
+    )
+    destination: Literal["original", "new-folder"] = "original"
+    destination_name: Annotated[StrictStr, Field(min_length=1, max_length=200)] | None = Field(
+        None, description="name of the new folder (default 'Restored <time> UTC')"
+    )
+    target_resource: ResourceText | None = Field(
+        None, description="restore into another resource of the same workload (another user's mailbox, OneDrive, site)"
+    )
+    conflict: Literal["skip", "keep-both", "replace", "fail"] = "skip"
+
+    def to_core(self) -> RestoreRequest:
+        """The core request; InvalidRequestError (400) for combinations the schema cannot express."""
+        key = ResourceKey.parse(self.resource)
+        allowed = WORKLOAD_CATEGORIES[key.workload]
+        category = self.category or allowed[0]
+        if category not in allowed:
+            raise InvalidRequestError(f"category {category!r} does not apply to {key.workload}: use {allowed}")
+        target_owner = None
+        if self.target_resource is not None:
+            target = ResourceKey.parse(self.target_resource)
+            if target.workload != key.workload:
+                raise InvalidRequestError(
+                    f"target_resource must be another {key.workload} resource, got {self.target_resource!r}"
+                )
+            target_owner = target.owner if target.owner != key.owner else None
+        if self.destination_name is not None and self.destination != "new-folder":
+            raise InvalidRequestError("destination_name applies only to destination 'new-folder'")
+        return RestoreRequest(
+            resource=self.resource,
+            run_id=self.run_id,
+            at=self.at,
+            item_ids=tuple(self.item_ids or ()),
+            folder=self.folder,
+            whole=self.whole,
+            destination=self.destination,
+            destination_name=self.destination_name,
+            target_owner=target_owner,
+            conflict=self.conflict,
+            category="mail" if category == "file" else category,
+        )
+
+
+class BackupBody(Strict):
+    """Back up these resources now (default: every resource discovery finds)."""
+
+    resources: Annotated[list[ResourceText], Field(min_length=1, max_length=1000)] | None = None
+
+
+class Accepted(BaseModel):
+    id: str
+    status: str
+    status_url: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[dict[str, Any]] | None = None
+
+
+class Page(BaseModel):
+    items: list[dict[str, Any]]
+    continuation: str | None = None
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem, "content": {"application/problem+json": {}}, "description": text}
+    for status, text in (
+        (400, "malformed or impossible request"),
+        (401, "missing, malformed, badly signed or expired bearer token"),
+        (403, "the caller's roles or ownership do not allow this"),
+        (404, "unknown resource, run, item, folder or job"),
+        (422, "the request does not match the schema"),
+    )
+}

@@ -1,0 +1,207 @@
+"""The dashboard's figures: recent runs, per-resource health, storage used and saved by deduplication, recent
+restores; one JSON-ready dict, read in a few queries and bounded scans (see `dashboard_data`).
+
+What each figure means, and what it costs at 10,000 resources:
+
+- **runs**: the last N run entities (one partition of `{prefix}runs`; small). A run's `items` are the item versions
+  it captured (new or changed), its `bytes` the content it newly wrote (deduplicated content excluded).
+- **resources**: one cross-partition query of `{prefix}restorepoints` for the points of the last `lookback` runs,
+  with a narrow projection: at most lookback x resources rows (70,000 at the defaults). Azure Tables scans the whole
+  table server-side for it, as `RunStore.resources()` does. A resource's `items` and `bytes` are those of its
+  latest usable (succeeded or partial) point: what that backup captured and newly wrote, not the resource's total
+  size. The total would be a sum over the resource's catalog partition, every item it holds: a scan of the whole
+  catalog for the table, so it is not offered here. A resource with no point in the lookback is not listed; one
+  with no usable point in it has no last good backup (an alarm worth showing).
+- **storage**: `stored_bytes` sums the blobs under `sha256/` in the content container (each distinct content once),
+  `logical_bytes` sums the sizes the catalog records for every item version (live or ended): what a backup storing
+  each captured version separately, without content addressing, would hold. Both cover everything ever backed up,
+  so `dedup_savings` = 1 - stored / logical compares like with like. Catalog sizes are of an item's main content
+  (a message's MIME, a file, an event's or contact's JSON); event attachments and contact photos are blobs of their
+  own not counted in logical, which makes the savings conservative. Both scans stop after `scan_limit` rows; a
+  stopped scan is reported `complete: false`, its figure is a lower bound and the savings ratio is None.
+- **restores**: the last `restores` jobs (one query of job entities) and their parts' counts (one more query).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from azure.data.tables import TableClient
+from azure.storage.blob import ContainerClient
+
+from core.storage.restore_jobs import COUNTS as RESTORE_COUNTS
+from core.storage.restore_jobs import JOB
+from core.storage.runs import USABLE
+from core.storage.tables import container_client, table_clients
+
+if TYPE_CHECKING:
+    from core.bootstrap import Services
+
+DEFAULT_RUNS = 30
+DEFAULT_LOOKBACK = 7
+DEFAULT_SCAN_LIMIT = 50_000
+DEFAULT_RESTORES = 10
+_POINT_FIELDS = ["resource", "RowKey", "status", "items", "bytes", "failed_items", "error", "finished_at"]
+
+
+def dashboard_data(
+    services: Services,
+    runs: int = DEFAULT_RUNS,
+    *,
+    lookback: int = DEFAULT_LOOKBACK,
+    scan_limit: int = DEFAULT_SCAN_LIMIT,
+    restores: int = DEFAULT_RESTORES,
+) -> dict[str, Any]:
+    """Everything the dashboard shows, JSON-ready: `runs` (oldest to newest of the last `runs`), `resources`
+    (problems first), `storage`, `restores` (newest first) and `generated_at`; see the module docstring for what
+    each figure means and costs. Tables and the container are read through clients built from the settings."""
+    tables = table_clients(services.settings, create=False)
+    recent = list(reversed(services.runs.list(limit=max(runs, lookback, 1))))
+    charted = recent[-runs:] if runs > 0 else []
+    window = recent[-lookback:] if lookback > 0 else []
+    return {
+        "generated_at": datetime.now(UTC).isoformat(),
+        "runs": [_run_row(run) for run in charted],
+        "lookback": {"runs": len(window), "since_run": window[0]["run_id"] if window else None},
+        "resources": _resources(tables["restorepoints"], window[0]["run_id"]) if window else [],
+        "storage": storage_usage(container_client(services.settings), tables["catalog"], scan_limit),
+        "restores": _restores(services, tables["restorejobs"], restores),
+    }
+
+
+# -- runs ------------------------------------------------------------------------------------------------------
+def _run_row(run: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": run["run_id"],
+        "status": run["status"],
+        "trigger": run["trigger"],
+        "started_at": run["started_at"],
+        "finished_at": run["finished_at"],
+        "duration_seconds": seconds_between(run["started_at"], run["finished_at"]),
+        "resources": run["resources"],
+        "succeeded": run["succeeded"],
+        "partial": run["partial"],
+        "failed": run["failed"],
+        "skipped": run["skipped"],
+        "items": run["items"],
+        "bytes": run["bytes"],
+        "removed": run["removed"],
+        "failed_items": run["failed_items"],
+        "error": run["error"],
+    }
+
+
+def seconds_between(start: str, end: str) -> float | None:
+    """Seconds from one ISO time to another; None when either is missing (a run still going) or unreadable."""
+    try:
+        return round((datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds(), 3)
+    except (TypeError, ValueError):
+        return None
+
+
+# -- resources -------------------------------------------------------------------------------------------------
+_STATUS_ORDER = {"failed": 0, "partial": 1, "running": 2, "succeeded": 3, "skipped": 4}
+
+
+def _resources(points: TableClient, since_run: str) -> list[dict[str, Any]]:
+    latest: dict[str, dict[str, Any]] = {}
+    good: dict[str, dict[str, Any]] = {}
+    entities = points.query_entities("RowKey ge @since", parameters={"since": since_run}, select=_POINT_FIELDS)
+    for entity in entities:
+        resource = str(entity.get("resource") or "")
+        if not resource:
+            continue
+        if resource not in latest or entity["RowKey"] > latest[resource]["RowKey"]:
+            latest[resource] = entity
+        if entity.get("status") in USABLE and (resource not in good or entity["RowKey"] > good[resource]["RowKey"]):
+            good[resource] = entity
+    rows = [_resource_row(resource, latest[resource], good.get(resource)) for resource in latest]
+    return sorted(rows, key=lambda r: (_STATUS_ORDER.get(r["status"], 0), r["resource"]))
+
+
+def _resource_row(resource: str, last: dict[str, Any], good: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "resource": resource,
+        "workload": resource.partition(":")[0],
+        "status": str(last.get("status") or ""),
+        "last_run_id": last["RowKey"],
+        "last_finished_at": str(last.get("finished_at") or ""),
+        "failed_items": int(last.get("failed_items") or 0),
+        "error": str(last.get("error") or ""),
+        "last_good_run_id": good["RowKey"] if good else None,
+        "last_good_at": str(good.get("finished_at") or "") if good else None,
+        "last_good_status": str(good.get("status") or "") if good else None,
+        "items": int(good.get("items") or 0) if good else 0,
+        "bytes": int(good.get("bytes") or 0) if good else 0,
+    }
+
+
+# -- storage ---------------------------------------------------------------------------------------------------
+def storage_usage(container: ContainerClient, catalog: TableClient, scan_limit: int = DEFAULT_SCAN_LIMIT) -> dict:
+    """Stored (distinct blobs) against logical (every catalogued version's size) bytes, each scan bounded.
+    `versions` counts the catalog rows read, folder versions (size 0) included."""
+    blobs = stored = 0
+    blobs_complete = True
+    for blob in container.list_blobs(name_starts_with="sha256/", results_per_page=5000):
+        if blobs >= scan_limit:
+            blobs_complete = False
+            break
+        blobs += 1
+        stored += int(blob.size or 0)
+    versions = logical = 0
+    versions_complete = True
+    for entity in catalog.query_entities("RowKey ne ''", select=["size"], results_per_page=1000):
+        if versions >= scan_limit:
+            versions_complete = False
+            break
+        versions += 1
+        logical += int(entity.get("size") or 0)
+    complete = blobs_complete and versions_complete
+    savings = round(1 - stored / logical, 4) if complete and logical > 0 else None
+    return {
+        "stored_bytes": stored,
+        "blobs": blobs,
+        "logical_bytes": logical,
+        "versions": versions,
+        "saved_bytes": logical - stored if complete else None,
+        "dedup_savings": savings,
+        "complete": complete,
+        "scan_limit": scan_limit,
+    }
+
+
+# -- restores --------------------------------------------------------------------------------------------------
+def _restores(services: Services, jobs_table: TableClient, limit: int) -> list[dict[str, Any]]:
+    jobs = services.restore_jobs.list(limit=limit) if limit > 0 else []
+    if not jobs:
+        return []
+    counts: dict[str, dict[str, int]] = {job["id"]: dict.fromkeys(("parts_done", *RESTORE_COUNTS), 0) for job in jobs}
+    oldest = min(counts)
+    parts = jobs_table.query_entities(
+        "PartitionKey ge @oldest and RowKey ne @job",
+        parameters={"oldest": oldest, "job": JOB},
+        select=["PartitionKey", *RESTORE_COUNTS],
+    )
+    for part in parts:
+        tally = counts.get(part["PartitionKey"])
+        if tally is None:  # a job created after the list was read
+            continue
+        tally["parts_done"] += 1
+        for name in RESTORE_COUNTS:
+            tally[name] += int(part.get(name) or 0)
+    return [
+        {
+            "id": job["id"],
+            "resource": job["resource"],
+            "status": job["status"],
+            "requester": job["requester"]["name"] or job["requester"]["oid"],
+            "created_at": job["created_at"],
+            "finished_at": job["finished_at"],
+            "duration_seconds": seconds_between(job["created_at"], job["finished_at"]),
+            "parts": job["parts"],
+            **counts[job["id"]],
+            "error": job["error"],
+        }
+        for job in jobs
+    ]

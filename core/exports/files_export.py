@@ -1,0 +1,160 @@
+"""Zips of catalog items laid out by folder, as of a run: a OneDrive's or SharePoint site's files (a folder and
+below, or everything) with their folder structure, and the same for any item category given a way to render an
+item as bytes (contacts as .vcf, events as .ics: see core/exports/downloads.py). `manifest.json` names each entry's
+item id, SHA-256 (of the stored content), size and folder, and any item that could not be exported.
+
+Everything streams as mail zips do: the catalog is read page by page, each file goes from blob storage to the
+output chunk by chunk (verified against its SHA-256 address as it passes) and the zip is written without seeking,
+so memory stays bounded by one chunk plus a small record per item, whatever the size of the drive."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from core.catalog_view import Scope, open_scope, parse_time
+from core.errors import ContentIntegrityError, NotFoundError, StorageError
+from core.exports.mail_export import MANIFEST, safe_segment, short_id
+from core.exports.zip_stream import ZipStreamWriter
+from core.storage.catalog import ItemVersion
+from core.workloads.drive_backup import FILE
+from core.workloads.folder_paths import is_within, split_path
+
+if TYPE_CHECKING:
+    from core.bootstrap import Services
+
+_MAX_NAME_BYTES = 120
+TOP = "(top)"  # the directory of items with no folder (never a drive's files: those sit at the zip's root)
+
+# (version, its folder path) -> (file name in the zip, the bytes as chunks); raising NotFoundError or StorageError
+# before the first chunk leaves the item out (listed under failures)
+Render = Callable[[ItemVersion], tuple[str, Iterator[bytes]]]
+
+
+class UniqueNames:
+    """Unique entry names, compared the way case-insensitive file systems (Windows, macOS) would."""
+
+    def __init__(self, reserved: tuple[str, ...] = (MANIFEST,)) -> None:
+        self._taken: set[str] = {r.casefold() for r in reserved}
+
+    def claim(self, directory: str, stem: str, suffix: str) -> str:
+        prefix = f"{directory}/" if directory else ""
+        n = 1
+        while True:
+            name = f"{prefix}{stem}{suffix}" if n == 1 else f"{prefix}{stem} ({n}){suffix}"
+            if name.casefold() not in self._taken:
+                self._taken.add(name.casefold())
+                return name
+            n += 1
+
+
+def split_name(name: str, fallback: str, suffix: str = "") -> tuple[str, str]:
+    """(stem, suffix) of a safe file name: `suffix` if given, else the name's own extension (kept whole when the
+    stem has to be cut to fit)."""
+    if not suffix:
+        stem, suffix = os.path.splitext(name)
+        suffix = safe_segment(suffix, "", max_bytes=16) if suffix else ""
+        suffix = "." + suffix.lstrip(".") if suffix.strip(".") else ""
+    else:
+        stem = name
+    return safe_segment(stem, fallback, max_bytes=_MAX_NAME_BYTES - len(suffix.encode()) - 16), suffix
+
+
+def directory(path: str, top: str) -> str:
+    segments = split_path(path)
+    return "/".join(safe_segment(s) for s in segments) if segments else top
+
+
+def check_folder(scope: Scope, folder: str | None) -> None:
+    """NotFoundError unless `folder` (None: everything) is a folder as of the scope's run."""
+    if folder is not None and not any(p and is_within(p, folder) for p in scope.paths.values()):
+        raise NotFoundError(f"no folder {folder!r} in the backup of {scope.resource!r} as of run {scope.run_id}")
+
+
+def selected(services: Services, scope: Scope, folder: str | None) -> Iterator[tuple[ItemVersion, str]]:
+    """(version, folder path) of every item of the scope in `folder` and below, streamed page by page."""
+    ids = None
+    if folder is not None:
+        ids = scope.server_filter([k for k, p in scope.paths.items() if p and is_within(p, folder)])
+    for version in services.catalog.as_of(scope.resource, scope.category, scope.run_id, folder_ids=ids):
+        path = scope.path_of(version)
+        if folder is None or is_within(path, folder):
+            yield version, path
+
+
+def _manifest(head: dict[str, Any], entries: list[tuple[str, str, str, int, str]], failures: list) -> Iterator[bytes]:
+    """manifest.json, encoded a line per item (it is one more thing not to hold whole in memory)."""
+    yield json.dumps(head, ensure_ascii=False)[:-1].encode("utf-8") + b', "items": [\n'
+    for n, (item_id, sha, name, size, path) in enumerate(entries):
+        line = {"id": item_id, "sha256": sha, "path": name, "size": size, "folder": path}
+        yield (b",\n" if n else b"") + json.dumps(line, ensure_ascii=False).encode("utf-8")
+    yield b'\n], "failures": ' + json.dumps(failures, ensure_ascii=False).encode("utf-8") + b"}\n"
+
+
+def write_items_zip(
+    out: BinaryIO | Any,
+    items: Iterator[tuple[ItemVersion, str]],
+    render: Render,
+    head: dict[str, Any],
+    top: str = TOP,
+    when: Callable[[ItemVersion], datetime | None] = lambda v: parse_time(v.modified),
+) -> dict[str, Any]:
+    """Write a zip of `items` (version, folder path) to `out` (only `write()` is needed), each rendered by
+    `render` into `<folder path>/<name>` (every segment safe for any OS, names unique), then manifest.json.
+    Returns the counts: items, bytes (uncompressed), zip_bytes, failed."""
+    names = UniqueNames()
+    entries: list[tuple[str, str, str, int, str]] = []  # compact: (item id, sha256, path, size, folder)
+    failures: list[dict[str, str]] = []
+    total = 0
+    with ZipStreamWriter(out) as zw:
+        for version, path in items:
+            try:
+                file_name, chunks = render(version)
+                first = next(chunks, b"")  # a missing blob fails here, before the entry is begun
+            except (NotFoundError, StorageError) as exc:
+                failures.append({"id": version.item_id, "sha256": version.content_hash, "error": str(exc)[:500]})
+                continue
+            stem, suffix = split_name(file_name, "item")
+            name = names.claim(directory(path, top), stem, suffix)
+
+            def body(first: bytes = first, rest: Iterator[bytes] = chunks) -> Iterator[bytes]:
+                yield first
+                yield from rest
+
+            try:
+                size = zw.write_stream(name, body(), size=version.size or None, when=when(version))
+            except ContentIntegrityError as exc:
+                failures.append(
+                    {"id": version.item_id, "sha256": version.content_hash, "path": name, "error": str(exc)[:500]}
+                )
+                continue
+            total += size
+            entries.append((version.item_id, version.content_hash, name, size, path))
+        zw.write_stream(MANIFEST, _manifest(head, entries, failures))
+    return {"items": len(entries), "bytes": total, "zip_bytes": zw.bytes_written, "failed": len(failures)}
+
+
+def export_files_zip(
+    services: Services, resource: str, run_id: str | None, out: BinaryIO | Any, folder: str | None = None
+) -> dict[str, Any]:
+    """Write a zip of the drive(s) of `resource` (or of `folder` and below) as of `run_id` (None: the latest
+    usable run) to `out`: each file at its path from the drive root, byte for byte. Empty folders are not in the
+    zip (a streamed zip holds files). Returns run_id and the counts of `write_items_zip`."""
+    run = services.runs.resolve_point(resource, run_id)
+    scope = open_scope(services, resource, run, FILE)
+    check_folder(scope, folder)
+    counts = write_files_zip(services, scope, folder, out)
+    return {"run_id": run, **counts}
+
+
+def write_files_zip(services: Services, scope: Scope, folder: str | None, out: BinaryIO | Any) -> dict[str, Any]:
+    """The zip of a files scope whose folder has been checked (see `check_folder`)."""
+
+    def render(version: ItemVersion) -> tuple[str, Iterator[bytes]]:
+        return version.name or f"file {short_id(version.item_id)}", services.content.iter_chunks(version.content_hash)
+
+    head = {"resource": scope.resource, "run_id": scope.run_id, "category": FILE, "folder": folder}
+    return write_items_zip(out, selected(services, scope, folder), render, head, top="")

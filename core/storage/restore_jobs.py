@@ -1,0 +1,166 @@
+"""Restore jobs: what a restore over HTTP asked for, who asked, and how far it has got.
+
+`{prefix}restorejobs`: PartitionKey = job id. RowKey 'job' holds the request, the requester and the job's status;
+RowKey 'part-00000'... hold one part's outcome (counts, per-item failures, what was restored), written once when
+that part finishes. Status is read by summing the finished parts, so parts running in parallel on different
+workers never write the same entity."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from azure.core.exceptions import ResourceNotFoundError
+from azure.data.tables import TableClient, UpdateMode
+
+from core.errors import NotFoundError
+from core.restore_request import RestoreReport, RestoreRequest
+
+JOB = "job"
+STATUSES = ("accepted", "running", "succeeded", "partial", "failed")
+COUNTS = ("restored", "skipped", "failed")
+MAX_PART_FAILURES = 100  # per part, kept in the part entity (Table strings hold 64 KiB of UTF-16)
+MAX_PART_ITEMS = 150
+MAX_LISTED_FAILURES = 1_000
+MAX_LISTED_ITEMS = 1_000
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def new_job_id(now: datetime | None = None) -> str:
+    """Sortable by creation time: 'r20261122T101500-3f9a0c12'."""
+    return f"r{(now or datetime.now(UTC)):%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
+
+
+def _part_key(part: int) -> str:
+    return f"part-{part:05d}"
+
+
+def _json_list(text: Any) -> list:
+    try:
+        value = json.loads(text) if isinstance(text, str) and text else []
+    except ValueError:
+        return []
+    return value if isinstance(value, list) else []
+
+
+class RestoreJobStore:
+    def __init__(self, table: TableClient) -> None:
+        self._table = table
+
+    def create(self, job_id: str, request: RestoreRequest, requester: dict[str, Any]) -> None:
+        """Record an accepted job (before its orchestration starts). An existing id is an error, not overwritten."""
+        self._table.create_entity(
+            {
+                "PartitionKey": job_id,
+                "RowKey": JOB,
+                "status": "accepted",
+                "request": json.dumps(request.to_dict(), sort_keys=True),
+                "resource": request.resource,
+                "requester": str(requester.get("oid", "")),
+                "requester_name": str(requester.get("name", "")),
+                "requester_roles": json.dumps(list(requester.get("roles", ()))),
+                "created_at": _now(),
+                "updated_at": _now(),
+                "run_id": "",
+                "parts": 0,
+                "destination": "",
+                "error": "",
+            }
+        )
+
+    def request(self, job_id: str) -> RestoreRequest:
+        return RestoreRequest.from_dict(json.loads(self._job(job_id)["request"]))
+
+    def start(self, job_id: str, run_id: str, parts: int, destination: str) -> None:
+        entity = {"PartitionKey": job_id, "RowKey": JOB, "status": "running", "run_id": run_id, "parts": parts,
+                  "destination": destination, "updated_at": _now(), "started_at": _now()}  # fmt: skip
+        self._table.upsert_entity(entity, mode=UpdateMode.MERGE)
+
+    def record_part(self, job_id: str, part: int, report: RestoreReport) -> dict[str, int]:
+        """Keep one finished part's outcome; returns its counts (what the orchestrator adds up)."""
+        counts = {name: int(getattr(report, name)) for name in COUNTS}
+        entity: dict[str, Any] = {"PartitionKey": job_id, "RowKey": _part_key(part), **counts, "finished_at": _now()}
+        entity["failures"] = json.dumps(report.failures[:MAX_PART_FAILURES])
+        entity["failures_dropped"] = max(0, len(report.failures) - MAX_PART_FAILURES)
+        entity["items"] = json.dumps(report.items[:MAX_PART_ITEMS])
+        entity["destination"] = report.destination
+        self._table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+        return counts
+
+    def record_part_failure(self, job_id: str, part: int, error: str) -> None:
+        """A part that could not run at all (its activity failed): visible in the status, counts unknown."""
+        entity = {"PartitionKey": job_id, "RowKey": _part_key(part), "restored": 0, "skipped": 0, "failed": 0,
+                  "error": error[:2000], "finished_at": _now(), "failures": "[]", "items": "[]"}  # fmt: skip
+        self._table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+
+    def finish(self, job_id: str, status: str, error: str = "") -> None:
+        entity = {"PartitionKey": job_id, "RowKey": JOB, "status": status, "error": error[:2000],
+                  "updated_at": _now(), "finished_at": _now()}  # fmt: skip
+        self._table.upsert_entity(entity, mode=UpdateMode.MERGE)
+
+    def _job(self, job_id: str) -> dict[str, Any]:
+        try:
+            return dict(self._table.get_entity(job_id, JOB))
+        except (ResourceNotFoundError, ValueError):
+            raise NotFoundError(f"no restore job {job_id!r}") from None
+
+    def get(self, job_id: str) -> dict[str, Any]:
+        """The job with its progress: parts finished of parts, counts so far, per-item failures, restored items."""
+        job = self._job(job_id)
+        parts = [e for e in self._table.query_entities("PartitionKey eq @pk", parameters={"pk": job_id})
+                 if e["RowKey"] != JOB]  # fmt: skip
+        totals = {name: sum(int(p.get(name, 0)) for p in parts) for name in COUNTS}
+        failures: list[dict] = []
+        items: list[dict] = []
+        part_errors = []
+        for p in sorted(parts, key=lambda e: e["RowKey"]):
+            failures.extend(_json_list(p.get("failures")))
+            items.extend(_json_list(p.get("items")))
+            if p.get("error"):
+                part_errors.append({"part": int(p["RowKey"].removeprefix("part-")), "error": p["error"]})
+        summary = _job_dict(job)
+        summary["progress"] = {"parts": int(job.get("parts", 0)), "parts_done": len(parts), **totals}
+        summary["failures"] = failures[:MAX_LISTED_FAILURES]
+        summary["part_errors"] = part_errors
+        summary["items"] = items[:MAX_LISTED_ITEMS]
+        summary["destination_folder"] = next((p.get("destination") for p in parts if p.get("destination")), "")
+        return summary
+
+    def list(self, limit: int = 50, requester: str | None = None) -> list[dict[str, Any]]:
+        """Newest first; only `requester`'s jobs when given."""
+        query, params = "RowKey eq @job", {"job": JOB}
+        if requester is not None:
+            query += " and requester eq @who"
+            params["who"] = requester
+        jobs = sorted(self._table.query_entities(query, parameters=params), key=lambda e: e["PartitionKey"],
+                      reverse=True)  # fmt: skip
+        return [_job_dict(e) for e in jobs[:limit]]
+
+    def count(self) -> int:
+        return sum(1 for _ in self._table.query_entities("RowKey eq @job", parameters={"job": JOB}, select=["RowKey"]))
+
+
+def _job_dict(entity: dict[str, Any]) -> dict[str, Any]:
+    request = json.loads(entity.get("request") or "{}")
+    return {
+        "id": entity["PartitionKey"],
+        "status": entity.get("status", ""),
+        "resource": entity.get("resource", ""),
+        "request": request,
+        "requester": {
+            "oid": entity.get("requester", ""),
+            "name": entity.get("requester_name", ""),
+            "roles": _json_list(entity.get("requester_roles")),
+        },
+        "run_id": entity.get("run_id", ""),
+        "parts": int(entity.get("parts", 0)),
+        "created_at": entity.get("created_at", ""),
+        "started_at": entity.get("started_at", ""),
+        "finished_at": entity.get("finished_at", ""),
+        "error": entity.get("error", ""),
+    }

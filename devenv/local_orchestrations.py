@@ -1,0 +1,73 @@
+"""The API's orchestration port for local runs (demo, tests): the real orchestrator functions of blueprints/, run by
+devenv.durable_local in background threads, one backup at a time like the fixed "backup" instance in Azure."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from datetime import UTC, datetime
+from typing import Any
+
+from api.orchestrations import BACKUP_INSTANCE, restore_instance_id
+from core.errors import AlreadyRunningError
+from devenv.durable_local import LocalResult, run_orchestration
+
+log = logging.getLogger(__name__)
+
+
+class LocalOrchestrations:
+    def __init__(self, max_parallel: int = 4, retry_delay_scale: float = 0.01) -> None:
+        self._pool = ThreadPoolExecutor(8, thread_name_prefix="orchestration")
+        self._lock = threading.Lock()
+        self._backup: Future[LocalResult] | None = None
+        self._backup_started = ""
+        self._restores: dict[str, Future[LocalResult]] = {}
+        self.max_parallel, self.retry_delay_scale = max_parallel, retry_delay_scale
+
+    def _run(self, name: str, payload: dict[str, Any], instance_id: str) -> LocalResult:
+        result = run_orchestration(
+            name, payload, max_parallel=self.max_parallel, instance_id=instance_id,
+            retry_delay_scale=self.retry_delay_scale,
+        )  # fmt: skip
+        if result.runtime_status != "Completed":
+            log.error("orchestration %s failed: %s", instance_id, result.error)
+        return result
+
+    async def start_backup(self, resources: list[str] | None) -> None:
+        with self._lock:
+            if self._backup is not None and not self._backup.done():
+                raise AlreadyRunningError("a backup run is already pending or running; poll /api/v1/backups/current")
+            payload: dict[str, Any] = {"trigger": "http"}
+            if resources:
+                payload["resources"] = resources
+            self._backup_started = datetime.now(UTC).isoformat()
+            self._backup = self._pool.submit(self._run, "backup_orchestrator", payload, BACKUP_INSTANCE)
+
+    async def backup_status(self) -> dict[str, Any] | None:
+        with self._lock:
+            future = self._backup
+        if future is None:
+            return None
+        status: dict[str, Any] = {"instanceId": BACKUP_INSTANCE, "createdTime": self._backup_started}
+        if not future.done():
+            return {**status, "runtimeStatus": "Running", "customStatus": None, "output": None}
+        result = future.result()
+        return {**status, "runtimeStatus": result.runtime_status, "customStatus": result.custom_status,
+                "output": result.output}  # fmt: skip
+
+    async def start_restore(self, job_id: str) -> None:
+        instance = restore_instance_id(job_id)
+        with self._lock:
+            self._restores[job_id] = self._pool.submit(self._run, "restore_orchestrator", {"job_id": job_id}, instance)
+
+    def wait_idle(self, timeout: float = 300) -> None:
+        """Block until every orchestration started so far has ended (tests, demo)."""
+        with self._lock:
+            futures = [f for f in (self._backup, *self._restores.values()) if f is not None]
+        _, pending = wait(futures, timeout=timeout)
+        if pending:
+            raise TimeoutError(f"{len(pending)} orchestrations still running after {timeout} s")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=False)
