@@ -17,13 +17,14 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Generator, Sequence
+from collections.abc import Generator
 from http import HTTPStatus
 from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
 
+from blueprints.fan_in import error_text, settle
 from core import backup as use_cases
 from core.bootstrap import get_services
 from core.planning import RESOURCE_STATUSES, failed_result, new_run_id, plan_batches, summarize
@@ -44,7 +45,6 @@ RESOURCE_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=5_000, max
 FINISH_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=10_000, max_number_of_attempts=5)
 
 MAX_REQUESTED_RESOURCES = 1_000
-MAX_ERROR_CHARS = 1_000
 RESOURCE_KEY = re.compile(r"^[a-z][a-z0-9]*:[^\s:][^\s]{0,255}$")
 
 
@@ -171,33 +171,6 @@ async def backup_status(req: func.HttpRequest, client: df.DurableOrchestrationCl
 # ----------------------------------------------------------------------------------------------- orchestrators
 
 
-def _error_text(error: BaseException) -> str:
-    return (str(error).strip() or type(error).__name__)[:MAX_ERROR_CHARS]
-
-
-def _settle(context: df.DurableOrchestrationContext, tasks: Sequence[Any]) -> Generator[Any, Any, list]:
-    """Wait for every task; return one `(True, result)` or `(False, error text)` per task, in order. Never raises.
-
-    task_all in azure-functions-durable fails fast: the first failed child fails the WhenAll task at once (other
-    children may still be pending). So on failure, each task is yielded on its own: finished ones resume at once
-    with their value or error, pending ones wait for their own completion event. The tasks are already scheduled,
-    so this adds no actions, and the same history always takes the same path: it is replay-safe."""
-    if not tasks:
-        return []
-    try:
-        results = yield context.task_all(list(tasks))
-        return [(True, result) for result in results]
-    except Exception:
-        pass
-    settled = []
-    for task in tasks:
-        try:
-            settled.append((True, (yield task)))
-        except Exception as error:
-            settled.append((False, _error_text(error)))
-    return settled
-
-
 def _progress(run_id: str, stage: str, **counts: Any) -> dict:
     return {"run_id": run_id, "stage": stage, **counts}
 
@@ -224,7 +197,7 @@ def backup_orchestrator(context: df.DurableOrchestrationContext):
         try:
             discovered = yield context.call_activity("discover_resources", {"run_id": run_id}, expected_type=dict)
         except Exception as error:  # nothing to fan out: record the run as failed rather than leave it running
-            summary = {**summarize(run_id, []), "status": "failed", "error": f"discovery failed: {_error_text(error)}"}
+            summary = {**summarize(run_id, []), "status": "failed", "error": f"discovery failed: {error_text(error)}"}
             yield from _finish(context, run_id, summary)
             context.set_custom_status(_progress(run_id, "completed", status="failed"))
             return summary
@@ -242,7 +215,7 @@ def backup_orchestrator(context: df.DurableOrchestrationContext):
         for index, batch in enumerate(batches)
     ]
     results: list[dict] = []
-    for batch, (ok, value) in zip(batches, (yield from _settle(context, tasks)), strict=True):
+    for batch, (ok, value) in zip(batches, (yield from settle(context, tasks)), strict=True):
         # backup_batch never fails on its own; if its instance failed anyway, every resource in it failed.
         results.extend(value if ok else [failed_result(key, f"batch failed: {value}") for key in batch])
 
@@ -270,7 +243,7 @@ def backup_batch(context: df.DurableOrchestrationContext):
     ]
     results = [
         value if ok else failed_result(key, value)
-        for key, (ok, value) in zip(resources, (yield from _settle(context, tasks)), strict=True)
+        for key, (ok, value) in zip(resources, (yield from settle(context, tasks)), strict=True)
     ]
     context.set_custom_status({"run_id": run_id, "resources": len(results), "failed": _count_failed(results)})
     return results

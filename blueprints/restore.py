@@ -21,7 +21,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from blueprints.backup import _error_text, _settle
+from blueprints.fan_in import error_text, settle
 from core import restore_job
 from core.bootstrap import get_services
 from core.restore_plan import part_batches
@@ -38,11 +38,6 @@ BATCH_ORCHESTRATOR = "restore_batch"
 PLAN_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=5_000, max_number_of_attempts=3)
 # finish_restore records the outcome: a transient storage failure there must not leave the job 'running' forever.
 FINISH_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=10_000, max_number_of_attempts=5)
-
-
-def restore_instance_id(job_id: str) -> str:
-    """The orchestration instance of a restore job (one per job, so starting it twice cannot run it twice)."""
-    return f"restore-{job_id}"
 
 
 def _zero() -> dict[str, int]:
@@ -83,7 +78,7 @@ def restore_orchestrator(context: df.DurableOrchestrationContext):
     try:
         plan = yield context.call_activity_with_retry("plan_restore", PLAN_RETRY, plan_input, expected_type=dict)
     except Exception as error:  # the job must not stay 'accepted': finish it as failed
-        plan = {"job_id": job_id, "run_id": "", "parts": 0, "error": f"planning failed: {_error_text(error)}"}
+        plan = {"job_id": job_id, "run_id": "", "parts": 0, "error": f"planning failed: {error_text(error)}"}
     run_id, parts = plan["run_id"], int(plan["parts"])
     if parts == 0:
         summary = yield from _finish(context, job_id, _zero(), [], plan.get("error") or "nothing to restore")
@@ -105,7 +100,7 @@ def restore_orchestrator(context: df.DurableOrchestrationContext):
         for index, batch in enumerate(batches)
     ]
     totals, failed_parts = _zero(), []
-    for batch, (ok, value) in zip(batches, (yield from _settle(context, tasks)), strict=True):
+    for batch, (ok, value) in zip(batches, (yield from settle(context, tasks)), strict=True):
         if ok:
             _add(totals, value["totals"])
             failed_parts.extend(value["failed_parts"])
@@ -143,7 +138,7 @@ def restore_batch(context: df.DurableOrchestrationContext):
         for part in parts
     ]
     totals, failed_parts = _zero(), []
-    for part, (ok, value) in zip(parts, (yield from _settle(context, tasks)), strict=True):
+    for part, (ok, value) in zip(parts, (yield from settle(context, tasks)), strict=True):
         if ok:
             _add(totals, value)
         else:

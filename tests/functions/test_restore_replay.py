@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from blueprints.restore import restore_batch, restore_instance_id, restore_orchestrator
+from api.orchestrations import restore_instance_id
+from blueprints.restore import restore_batch, restore_orchestrator
 from core.restore_plan import MAX_PARTS, PART_BATCH_SIZE
 from tests.functions.durable_history import (
     CALL_ACTIVITY,

@@ -1,0 +1,38 @@
+"""Fan-in for orchestrators that fan out: wait for every task without failing fast, and bounded error texts.
+Shared by the backup and restore orchestrators; replay-safe (no I/O, no clock)."""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Sequence
+from typing import Any
+
+import azure.durable_functions as df
+
+MAX_ERROR_CHARS = 1_000
+
+
+def error_text(error: BaseException) -> str:
+    return (str(error).strip() or type(error).__name__)[:MAX_ERROR_CHARS]
+
+
+def settle(context: df.DurableOrchestrationContext, tasks: Sequence[Any]) -> Generator[Any, Any, list]:
+    """Wait for every task; return one `(True, result)` or `(False, error text)` per task, in order. Never raises.
+
+    task_all in azure-functions-durable fails fast: the first failed child fails the WhenAll task at once (other
+    children may still be pending). So on failure, each task is yielded on its own: finished ones resume at once
+    with their value or error, pending ones wait for their own completion event. The tasks are already scheduled,
+    so this adds no actions, and the same history always takes the same path: it is replay-safe."""
+    if not tasks:
+        return []
+    try:
+        results = yield context.task_all(list(tasks))
+        return [(True, result) for result in results]
+    except Exception:
+        pass
+    settled = []
+    for task in tasks:
+        try:
+            settled.append((True, (yield task)))
+        except Exception as error:
+            settled.append((False, error_text(error)))
+    return settled
