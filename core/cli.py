@@ -14,6 +14,7 @@ from typing import Any
 
 from core.bootstrap import Services, build_services
 from core.browse import ItemQuery, find_items
+from core.catalog_view import FILE_CATEGORIES, MAILBOX_CATEGORIES, category_of
 from core.config import load_settings, settings_help
 from core.errors import BackupError
 from core.exports.contacts_export import export_contacts_vcf
@@ -75,8 +76,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("resource", type=_resource)
     _point_args(p)
     p.add_argument("--folder", help="this folder path and below, e.g. Inbox/Projects")
-    p.add_argument("--subject", "--name", dest="subject", help="subject / file name contains (case-insensitive)")
+    kinds = MAILBOX_CATEGORIES + FILE_CATEGORIES
+    p.add_argument("--category", choices=kinds, help="a mailbox's mail (default), contact or event; a drive's file")
+    p.add_argument("--subject", help="subject (mail, events) or name contains (case-insensitive)")
+    p.add_argument("--name", help="name contains: a file's, a contact's display name, a subject (case-insensitive)")
     p.add_argument("--sender", help="sender address contains (case-insensitive)")
+    p.add_argument("--recipient", help="a to/cc/bcc address contains (mail, case-insensitive)")
+    attachments = p.add_mutually_exclusive_group()
+    attachments.add_argument("--has-attachments", action="store_true", default=None, help="with attachments (mail)")
+    attachments.add_argument("--no-attachments", dest="has_attachments", action="store_false", help="without them")
     p.add_argument("--after", type=_time, help="received (mail) / modified (files) at or after this time")
     p.add_argument("--before", type=_time, help="received (mail) / modified (files) before this time")
     p.add_argument("--limit", type=int, default=0, help="at most this many (0: all)")
@@ -97,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="restore into this user's mailbox/OneDrive (user id) or this site (site id) instead",
     )
     p.add_argument("--conflict", choices=CONFLICT_POLICIES, default="skip")
-    p.add_argument("--category", choices=CATEGORIES, default="mail", help="for a mailbox: mail, contacts or events")
+    p.add_argument("--category", choices=CATEGORIES, default="mail", help="for a mailbox: mail, contact or event")
     p.add_argument("--json", action="store_true")
     p = sub.add_parser(
         "export", help="export as standard files: a message (.eml), mail as a zip of .eml, contacts (.vcf)"
@@ -171,6 +179,10 @@ def _items(services: Services, args: argparse.Namespace) -> int:
         sender=args.sender,
         after=args.after,
         before=args.before,
+        recipient=args.recipient,
+        has_attachments=args.has_attachments,
+        name=args.name,
+        category=args.category,
     )
     run_id, found = find_items(services, query)
     items = []
@@ -180,7 +192,8 @@ def _items(services: Services, args: argparse.Namespace) -> int:
             break
     text = [f"{args.resource} as of run {run_id}: {len(items)} item(s)"]
     text += [f"  {i['id']}  {i['folder']}  {i['received']}  {i['sender']}  {i['subject']}" for i in items]
-    _emit(args, {"resource": args.resource, "run_id": run_id, "items": items}, "\n".join(text))
+    data = {"resource": args.resource, "run_id": run_id, "category": category_of(args.resource, args.category)}
+    _emit(args, {**data, "items": items}, "\n".join(text))
     return EXIT_OK
 
 

@@ -9,16 +9,15 @@ so memory stays bounded by one chunk plus a small record per item, whatever the 
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from core.catalog_view import Scope, open_scope, parse_time
-from core.errors import ContentIntegrityError, NotFoundError, StorageError
-from core.exports.mail_export import MANIFEST, safe_segment, short_id
-from core.exports.zip_stream import ZipStreamWriter
+from core.errors import NotFoundError
+from core.exports.mail_export import safe_segment, short_id
+from core.exports.zip_entries import UniqueNames, write_entries_zip
 from core.storage.catalog import ItemVersion
 from core.workloads.drive_backup import FILE
 from core.workloads.folder_paths import is_within, split_path
@@ -29,26 +28,9 @@ if TYPE_CHECKING:
 _MAX_NAME_BYTES = 120
 TOP = "(top)"  # the directory of items with no folder (never a drive's files: those sit at the zip's root)
 
-# (version, its folder path) -> (file name in the zip, the bytes as chunks); raising NotFoundError or StorageError
+# version -> (its file name, the bytes as chunks); raising NotFoundError or StorageError
 # before the first chunk leaves the item out (listed under failures)
 Render = Callable[[ItemVersion], tuple[str, Iterator[bytes]]]
-
-
-class UniqueNames:
-    """Unique entry names, compared the way case-insensitive file systems (Windows, macOS) would."""
-
-    def __init__(self, reserved: tuple[str, ...] = (MANIFEST,)) -> None:
-        self._taken: set[str] = {r.casefold() for r in reserved}
-
-    def claim(self, directory: str, stem: str, suffix: str) -> str:
-        prefix = f"{directory}/" if directory else ""
-        n = 1
-        while True:
-            name = f"{prefix}{stem}{suffix}" if n == 1 else f"{prefix}{stem} ({n}){suffix}"
-            if name.casefold() not in self._taken:
-                self._taken.add(name.casefold())
-                return name
-            n += 1
 
 
 def split_name(name: str, fallback: str, suffix: str = "") -> tuple[str, str]:
@@ -85,15 +67,6 @@ def selected(services: Services, scope: Scope, folder: str | None) -> Iterator[t
             yield version, path
 
 
-def _manifest(head: dict[str, Any], entries: list[tuple[str, str, str, int, str]], failures: list) -> Iterator[bytes]:
-    """manifest.json, encoded a line per item (it is one more thing not to hold whole in memory)."""
-    yield json.dumps(head, ensure_ascii=False)[:-1].encode("utf-8") + b', "items": [\n'
-    for n, (item_id, sha, name, size, path) in enumerate(entries):
-        line = {"id": item_id, "sha256": sha, "path": name, "size": size, "folder": path}
-        yield (b",\n" if n else b"") + json.dumps(line, ensure_ascii=False).encode("utf-8")
-    yield b'\n], "failures": ' + json.dumps(failures, ensure_ascii=False).encode("utf-8") + b"}\n"
-
-
 def write_items_zip(
     out: BinaryIO | Any,
     items: Iterator[tuple[ItemVersion, str]],
@@ -106,35 +79,11 @@ def write_items_zip(
     `render` into `<folder path>/<name>` (every segment safe for any OS, names unique), then manifest.json.
     Returns the counts: items, bytes (uncompressed), zip_bytes, failed."""
     names = UniqueNames()
-    entries: list[tuple[str, str, str, int, str]] = []  # compact: (item id, sha256, path, size, folder)
-    failures: list[dict[str, str]] = []
-    total = 0
-    with ZipStreamWriter(out) as zw:
-        for version, path in items:
-            try:
-                file_name, chunks = render(version)
-                first = next(chunks, b"")  # a missing blob fails here, before the entry is begun
-            except (NotFoundError, StorageError) as exc:
-                failures.append({"id": version.item_id, "sha256": version.content_hash, "error": str(exc)[:500]})
-                continue
-            stem, suffix = split_name(file_name, "item")
-            name = names.claim(directory(path, top), stem, suffix)
 
-            def body(first: bytes = first, rest: Iterator[bytes] = chunks) -> Iterator[bytes]:
-                yield first
-                yield from rest
+    def entry_name(file_name: str, path: str) -> str:
+        return names.claim(directory(path, top), *split_name(file_name, "item"))
 
-            try:
-                size = zw.write_stream(name, body(), size=version.size or None, when=when(version))
-            except ContentIntegrityError as exc:
-                failures.append(
-                    {"id": version.item_id, "sha256": version.content_hash, "path": name, "error": str(exc)[:500]}
-                )
-                continue
-            total += size
-            entries.append((version.item_id, version.content_hash, name, size, path))
-        zw.write_stream(MANIFEST, _manifest(head, entries, failures))
-    return {"items": len(entries), "bytes": total, "zip_bytes": zw.bytes_written, "failed": len(failures)}
+    return write_entries_zip(out, items, lambda version, _path: render(version), entry_name, when, head)
 
 
 def export_files_zip(

@@ -8,15 +8,14 @@ mailbox of any size is exported with memory bounded by one chunk plus a small re
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import unicodedata
 from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from core.errors import ContentIntegrityError, NotFoundError, StorageError
-from core.exports.zip_stream import ZipStreamWriter
+from core.errors import NotFoundError
+from core.exports.zip_entries import UniqueNames, write_entries_zip
 from core.storage.catalog import FOLDER, ItemVersion
 from core.workloads.folder_paths import is_within, split_path
 
@@ -24,7 +23,6 @@ if TYPE_CHECKING:
     from core.bootstrap import Services
 
 MAIL = "mail"
-MANIFEST = "manifest.json"
 NO_FOLDER = "(no folder)"
 _MAX_NAME_BYTES = 120  # per path segment, UTF-8: well under every common file system's 255
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
@@ -80,22 +78,6 @@ def export_message(services: Services, resource: str, item_id: str, run_id: str 
     return written
 
 
-class _Names:
-    """Unique entry names, compared the way case-insensitive file systems (Windows, macOS) would."""
-
-    def __init__(self) -> None:
-        self._taken: set[str] = {MANIFEST.casefold()}
-
-    def claim(self, directory: str, stem: str, suffix: str) -> str:
-        n = 1
-        while True:
-            name = f"{directory}/{stem}{suffix}" if n == 1 else f"{directory}/{stem} ({n}){suffix}"
-            if name.casefold() not in self._taken:
-                self._taken.add(name.casefold())
-                return name
-            n += 1
-
-
 def _directory(path: str) -> str:
     segments = split_path(path)
     if not segments:
@@ -122,18 +104,6 @@ def _stem(version: ItemVersion) -> str:
     return f"{subject} {short_id(version.item_id)}"
 
 
-def _manifest(
-    resource: str, run_id: str, folder: str | None, entries: list[tuple[str, str, str, int, str]], failures: list
-) -> Iterator[bytes]:
-    """manifest.json, encoded a line per message (it is one more thing not to hold whole in memory)."""
-    head = {"resource": resource, "run_id": run_id, "folder": folder}
-    yield json.dumps(head, ensure_ascii=False)[:-1].encode("utf-8") + b', "messages": [\n'
-    for n, (item_id, sha, name, size, path) in enumerate(entries):
-        line = {"id": item_id, "sha256": sha, "path": name, "size": size, "folder": path}
-        yield (b",\n" if n else b"") + json.dumps(line, ensure_ascii=False).encode("utf-8")
-    yield b'\n], "failures": ' + json.dumps(failures, ensure_ascii=False).encode("utf-8") + b"}\n"
-
-
 def export_mail_zip(
     services: Services, resource: str, run_id: str | None, out: BinaryIO | Any, folder: str | None = None
 ) -> dict[str, Any]:
@@ -147,38 +117,18 @@ def export_mail_zip(
     Returns the counts: run_id, messages, bytes (MIME), zip_bytes, failed."""
     run = services.runs.resolve_point(resource, run_id)
     selected = _selected(services, resource, run, folder)
-    names = _Names()
-    entries: list[tuple[str, str, str, int, str]] = []  # compact: (item id, sha256, path, size, folder)
-    failures: list[dict[str, str]] = []
-    total = 0
-    with ZipStreamWriter(out) as zw:
-        for version, path in selected:
-            name = names.claim(_directory(path), _stem(version), ".eml")
-            chunks = services.content.iter_chunks(version.content_hash)
-            try:
-                first = next(chunks, b"")  # a missing blob fails here, before the entry is begun
-            except (NotFoundError, StorageError) as exc:
-                failures.append({"id": version.item_id, "sha256": version.content_hash, "error": str(exc)[:500]})
-                continue
+    names = UniqueNames()
 
-            def body(first: bytes = first, rest: Iterator[bytes] = chunks) -> Iterator[bytes]:
-                yield first
-                yield from rest
+    def open_item(version: ItemVersion, path: str) -> tuple[str, Iterator[bytes]]:
+        name = names.claim(_directory(path), _stem(version), ".eml")  # claimed even if the content is missing
+        return name, services.content.iter_chunks(version.content_hash)
 
-            try:
-                size = zw.write_stream(name, body(), size=version.size or None, when=_received(version))
-            except ContentIntegrityError as exc:
-                failures.append(
-                    {"id": version.item_id, "sha256": version.content_hash, "path": name, "error": str(exc)[:500]}
-                )
-                continue
-            total += size
-            entries.append((version.item_id, version.content_hash, name, size, path))
-        zw.write_stream(MANIFEST, _manifest(resource, run, folder, entries, failures))
+    head = {"resource": resource, "run_id": run, "folder": folder}
+    counts = write_entries_zip(out, selected, open_item, lambda name, _path: name, _received, head, "messages")
     return {
         "run_id": run,
-        "messages": len(entries),
-        "bytes": total,
-        "zip_bytes": zw.bytes_written,
-        "failed": len(failures),
+        "messages": counts["items"],
+        "bytes": counts["bytes"],
+        "zip_bytes": counts["zip_bytes"],
+        "failed": counts["failed"],
     }

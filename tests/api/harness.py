@@ -3,7 +3,6 @@ Azure, and the restore API served by uvicorn on 127.0.0.1 with the real orchestr
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,9 +12,8 @@ from typing import Any
 
 import httpx
 
-import core.bootstrap
 from devenv.api_server import ApiServer
-from tests.integration.tenant import Tenant, open_tenant
+from tests.integration.tenant import Tenant, open_tenant, services_from_environment
 
 AUDIENCE = "api://m365-backup-api"
 ADMIN, OPERATOR = "Backup.Admin", "Restore.Operator"
@@ -74,21 +72,11 @@ def serve_api(state_dir: Path, storage_env: dict[str, str], **sim_options: Any) 
                 "exchange,onedrive"}  # fmt: skip
     options = {"users": 3, "messages": 12, "seed": 7, "contacts": 2, "events": 2, "drive_files": 6, **sim_options}
     tenant = open_tenant(state_dir, storage_env, settings, **options)
-    saved = {name: os.environ.get(name) for name in tenant.env}
-    os.environ.update(tenant.env)  # the activities and the API build core's services from the environment
-    core.bootstrap._services = None
     try:
-        report = tenant.backup()
-        assert report["status"] == "succeeded", report
-        with ApiServer() as server:
-            yield Api(tenant, server)
+        with services_from_environment(tenant):  # the activities and the API build core's services from it
+            report = tenant.backup()
+            assert report["status"] == "succeeded", report
+            with ApiServer() as server:
+                yield Api(tenant, server)
     finally:
-        if core.bootstrap._services is not None:
-            core.bootstrap._services.close()
-        core.bootstrap._services = None
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
         tenant.close()

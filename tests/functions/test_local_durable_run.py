@@ -9,27 +9,21 @@ from collections.abc import Iterator
 
 import pytest
 
-import core.bootstrap
 from blueprints.backup import backup_orchestrator
 from devenv.durable_local import LocalResult, run_orchestration
-from tests.integration.tenant import Tenant, open_tenant
+from tests.integration.tenant import Tenant, open_tenant, services_from_environment
 
 
 @pytest.fixture
-def tenant(tmp_path, storage_env, monkeypatch) -> Iterator[Tenant]:
+def tenant(tmp_path, storage_env) -> Iterator[Tenant]:
     """A simulated tenant (3 mailboxes, batch size 2) that the activities' get_services() builds its services for."""
     t = open_tenant(
         tmp_path / "sim", storage_env, {"BACKUP_BATCH_SIZE": "2"}, users=3, messages=12, seed=4, contacts=0, events=0
     )
-    for name, value in t.env.items():
-        monkeypatch.setenv(name, value)
-    core.bootstrap._services = None
     try:
-        yield t
+        with services_from_environment(t):
+            yield t
     finally:
-        if core.bootstrap._services is not None:
-            core.bootstrap._services.close()
-        core.bootstrap._services = None
         t.close()
 
 

@@ -4,11 +4,14 @@ services built from settings exactly as the CLI and the Functions app build them
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import core.bootstrap
 from core.bootstrap import Services, build_services
 from core.config import load_settings
 from core.graph.auth import TokenProvider
@@ -72,6 +75,29 @@ def open_tenant(
     services.graph.close()
     services.graph = GraphClient(settings, TokenProvider(settings), policy=policy, sleep=recording_sleep)
     return Tenant(sim, env, services, sleeps)
+
+
+@contextmanager
+def services_from_environment(tenant: Tenant) -> Iterator[None]:
+    """The tenant's settings in os.environ, so that code building core's process-wide services from the
+    environment (`core.bootstrap.get_services()`: activities, the API) builds them for this tenant. On exit those
+    services are closed and the previous environment and services put back. No monkeypatch: a module-scoped
+    fixture can use it."""
+    saved_env = {name: os.environ.get(name) for name in tenant.env}
+    saved_services = core.bootstrap._services
+    os.environ.update(tenant.env)
+    core.bootstrap._services = None
+    try:
+        yield
+    finally:
+        if core.bootstrap._services is not None:
+            core.bootstrap._services.close()
+        core.bootstrap._services = saved_services
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _sleep(seconds: float) -> None:

@@ -75,3 +75,36 @@ def test_backup_browse_and_errors_through_the_cli(tmp_path, storage_env):
         assert bad_time.returncode == 2 and "time zone" in bad_time.stderr
     finally:
         tenant.close()
+
+
+def test_items_searches_like_the_api_recipient_attachments_name_and_category(tmp_path, storage_env):
+    tenant = open_tenant(tmp_path / "sim", storage_env, users=1, messages=6, seed=12, contacts=3, events=0)
+    try:
+        user = tenant.user(0)["id"]
+        control = tenant.sim.control
+        to = [("Alice", "alice@budget-team.example"), ("Bob", "bob@budget-team.example")]
+        budget = control.add_message(user, "inbox", subject="Budget draft", to=to, attachments=1)
+        lunch = control.add_message(user, "inbox", subject="Lunch?", to=[("Carol", "carol@lunch-club.example")])
+        assert _cli(tenant.env, "backup", "--json").returncode == 0
+
+        def ids(*args: str) -> set[str]:
+            done = _cli(tenant.env, "items", user, "--json", *args)
+            assert done.returncode == 0, done.stderr
+            return {i["id"] for i in json.loads(done.stdout)["items"]}
+
+        assert ids("--recipient", "BUDGET-team.example") == {budget["id"]}
+        assert ids("--recipient", "budget-team", "--has-attachments") == {budget["id"]}
+        assert ids("--recipient", "budget-team", "--no-attachments") == set()
+        assert lunch["id"] in ids("--no-attachments") and budget["id"] not in ids("--no-attachments")
+        assert ids("--name", "LUNCH") == {lunch["id"]}
+
+        contact = tenant.user(0)["contacts"][0]
+        found = json.loads(_cli(tenant.env, "items", user, "--json", "--category", "contact").stdout)
+        assert found["category"] == "contact"
+        assert {i["id"] for i in found["items"]} == {c["id"] for c in tenant.user(0)["contacts"]}
+        assert all(i["category"] == "contact" for i in found["items"])
+        assert contact["id"] in ids("--category", "contact", "--name", contact["properties"]["displayName"])
+        wrong = _cli(tenant.env, "items", user, "--category", "file")
+        assert wrong.returncode == 2 and "category must be one of" in wrong.stderr
+    finally:
+        tenant.close()

@@ -11,35 +11,29 @@ from typing import Any
 
 import pytest
 
-import core.bootstrap
-from blueprints.restore import restore_instance_id
+from api.orchestrations import restore_instance_id
 from core.errors import InvalidRequestError, NotFoundError
 from core.planning import run_time
 from core.restore_plan import validate_restore
 from core.restore_request import RestoreRequest
 from core.storage.restore_jobs import new_job_id
 from devenv.durable_local import LocalResult, run_orchestration
-from tests.integration.tenant import Tenant, open_tenant, sha256
+from tests.integration.tenant import Tenant, open_tenant, services_from_environment, sha256
 
 REQUESTER = {"oid": "11111111-2222-3333-4444-555555555555", "name": "operator@contoso.test", "roles": ["Restore.All"]}
 
 
 @pytest.fixture
-def tenant(tmp_path, storage_env, monkeypatch) -> Iterator[Tenant]:
+def tenant(tmp_path, storage_env) -> Iterator[Tenant]:
     """Two mailboxes and OneDrives, backed up once; the activities' get_services() builds its services for it."""
     t = open_tenant(tmp_path / "sim", storage_env, {"BACKUP_WORKLOADS": "exchange,onedrive"}, users=2, messages=60,
                     seed=41, contacts=0, events=0, drive_files=30, sites=0)  # fmt: skip
-    for name, value in t.env.items():
-        monkeypatch.setenv(name, value)
-    core.bootstrap._services = None
     try:
-        run = t.backup()
-        assert run["status"] == "succeeded", run
-        yield t
+        with services_from_environment(t):
+            run = t.backup()
+            assert run["status"] == "succeeded", run
+            yield t
     finally:
-        if core.bootstrap._services is not None:
-            core.bootstrap._services.close()
-        core.bootstrap._services = None
         t.close()
 
 
