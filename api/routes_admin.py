@@ -15,7 +15,7 @@ from api.context import ApiContext, Caller, Ctx
 from api.dashboard_page import CONTENT_SECURITY_POLICY, render_dashboard
 from api.orchestrations import BACKUP_INSTANCE
 from api.params import Continuation
-from api.schemas import PROBLEM_RESPONSES, Accepted, BackupBody
+from api.schemas import CONFLICT_RESPONSE, PROBLEM_RESPONSES, TOO_LARGE_RESPONSE, Accepted, BackupBody
 from core.dashboard import dashboard_data
 from core.errors import NotFoundError
 
@@ -26,7 +26,13 @@ def _admin(ctx: ApiContext, request: Request, who: Principal, action: str) -> No
     guard(ctx.services(), request, who, action, "", lambda: access.check_admin(who))
 
 
-@router.post("/backups", status_code=202, response_model=Accepted, summary="Back up now: every resource, or some")
+@router.post(
+    "/backups",
+    status_code=202,
+    response_model=Accepted,
+    summary="Back up now: every resource, or some",
+    responses={**CONFLICT_RESPONSE, **TOO_LARGE_RESPONSE},
+)
 async def start_backup(
     request: Request,
     ctx: Ctx,

@@ -18,6 +18,8 @@ from api.streaming import writer_chunks
 from core.exports.downloads import open_download, open_zip
 
 router = APIRouter(responses=PROBLEM_RESPONSES)
+# a message, a contact, an event, or a file in the type its name implies
+DOWNLOAD_TYPES = {t: {} for t in ("message/rfc822", "text/vcard", "text/calendar", "application/octet-stream", "*/*")}
 Category = Annotated[Literal["mail", "contact", "event", "file"] | None, Query(description="what kind of item")]
 
 
@@ -34,7 +36,7 @@ def _point_text(at_point: Point) -> str:
     "/resources/{resource}/download",
     summary="Download one item as of a point: a file's bytes, .eml, .vcf or .ics",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/octet-stream": {}}, "description": "the item's content"}},
+    responses={200: {"content": DOWNLOAD_TYPES, "description": "the item's content in its own media type"}},
 )
 def download(
     resource: ResourcePath,

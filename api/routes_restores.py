@@ -15,7 +15,7 @@ from api import access
 from api.audit_trail import guard, record
 from api.auth import Principal
 from api.context import ApiContext, Caller, Ctx
-from api.schemas import PROBLEM_RESPONSES, Accepted, RestoreBody
+from api.schemas import PROBLEM_RESPONSES, TOO_LARGE_RESPONSE, Accepted, RestoreBody
 from core.bootstrap import Services
 from core.errors import PermissionDeniedError
 from core.restore_plan import validate_restore
@@ -71,6 +71,7 @@ def _check_job(who: Principal, job: dict[str, Any]) -> None:
     "/restores",
     status_code=202,
     response_model=Accepted,
+    responses=TOO_LARGE_RESPONSE,
     summary="Start a restore: items, a folder or a whole resource, as of a run or a time, to the original place, a "
     "new folder or another resource",
 )

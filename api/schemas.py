@@ -116,3 +116,5 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         (422, "the request does not match the schema"),
     )
 }
+CONFLICT_RESPONSE = {409: {**PROBLEM_RESPONSES[400], "description": "a backup run is already pending or running"}}
+TOO_LARGE_RESPONSE = {413: {**PROBLEM_RESPONSES[400], "description": "the body is over 256 KiB"}}
