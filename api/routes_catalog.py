@@ -78,9 +78,13 @@ def tree(
     svc: Svc,
     path: Annotated[str, Query(max_length=1024, description="folder path ('' = top)")] = "",
     category: Category = None,
+    page_size: PageSize = 1000,
+    continuation: Continuation = None,
 ) -> dict[str, Any]:
+    """Every direct subfolder; the items directly in the folder a page at a time (continuation: the next page)."""
     _readable(svc, request, who, resource, "browse")
-    listing = list_tree(svc, resource, run_id=at_point.run_id, at=at_point.at, path=path, category=category)
+    listing = list_tree(svc, resource, run_id=at_point.run_id, at=at_point.at, path=path, category=category,
+                        page_size=page_size, continuation=continuation)  # fmt: skip
     return listing.to_dict()
 
 

@@ -120,3 +120,22 @@ def test_audit_pages_newest_first(api: Api):
         assert not {e["id"] for e in first["items"]} & {e["id"] for e in second["items"]}
         times = [e["at"] for e in first["items"] + second["items"]]
         assert times == sorted(times, reverse=True)
+
+
+def test_a_folder_lists_its_items_page_by_page(api: Api):
+    user = _user(api)
+    resource = f"exchange:{user}"
+    live = next(u for u in api.tenant.sim.control.state()["users"] if u["id"] == user)["messages"]
+    inbox = {m["id"] for m in live if m["folder_path"] == "/Inbox"}
+    assert len(inbox) > 2  # so it takes several pages
+    with api.operator() as client:
+        seen, token = [], None
+        while True:
+            params = {"path": "Inbox", "page_size": 2, **({"continuation": token} if token else {})}
+            page = client.get(f"/api/v1/resources/{resource}/tree", params=params).json()
+            assert "Projects" in {f["name"] for f in page["folders"]}  # subfolders on every page
+            seen.extend(i["id"] for i in page["items"])
+            token = page["continuation"]
+            if not token:
+                break
+    assert len(seen) == len(set(seen)) and set(seen) == inbox
