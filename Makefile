@@ -49,6 +49,7 @@ test: deps lint $(STAMP_CHROMIUM)
 bench: $(STAMP_PY) $(STAMP_NODE)
 	$(PY) -m bench.mail_backup
 	$(PY) -m bench.file_backup
+	$(PY) -m bench.restore_api
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) node_modules .demo .bench .pytest_cache .ruff_cache

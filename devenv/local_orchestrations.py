@@ -17,13 +17,16 @@ log = logging.getLogger(__name__)
 
 
 class LocalOrchestrations:
-    def __init__(self, max_parallel: int = 4, retry_delay_scale: float = 0.01) -> None:
+    def __init__(
+        self, max_parallel: int = 4, retry_delay_scale: float = 0.01, restore_part_size: int | None = None
+    ) -> None:
         self._pool = ThreadPoolExecutor(8, thread_name_prefix="orchestration")
         self._lock = threading.Lock()
         self._backup: Future[LocalResult] | None = None
         self._backup_started = ""
         self._restores: dict[str, Future[LocalResult]] = {}
         self.max_parallel, self.retry_delay_scale = max_parallel, retry_delay_scale
+        self.restore_part_size = restore_part_size  # items per restore part (None: the planner's default; benches)
 
     def _run(self, name: str, payload: dict[str, Any], instance_id: str) -> LocalResult:
         result = run_orchestration(
@@ -58,8 +61,11 @@ class LocalOrchestrations:
 
     async def start_restore(self, job_id: str) -> None:
         instance = restore_instance_id(job_id)
+        payload: dict[str, Any] = {"job_id": job_id}
+        if self.restore_part_size:
+            payload["part_size"] = self.restore_part_size
         with self._lock:
-            self._restores[job_id] = self._pool.submit(self._run, "restore_orchestrator", {"job_id": job_id}, instance)
+            self._restores[job_id] = self._pool.submit(self._run, "restore_orchestrator", payload, instance)
 
     def wait_idle(self, timeout: float = 300) -> None:
         """Block until every orchestration started so far has ended (tests, demo)."""

@@ -21,8 +21,9 @@ from core.restore_request import RestoreReport, RestoreRequest
 JOB = "job"
 STATUSES = ("accepted", "running", "succeeded", "partial", "failed")
 COUNTS = ("restored", "skipped", "failed")
-MAX_PART_FAILURES = 100  # per part, kept in the part entity (Table strings hold 64 KiB of UTF-16)
+MAX_PART_FAILURES = 100  # per part, kept in the part entity ...
 MAX_PART_ITEMS = 150
+MAX_JSON_CHARS = 30_000  # ... each list at most this many characters (a Table string holds 32K UTF-16 characters)
 MAX_LISTED_FAILURES = 1_000
 MAX_LISTED_ITEMS = 1_000
 
@@ -38,6 +39,16 @@ def new_job_id(now: datetime | None = None) -> str:
 
 def _part_key(part: int) -> str:
     return f"part-{part:05d}"
+
+
+def _bounded_json(entries: list[dict[str, Any]]) -> tuple[str, int]:
+    """(JSON of the longest prefix of `entries` that fits MAX_JSON_CHARS, how many entries it holds)."""
+    kept = len(entries)
+    text = json.dumps(entries)
+    while len(text) > MAX_JSON_CHARS and kept:
+        kept = kept * MAX_JSON_CHARS // len(text) if kept > 1 else 0
+        text = json.dumps(entries[:kept])
+    return text, kept
 
 
 def _json_list(text: Any) -> list:
@@ -85,9 +96,10 @@ class RestoreJobStore:
         """Keep one finished part's outcome; returns its counts (what the orchestrator adds up)."""
         counts = {name: int(getattr(report, name)) for name in COUNTS}
         entity: dict[str, Any] = {"PartitionKey": job_id, "RowKey": _part_key(part), **counts, "finished_at": _now()}
-        entity["failures"] = json.dumps(report.failures[:MAX_PART_FAILURES])
-        entity["failures_dropped"] = max(0, len(report.failures) - MAX_PART_FAILURES)
-        entity["items"] = json.dumps(report.items[:MAX_PART_ITEMS])
+        entity["failures"], kept = _bounded_json(report.failures[:MAX_PART_FAILURES])
+        entity["failures_dropped"] = len(report.failures) - kept
+        entity["items"], kept = _bounded_json(report.items[:MAX_PART_ITEMS])
+        entity["items_dropped"] = len(report.items) - kept
         entity["destination"] = report.destination
         self._table.upsert_entity(entity, mode=UpdateMode.REPLACE)
         return counts
@@ -126,6 +138,10 @@ class RestoreJobStore:
         summary = _job_dict(job)
         summary["progress"] = {"parts": int(job.get("parts", 0)), "parts_done": len(parts), **totals}
         summary["failures"] = failures[:MAX_LISTED_FAILURES]
+        summary["failures_not_listed"] = len(failures[MAX_LISTED_FAILURES:]) + sum(
+            int(p.get("failures_dropped", 0)) for p in parts
+        )
+        summary["items_not_listed"] = len(items[MAX_LISTED_ITEMS:]) + sum(int(p.get("items_dropped", 0)) for p in parts)
         summary["part_errors"] = part_errors
         summary["items"] = items[:MAX_LISTED_ITEMS]
         summary["destination_folder"] = next((p.get("destination") for p in parts if p.get("destination")), "")
