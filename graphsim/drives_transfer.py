@@ -16,7 +16,7 @@ from graphsim.app import Context, Simulator
 from graphsim.drives_content import Content, ContentWriter
 from graphsim.drives_service import FRAGMENT_UNIT, MAX_FRAGMENT, SIMPLE_UPLOAD_LIMIT, DriveService, UploadSession
 from graphsim.drives_store import Drive, Item
-from graphsim.errors import GraphError, graph_error
+from graphsim.errors import GraphError, graph_error, json_object
 from graphsim.mailstore import iso
 
 INVALID_NAME = re.compile(r'["*:<>?/\\|]')
@@ -79,16 +79,7 @@ def _when(value: Any) -> dt.datetime | None:
 
 
 async def _body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw:
-        return {}
-    try:
-        body = await request.json()
-    except ValueError:
-        raise GraphError(400, "invalidRequest", "Invalid JSON in the request body.") from None
-    if not isinstance(body, dict):
-        raise GraphError(400, "invalidRequest", "The request body must be a JSON object.")
-    return body
+    return await json_object(request, "invalidRequest")
 
 
 def _target(drive: Drive, address: Any, create_parents: bool) -> tuple[Item, str | None, Item | None]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -13,6 +14,20 @@ class GraphError(Exception):
     def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.headers = status, code, message, headers or {}
+
+
+async def json_object(request: Request, code: str, empty_ok: bool = True) -> dict[str, Any]:
+    """The request body as a JSON object ({} for an empty body when `empty_ok`); a 400 with `code` otherwise (each
+    Graph surface answers with its own code: RequestBodyRead for Outlook, invalidRequest for drives)."""
+    if empty_ok and not await request.body():
+        return {}
+    try:
+        body = await request.json()
+    except ValueError:
+        raise GraphError(400, code, "Invalid JSON in the request body.") from None
+    if not isinstance(body, dict):
+        raise GraphError(400, code, "The request body must be a JSON object.")
+    return body
 
 
 def request_ids(request: Request) -> tuple[str, str]:

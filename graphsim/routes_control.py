@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from graphsim.app import Context, Simulator
-from graphsim.errors import GraphError
+from graphsim.errors import GraphError, json_object
 from graphsim.limits import parse_rate_limit
 from graphsim.mailstore import Mailbox, Message, User
 from graphsim.mime import MessageSpec, MimeError, render_mime, rewrite_mime
@@ -25,16 +25,7 @@ def _sim(request: Request) -> Simulator:
 
 
 async def _json(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw:
-        return {}
-    try:
-        body = await request.json()
-    except ValueError:
-        raise GraphError(400, "BadRequest", "body is not JSON") from None
-    if not isinstance(body, dict):
-        raise GraphError(400, "BadRequest", "body must be a JSON object")
-    return body
+    return await json_object(request, "BadRequest")
 
 
 def _user(sim: Simulator, ref: str) -> tuple[User, Mailbox]:

@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Route
 from graphsim.app import Context, graph_route
 from graphsim.contacts_store import Contact, ContactFolder, ContactStore, Photo, contact_props, normalize_contact_prop
 from graphsim.delta import SyncStateNotFound
-from graphsim.errors import GraphError
+from graphsim.errors import GraphError, json_object
 from graphsim.mailstore import opaque_id
 from graphsim.pim_common import now
 from graphsim.pim_service import PimService, UserPim
@@ -41,13 +41,7 @@ def page_size(request: Request) -> tuple[int, dict[str, str]]:
 
 
 async def json_body(request: Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise GraphError(400, "RequestBodyRead", "Invalid JSON in the request body.") from None
-    if not isinstance(body, dict):
-        raise GraphError(400, "RequestBodyRead", "The request body must be a JSON object.")
-    return body
+    return await json_object(request, "RequestBodyRead", empty_ok=False)
 
 
 def paged(request: Request, what: str, items: list[dict[str, Any]], default_top: int = 10) -> Response:

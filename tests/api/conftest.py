@@ -3,31 +3,22 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
 
 from devenv.azurite import Azurite
 from tests.api.harness import Api, serve_api
-
-
-def _storage(azurite: Azurite) -> dict[str, str]:
-    suffix = uuid.uuid4().hex[:10]
-    return {
-        "BACKUP_STORAGE_CONNECTION_STRING": azurite.connection_string,
-        "BACKUP_CONTAINER": f"backup{suffix}",
-        "BACKUP_TABLE_PREFIX": f"t{suffix}",
-    }
+from tests.conftest import isolated_storage
 
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory, azurite: Azurite) -> Iterator[Api]:
-    with serve_api(tmp_path_factory.mktemp("sim"), _storage(azurite)) as served:
+    with serve_api(tmp_path_factory.mktemp("sim"), isolated_storage(azurite)) as served:
         yield served
 
 
 @pytest.fixture
 def fresh_api(tmp_path, azurite: Azurite) -> Iterator[Api]:
-    with serve_api(tmp_path / "sim", _storage(azurite)) as served:
+    with serve_api(tmp_path / "sim", isolated_storage(azurite)) as served:
         yield served
