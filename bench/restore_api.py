@@ -30,7 +30,7 @@ from typing import Any
 
 import httpx
 
-from bench.mail_backup import ROOT, graph_requests, machine_facts, process_cpu_s
+from bench.common import ROOT, graph_requests, machine_facts, process_cpu_s
 
 MB = 1024 * 1024
 AUDIENCE = "api://m365-backup-api"
