@@ -17,7 +17,7 @@ from graphsim.drives_delta import Resync
 from graphsim.drives_service import DriveService
 from graphsim.drives_store import Drive, Item
 from graphsim.errors import GraphError
-from graphsim.routes_graph import context, int_param, link, pick, qp, select_of
+from graphsim.odata import context, int_param, link, pick, qp, select_of
 
 ACTIONS = {"content", "children", "delta", "permissions", "createuploadsession", "microsoft.graph.delta()"}
 MAXPAGESIZE = re.compile(r"odata\.maxpagesize\s*=\s*(\d+)", re.IGNORECASE)

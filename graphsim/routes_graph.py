@@ -8,7 +8,6 @@ import datetime as dt
 import json
 import re
 from typing import Any
-from urllib.parse import quote, urlencode
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -19,47 +18,14 @@ from graphsim.delta import SyncStateNotFound
 from graphsim.errors import GraphError
 from graphsim.mailstore import Folder, Mailbox, Message, User, opaque_id
 from graphsim.mime import MessageSpec, MimeError, parse_mime, render_mime
+from graphsim.odata import context, int_param, link, pick, qp, select_of
 
 FILTER_IMID = re.compile(r"^\s*internetMessageId\s+eq\s+'((?:[^']|'')*)'\s*$", re.IGNORECASE)
 FILTER_RECEIVED = re.compile(r"^\s*receivedDateTime\s+(ge|gt|le|lt)\s+(\S+)\s*$", re.IGNORECASE)
 MAXPAGESIZE = re.compile(r"odata\.maxpagesize\s*=\s*(\d+)", re.IGNORECASE)
 
 
-# --- small helpers ---
-def qp(request: Request, name: str) -> str | None:
-    """Query parameter, case-insensitive, with or without the '$' prefix."""
-    wanted = {name.lower(), name.lower().lstrip("$")}
-    return next((v for k, v in request.query_params.items() if k.lower() in wanted), None)
-
-
-def select_of(request: Request) -> list[str] | None:
-    raw = qp(request, "$select")
-    return [s.strip() for s in raw.split(",") if s.strip()] if raw else None
-
-
-def int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = qp(request, name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise GraphError(400, "BadRequest", f"Invalid value '{raw}' for query option {name}.") from None
-    if not low <= value <= high:
-        raise GraphError(400, "BadRequest", f"Invalid value '{raw}' for query option {name}.")
-    return value
-
-
-def link(request: Request, path: str, params: dict[str, Any]) -> str:
-    base = request.app.state.sim.base_url
-    query = urlencode({k: v for k, v in params.items() if v is not None}, quote_via=quote, safe="$,'()")
-    return f"{base}{path}?{query}"
-
-
-def context(request: Request, what: str) -> str:
-    return f"{request.app.state.sim.base_url}/v1.0/$metadata#{what}"
-
-
+# --- lookups ---
 def mailbox_of(ctx: Context) -> tuple[User, Mailbox]:
     assert ctx.user is not None and ctx.user.mailbox is not None
     return ctx.user, ctx.user.mailbox
@@ -77,14 +43,6 @@ def message_of(mailbox: Mailbox, mid: str) -> Message:
     if message is None:
         raise GraphError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
     return message
-
-
-def pick(item: dict[str, Any], select: list[str] | None, always: tuple[str, ...] = ("id",)) -> dict[str, Any]:
-    if select is None:
-        return item
-    keep = {*select, *always, "@odata.type", "@odata.etag"}
-    lowered = {s.lower() for s in keep}
-    return {k: v for k, v in item.items() if k in keep or k.lower() in lowered}
 
 
 # --- users ---

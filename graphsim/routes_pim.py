@@ -15,9 +15,9 @@ from graphsim.contacts_store import Contact, ContactFolder, ContactStore, Photo,
 from graphsim.delta import SyncStateNotFound
 from graphsim.errors import GraphError, json_object
 from graphsim.mailstore import opaque_id
+from graphsim.odata import context, int_param, link, pick, qp, select_of
 from graphsim.pim_common import now
 from graphsim.pim_service import PimService, UserPim
-from graphsim.routes_graph import context, int_param, link, pick, qp, select_of
 
 MAXPAGESIZE = re.compile(r"odata\.maxpagesize\s*=\s*(\d+)", re.IGNORECASE)
 NOT_FOUND = "The specified object was not found in the store."

@@ -17,9 +17,9 @@ from graphsim.app import Context, Simulator, graph_route
 from graphsim.calendar_store import SMALL_ATTACHMENT, Attachment, CalendarStore, Event, Instance
 from graphsim.errors import GraphError, graph_error
 from graphsim.mailstore import opaque_id
+from graphsim.odata import context, pick, select_of
 from graphsim.pim_common import Blob, iso_z, now
 from graphsim.pim_service import PimService
-from graphsim.routes_graph import context, pick, select_of
 from graphsim.routes_pim import json_body, paged, pim_of, service
 
 MAX_UPLOAD = 150 * 1024 * 1024

@@ -16,9 +16,9 @@ from graphsim.calendar_store import DEFAULT_PROPS, Calendar, CalendarStore, Even
 from graphsim.delta import SyncStateNotFound
 from graphsim.errors import GraphError
 from graphsim.mailstore import User, opaque_id
+from graphsim.odata import context, link, qp
 from graphsim.pim_common import now, parse_graph_dt, parse_query_dt
 from graphsim.pim_seed import new_event
-from graphsim.routes_graph import context, link, qp
 from graphsim.routes_pim import fault_page, json_body, page_size, paged, pim_of, service
 
 NOT_FOUND = "The specified object was not found in the store."
