@@ -18,6 +18,7 @@ from core.bootstrap import Services
 from core.browse import ItemQuery, list_tree, search_page
 from core.errors import NotFoundError
 from core.models import ResourceKey
+from core.storage.runs import USABLE
 
 router = APIRouter(responses=PROBLEM_RESPONSES)
 Category = Annotated[Literal["mail", "contact", "event", "file"] | None, Query(description="what kind of item")]
@@ -40,19 +41,19 @@ def resources(
     workload: Annotated[Literal["exchange", "onedrive", "sharepoint"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> dict[str, Any]:
-    keys = [k for k in access.visible(who, svc.runs.resources()) if workload is None or k.startswith(f"{workload}:")]
+    by_resource = svc.runs.points_by_resource()  # one scan, not one query per resource
+    keys = [k for k in access.visible(who, by_resource) if workload is None or k.startswith(f"{workload}:")]
     rows = []
     for key in keys[:limit]:
-        points = svc.runs.points(key)
-        good = [p for p in points if p["status"] in ("succeeded", "partial")]
-        latest = points[-1] if points else {}
+        found = by_resource[key]
+        good = [p for p in found if p["status"] in USABLE]
         rows.append(
             {
                 "resource": key,
                 "workload": ResourceKey.parse(key).workload,
-                "points": len(points),
-                "last_status": latest.get("status", ""),
-                "last_run_id": latest.get("run_id", ""),
+                "points": len(found),
+                "last_status": found[-1]["status"],
+                "last_run_id": found[-1]["run_id"],
                 "last_good_run_id": good[-1]["run_id"] if good else "",
                 "last_good_at": good[-1]["finished_at"] if good else "",
             }

@@ -85,6 +85,14 @@ class RunStore:
         entities = self._points.query_entities("PartitionKey eq @pk", parameters={"pk": keys.escape(resource)})
         return sorted((_point_dict(e) for e in entities), key=lambda p: p["run_id"])
 
+    def points_by_resource(self) -> dict[str, list[dict[str, Any]]]:
+        """Every resource's restore points (oldest first, without their failure lists), in one scan of the table."""
+        columns = ["RowKey", "resource", "status", "items", "bytes", "removed", "failed_items", "error", "finished_at"]
+        grouped: dict[str, list[dict[str, Any]]] = {}
+        for entity in self._points.query_entities("RowKey ne ''", select=columns):
+            grouped.setdefault(entity["resource"], []).append(_point_dict(entity))
+        return {key: sorted(found, key=lambda p: p["run_id"]) for key, found in sorted(grouped.items())}
+
     def resources(self) -> list[str]:
         """Every resource that has at least one restore point."""
         seen: set[str] = set()
