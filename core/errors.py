@@ -11,6 +11,8 @@ decisions, to a failed item in a run report). Nothing outside core/ defines its 
     │   ├── GraphThrottled          429/503 still answered after every attempt
     │   ├── GraphServerError        5xx still answered after every attempt
     │   ├── GraphTransportError     the connection failed after every attempt
+    │   ├── GraphAmbiguousWrite     a write whose outcome is unknown (reset, timeout, 5xx after it was sent):
+    │   │                           never sent again blindly; the caller finds out whether it happened
     │   └── MalformedResponse       a page or body that does not follow the Graph schema
     ├── StorageError                Azure Storage refused or failed an operation
     │   └── ContentIntegrityError   stored content does not hash to its address
@@ -82,6 +84,11 @@ class GraphServerError(GraphError):
 
 class GraphTransportError(GraphError):
     pass
+
+
+class GraphAmbiguousWrite(GraphError):
+    """A request that is not safe to replay (a create) failed after it may have reached Graph: a connection lost
+    after it was sent, a timeout, or 500/502/504. Whether it took effect is unknown."""
 
 
 class MalformedResponse(GraphError):

@@ -16,6 +16,7 @@ import httpx
 from core.config import Settings
 from core.errors import (
     DeltaExpired,
+    GraphAmbiguousWrite,
     GraphAuthError,
     GraphConflict,
     GraphError,
@@ -43,6 +44,11 @@ _MAILBOX_PATH = re.compile(
     r"(?:^|/)users/([^/?]+)/(?:messages|mailFolders|contactFolders|contacts|calendars|calendar|events)\b", re.IGNORECASE
 )
 _CHUNK = 64 * 1024
+# Transport errors raised before a request can have reached the server: replaying is always safe.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# Answers after which a write may still have happened (the server failed or timed out while or after doing it).
+# 429 and 503 are throttling answers: Graph refused the request before carrying it out, so they are replayed.
+_AMBIGUOUS_STATUSES = frozenset({500, 502, 504})
 
 
 class Sink(Protocol):
@@ -133,9 +139,12 @@ class GraphClient:
         stream: bool,
         limited: bool = True,
         authenticated: bool = True,
+        replay_safe: bool | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
         url = self.url(url)
+        if replay_safe is None:  # POST creates; every other method Graph documents is idempotent
+            replay_safe = method.upper() != "POST"
         mailbox = mailbox_of(url) if limited else None  # not limited: the caller holds the mailbox's slot
         reauthenticated = False
         attempt = 0
@@ -153,6 +162,9 @@ class GraphClient:
                         response.read()
             except httpx.TransportError as exc:
                 self._count("transport_errors")
+                if not replay_safe and not isinstance(exc, _NOT_SENT):
+                    self._count("ambiguous_writes")
+                    raise GraphAmbiguousWrite(f"{method} outcome unknown: {exc!r}", url=url) from exc
                 if attempt >= self._policy.max_attempts:
                     raise GraphTransportError(f"{method} failed: {exc!r}", url=url) from exc
                 self._count("retries")
@@ -161,6 +173,12 @@ class GraphClient:
             status = response.status_code
             if status < 400:
                 return response
+            if not replay_safe and status in _AMBIGUOUS_STATUSES:
+                self._count("ambiguous_writes")
+                error = self._error(method, url, response)
+                raise GraphAmbiguousWrite(
+                    f"{method} outcome unknown: {error}", status=status, code=error.code, url=url
+                ) from error
             if status in RETRYABLE_STATUSES:
                 self._count(f"status_{status}")
                 if attempt < self._policy.max_attempts:
@@ -200,12 +218,16 @@ class GraphClient:
         headers: dict[str, str] | None = None,
         stream: bool = False,
         authenticated: bool = True,
+        replay_safe: bool | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
         """One request with the client's retries and typed errors; redirects are returned, not followed.
         `authenticated=False` sends no bearer token (for pre-authenticated download and upload-session URLs).
-        With `stream=True` the caller reads the body and must close the response."""
-        return self._send(method, url, headers=headers, stream=stream, authenticated=authenticated, **kwargs)
+        With `stream=True` the caller reads the body and must close the response. A request that is not
+        `replay_safe` (default: POST) is never sent twice after it may have reached Graph: GraphAmbiguousWrite."""
+        return self._send(
+            method, url, headers=headers, stream=stream, authenticated=authenticated, replay_safe=replay_safe, **kwargs
+        )
 
     # -- conveniences ------------------------------------------------------------------------------------------
     def get_json(
@@ -241,12 +263,18 @@ class GraphClient:
             link = page.get("@odata.nextLink")
             next_url = link if isinstance(link, str) and link else None
 
-    def post_json(self, url: str, body: dict, *, headers: dict[str, str] | None = None) -> dict:
-        response = self._send("POST", url, headers=headers, stream=False, json=body)
+    def post_json(
+        self, url: str, body: dict, *, headers: dict[str, str] | None = None, replay_safe: bool = False
+    ) -> dict:
+        """POST a JSON body. Not replayed after it may have reached Graph (GraphAmbiguousWrite) unless the caller
+        says a second copy is harmless (`replay_safe`: an upload session, a create that answers 409 when repeated)."""
+        response = self._send("POST", url, headers=headers, stream=False, replay_safe=replay_safe, json=body)
         return response.json() if response.content else {}
 
-    def post_content(self, url: str, content: bytes, *, content_type: str) -> dict:
-        response = self._send("POST", url, headers={"Content-Type": content_type}, stream=False, content=content)
+    def post_content(self, url: str, content: bytes, *, content_type: str, replay_safe: bool = False) -> dict:
+        response = self._send(
+            "POST", url, headers={"Content-Type": content_type}, stream=False, replay_safe=replay_safe, content=content
+        )
         return response.json() if response.content else {}
 
     def download(self, url: str, sink: Sink) -> int:

@@ -89,7 +89,9 @@ def create_folder(graph: GraphClient, drive_id: str, parent_id: str, name: str, 
     _check_conflict(conflict)
     _child_path(drive_id, parent_id, name)  # same name rules as files
     url = f"drives/{segment(drive_id)}/items/{segment(parent_id)}/children"
-    return graph.post_json(url, {"name": name, "folder": {}, "@microsoft.graph.conflictBehavior": conflict})
+    body = {"name": name, "folder": {}, "@microsoft.graph.conflictBehavior": conflict}
+    # fail and replace are safe to send again (409, or the same folder); rename would make a second folder
+    return graph.post_json(url, body, replay_safe=conflict != "rename")
 
 
 def upload_file(
@@ -137,6 +139,7 @@ def _simple_upload(
         f"{item_path}/content?@microsoft.graph.conflictBehavior={conflict}",
         headers={"Content-Type": "application/octet-stream"},
         content=data,
+        replay_safe=conflict != "rename",  # a repeated rename upload would land a second copy
     )
     item = _json(response, "simple upload")
     if file_system_info:
@@ -165,7 +168,7 @@ def _session_upload(
     body: dict[str, Any] = {"@microsoft.graph.conflictBehavior": conflict}
     if file_system_info:
         body["fileSystemInfo"] = file_system_info
-    session = graph.post_json(f"{item_path}/createUploadSession", {"item": body})
+    session = graph.post_json(f"{item_path}/createUploadSession", {"item": body}, replay_safe=True)
     upload_url = session.get("uploadUrl")
     if not isinstance(upload_url, str) or not upload_url:
         raise MalformedResponse("createUploadSession answered no uploadUrl", url=graph.url(item_path))
