@@ -50,6 +50,7 @@ bench: $(STAMP_PY) $(STAMP_NODE)
 	$(PY) -m bench.mail_backup
 	$(PY) -m bench.file_backup
 	$(PY) -m bench.restore_api
+	$(PY) -m bench.restore_requests
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) node_modules .demo .bench .pytest_cache .ruff_cache

@@ -36,6 +36,8 @@ def _scope(request: RestoreRequest) -> dict[str, Any]:
         scope["folder"] = request.folder
     else:
         scope["whole"] = True
+    if request.notify_attendees:
+        scope["notify_attendees"] = True  # the restore will send meeting invitations: on the audit record
     return scope
 
 

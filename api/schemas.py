@@ -45,6 +45,11 @@ class RestoreBody(Strict):
         None, description="restore into another resource of the same workload (another user's mailbox, OneDrive, site)"
     )
     conflict: Literal["skip", "keep-both", "replace", "fail"] = "skip"
+    notify_attendees: StrictBool = Field(
+        False,
+        description="events only: recreate meetings with their attendees, so Exchange sends them invitations, "
+        "updates and cancellations again; by default nothing is sent and the attendees are listed in the body",
+    )
 
     def to_core(self) -> RestoreRequest:
         """The core request; InvalidRequestError (400) for combinations the schema cannot express."""
@@ -75,6 +80,7 @@ class RestoreBody(Strict):
             target_owner=target_owner,
             conflict=self.conflict,
             category="mail" if category == "file" else category,
+            notify_attendees=self.notify_attendees,
         )
 
 

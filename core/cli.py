@@ -106,6 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--conflict", choices=CONFLICT_POLICIES, default="skip")
     p.add_argument("--category", choices=CATEGORIES, default="mail", help="for a mailbox: mail, contact or event")
+    p.add_argument(
+        "--notify-attendees",
+        action="store_true",
+        help="events: recreate meetings with their attendees, so Exchange SENDS them invitations (default: none "
+        "sent, attendees listed in the event's body)",
+    )
     p.add_argument("--json", action="store_true")
     p = sub.add_parser(
         "export", help="export as standard files: a message (.eml), mail as a zip of .eml, contacts (.vcf)"
@@ -209,6 +215,7 @@ def _restore(services: Services, args: argparse.Namespace) -> int:
         target_owner=args.to_user,
         conflict=args.conflict,
         category=args.category,
+        notify_attendees=args.notify_attendees,
     )
     report = restore(services, request)
     text = (
@@ -217,6 +224,9 @@ def _restore(services: Services, args: argparse.Namespace) -> int:
         + (f" / {report.destination}" if report.destination else " (original folders)")
     )
     text += "".join(f"\n  failed {f['item_id']}: {f['error']}" for f in report.failures)
+    meetings = sum(1 for i in report.items if i.get("attendees_omitted"))
+    if meetings:
+        text += f"\n  {meetings} meeting(s) restored without their attendees: nothing sent (see --notify-attendees)"
     _emit(args, report.to_dict(), text)
     return EXIT_OK if report.failed == 0 else EXIT_PARTIAL
 

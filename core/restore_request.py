@@ -14,7 +14,7 @@ DESTINATIONS = ("original", "new-folder")
 CONFLICT_POLICIES = ("skip", "keep-both", "replace", "fail")  # mail: skip, keep-both; files: all four
 _FIELDS = {
     "resource", "run_id", "at", "item_ids", "folder", "whole", "destination", "target_owner", "conflict", "category",
-    "destination_name", "part", "parts",
+    "destination_name", "part", "parts", "notify_attendees",
 }  # fmt: skip
 T = TypeVar("T")
 CATEGORIES = ("mail", "contact", "event")  # what an Exchange restore is of (files need none: a drive holds only files)
@@ -45,6 +45,8 @@ class RestoreRequest:
     destination_name: str | None = None  # the new folder's name (default 'Restored <time> UTC'); every part shares it
     part: int = 0  # a large restore runs as `parts` parts in parallel: this one restores the selected items whose
     parts: int = 1  # position in the selection (sorted by item id) is `part` modulo `parts` (see select_part)
+    notify_attendees: bool = False  # events: recreate meetings with their attendees, so Exchange SENDS invitations,
+    # updates and cancellations to them; by default they are left out (nothing is sent) and listed in the body
 
     def __post_init__(self) -> None:
         try:
@@ -68,6 +70,10 @@ class RestoreRequest:
             raise InvalidRequestError(f"destination_name is not a usable folder name: {self.destination_name!r}")
         if self.at is not None and self.at.tzinfo is None:
             raise InvalidRequestError("a point in time must carry a time zone (e.g. 2026-11-22T06:00:00Z)")
+        if not isinstance(self.notify_attendees, bool):
+            raise InvalidRequestError("'notify_attendees' must be true or false")
+        if self.notify_attendees and self.category != "event":
+            raise InvalidRequestError("notify_attendees applies only to calendar events (category 'event')")
 
     def new_folder_name(self, now: datetime | None = None) -> str:
         """The folder a 'new-folder' restore goes into: the name given, else 'Restored <time> UTC'."""
@@ -119,8 +125,9 @@ class RestoreRequest:
         ):  # fmt: skip
             if name in values and values[name] is not None and not isinstance(values[name], str):
                 raise InvalidRequestError(f"'{name}' must be a string")
-        if "whole" in values and not isinstance(values["whole"], bool):
-            raise InvalidRequestError("'whole' must be true or false")
+        for name in ("whole", "notify_attendees"):
+            if name in values and not isinstance(values[name], bool):
+                raise InvalidRequestError(f"'{name}' must be true or false")
         if "resource" not in values:
             raise InvalidRequestError("'resource' is required")
         return cls(**values)
@@ -135,7 +142,9 @@ class RestoreReport:
     restored: int = 0
     skipped: int = 0
     failed: int = 0
-    items: list[dict[str, str]] = field(default_factory=list)  # item_id, new_id, folder, sha256, status
+    # item_id, new_id, folder, sha256, status; events restored without their attendees (nothing sent to them) also
+    # carry attendees_omitted: how many were left out (they are listed at the top of the event's body)
+    items: list[dict[str, str]] = field(default_factory=list)
     failures: list[dict[str, str]] = field(default_factory=list)
 
     def skip(self, entry: dict[str, str]) -> None:

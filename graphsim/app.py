@@ -6,14 +6,15 @@ import asyncio
 import secrets
 import traceback
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute
 
 from graphsim.delta import DeltaEngine
@@ -24,6 +25,7 @@ from graphsim.seed import seed_tenant
 from graphsim.tokens import TokenError, TokenIssuer
 
 GRAPH_AUDIENCE = "https://graph.microsoft.com"
+MAX_OUTLOOK_REQUEST = 4 * 1024 * 1024  # bytes of one Outlook request body
 Handler = Callable[[Request, "Context"], Awaitable[Response]]
 
 
@@ -71,6 +73,7 @@ class Simulator:
         self.limiter = MailboxLimiter()
         self.files = DriveService(self.tenant, self.delta, seed, drive_files, sites, state_dir)
         self.pim = PimService(self.tenant, self.delta, seed, contacts, events)  # contacts and calendars
+        self.mail_uploads: dict[str, Any] = {}  # message attachment upload sessions by token
 
     @property
     def tenant_id(self) -> str:
@@ -147,6 +150,9 @@ class Simulator:
                     self.limiter.in_flight[user.id] += 1
                     seen = self.stats.max_in_flight.get(user.id, 0)
                     self.stats.max_in_flight[user.id] = max(seen, self.limiter.in_flight[user.id])
+            if mail and int(request.headers.get("content-length") or 0) > MAX_OUTLOOK_REQUEST:
+                # Outlook requests are limited to 4 MB ("Add attachment": use an upload session beyond 3 MB)
+                raise GraphError(413, "ErrorRequestEntityTooLarge", "The request exceeds the maximum size of 4 MB.")
             if self.config.latency_ms > 0:
                 await asyncio.sleep(self.config.latency_ms / 1000)
             response = await handler(request, Context(self, user))
@@ -167,7 +173,22 @@ class Simulator:
         response.headers.setdefault("request-id", request_id)
         response.headers.setdefault("client-request-id", client_request_id)
         self.stats.by_status[response.status_code] += 1
+        if self.faults.take_reset(user.id if user else None, request.method) is not None:
+            self.stats.resets += 1
+            return _reset_after_headers(response)
         return response
+
+
+def _reset_after_headers(response: Response) -> Response:
+    """The response's status line and headers, then a dropped connection instead of its body (the reset_response
+    fault): the work behind the request is done, the client learns nothing it can trust."""
+
+    async def broken() -> AsyncIterator[bytes]:
+        raise ConnectionAbortedError("graphsim: reset_response fault")
+        yield b""  # pragma: no cover - makes this an async generator
+
+    headers = {k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "content-type")}
+    return StreamingResponse(broken(), status_code=response.status_code, headers=headers)
 
 
 def graph_route(kind: str, mail: bool = True) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
@@ -191,13 +212,14 @@ def create_app(sim: Simulator) -> Starlette:
     from graphsim.routes_drives_control import drive_control_routes
     from graphsim.routes_graph import graph_routes
     from graphsim.routes_identity import identity_routes
+    from graphsim.routes_mail_attachments import mail_attachment_routes
     from graphsim.routes_pim import contact_routes
     from graphsim.routes_pim_calendar import calendar_routes
     from graphsim.routes_pim_control import pim_control_routes
 
     routes: list[BaseRoute] = [*control_routes(), *drive_control_routes(), *pim_control_routes(), *graph_routes(),
-                               *drive_routes(), *contact_routes(), *calendar_routes(), *identity_routes(),
-                               *api_token_routes()]  # fmt: skip
+                               *mail_attachment_routes(), *drive_routes(), *contact_routes(), *calendar_routes(),
+                               *identity_routes(), *api_token_routes()]  # fmt: skip
     app = Starlette(routes=routes)
     app.state.sim = sim
 

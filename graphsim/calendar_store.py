@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graphsim.calendar_recurrence import original_starts
+from graphsim.extended_properties import Properties
 from graphsim.mailstore import opaque_id
 from graphsim.pim_common import Blob, ChangeLog, canonical_sha256, change_key, graph_dt, iso_z
 
@@ -114,6 +115,7 @@ class Event:
     attachments: dict[str, Attachment] = field(default_factory=dict)
     exceptions: dict[str, str] = field(default_factory=dict)  # original start (iso) -> exception id
     cancelled: set[str] = field(default_factory=set)  # original starts (iso) of cancelled occurrences
+    extended: Properties = field(default_factory=dict)  # single-value extended properties (not in its JSON)
 
     def to_json(self) -> dict[str, Any]:
         p = self.props

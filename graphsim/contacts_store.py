@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graphsim.errors import GraphError
+from graphsim.extended_properties import Properties
 from graphsim.pim_common import ChangeLog, canonical_sha256, change_key, iso_z
 
 EMPTY_ADDRESS: dict[str, Any] = {}
@@ -77,6 +78,7 @@ class Contact:
     seq: int = 0
     arrived_seq: int = 0
     photo: Photo | None = None
+    extended: Properties = field(default_factory=dict)  # single-value extended properties (not in its JSON)
 
     def to_json(self) -> dict[str, Any]:
         ck = change_key(self.id, self.version)

@@ -93,6 +93,10 @@ class SimControl:
         body = {"displayName": display_name, "parent": parent, "isHidden": hidden}
         return self._call("POST", f"/_sim/users/{user}/folders", body)
 
+    def localize_mailbox(self, user: str, names: dict[str, str] | None = None) -> dict[str, Any]:
+        """Well-known folders renamed as in a mailbox of another language (default German: Posteingang, ...)."""
+        return self._call("POST", f"/_sim/users/{user}/localize", {"names": names} if names else {})
+
     # --- tokens, faults, knobs ---
     def expire_delta_tokens(self, user: str | None = None) -> None:
         """Every outstanding delta and skip token of one mailbox (or all) answers 410 SyncStateNotFound from now on."""
@@ -200,7 +204,8 @@ class SimControl:
 
     def add_event(self, user: str, calendar: str | None = None, **fields: Any) -> dict[str, Any]:
         """An event: start / end as ISO strings (UTC unless an offset is given), anything else as Graph event JSON
-        (subject, body, recurrence, attendees, ...). Returns the event summary."""
+        (subject, body, recurrence, attendees, ...). Returns the event summary. Nothing is sent to the attendees
+        (seeding); the same event POSTed through Graph sends them invitations (see outbox())."""
         return self._call("POST", f"/_sim/users/{user}/events", {"calendar": calendar, **fields})
 
     def update_event(self, user: str, event_id: str, **fields: Any) -> dict[str, Any]:
@@ -234,6 +239,16 @@ class SimControl:
         if content is not None:
             body["content_base64"] = base64.b64encode(content).decode("ascii")
         return self._call("POST", f"/_sim/users/{user}/events/{event_id}/attachments", body)
+
+    def outbox(self, organizer: str | None = None) -> list[dict[str, Any]]:
+        """The meeting mail Graph requests made Exchange send (requests, updates, cancellations), one entry per
+        recipient, inside the tenant or not: {kind: request|update|cancel, organizer, to, subject, event_id, iCalUId,
+        occurrence (original start or None), time, delivered_to (user id, when a tenant mailbox got it), message_id}.
+        `organizer`: one organizer's (user id or address). Seeding through this control API sends nothing."""
+        return self._call("GET", "/_sim/outbox", params={"organizer": organizer} if organizer else None)["value"]
+
+    def clear_outbox(self) -> None:
+        self._call("DELETE", "/_sim/outbox")
 
     def expire_pim_delta_tokens(self, user: str | None = None) -> None:
         """Contact and calendarView delta tokens share the mailbox's token generation: this is

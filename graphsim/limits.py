@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import random
 import time
 from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
@@ -16,7 +17,8 @@ DRIVE_KINDS = ("drives", "sites", "drive_item", "children", "permissions", "driv
 PIM_KINDS = ("contact_folders", "contacts", "contacts_delta", "photo", "calendars", "events", "events_delta",
              "instances", "attachments", "attachment_value", "attachment_session", "attachment_upload", "pim_create",
              "pim_update", "pim_delete")  # fmt: skip
-FAULT_KINDS = ("throttle", "mailbox", "corrupt_message", "delta_page", "drop_download", "fail_upload_fragment")
+FAULT_KINDS = ("throttle", "mailbox", "corrupt_message", "delta_page", "drop_download", "fail_upload_fragment",
+               "reset_response")  # fmt: skip
 
 
 def parse_rate_limit(text: str | None) -> tuple[int, float] | None:
@@ -60,6 +62,10 @@ class Fault:
     - drop_download: after_bytes (the connection drops after that many body bytes), optional item, count (default 1)
     - fail_upload_fragment: optional item (an upload's file name or target item id), status 500|503 (default 500),
       count (default 1); the fragment is refused and none of its bytes are kept
+    - reset_response: ratio (0 < r <= 1, default 1) of Graph requests, optional user, methods (default all),
+      seed (default 1), optional count: the request is carried out in full, its status line and headers are sent,
+      and the connection is then dropped before the body, so the client cannot know what happened (a write
+      that may have landed). Which requests are hit follows a seeded random sequence: runs repeat exactly.
     """
 
     id: int
@@ -74,9 +80,14 @@ class Fault:
     mode: str = "invalid_json"
     item: str | None = None
     after_bytes: int | None = None
+    ratio: float | None = None
+    methods: list[str] | None = None
+    seed: int | None = None
+    hits: int = 0
+    _rng: Any = None
 
     def to_json(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+        return {k: v for k, v in self.__dict__.items() if v is not None and not k.startswith("_")}
 
 
 class Faults:
@@ -105,6 +116,14 @@ class Faults:
             item=spec.get("item"),
             after_bytes=int(spec.get("after_bytes", 0)) if kind == "drop_download" else None,
         )
+        if kind == "reset_response":
+            fault.count = spec.get("count")
+            fault.ratio = float(spec.get("ratio", 1.0))
+            if not 0 < fault.ratio <= 1:
+                raise ValueError("reset_response ratio must be in (0, 1]")
+            fault.methods = [str(m).upper() for m in spec.get("methods") or []] or None
+            fault.seed = int(spec.get("seed", 1))
+            fault._rng = random.Random(fault.seed)
         if kind in ("mailbox", "corrupt_message", "delta_page") and not fault.user:
             raise ValueError(f"fault kind {kind!r} needs 'user'")
         if kind == "corrupt_message" and not fault.message:
@@ -144,6 +163,19 @@ class Faults:
                 return fault
         return None
 
+    def take_reset(self, user_id: str | None, method: str) -> Fault | None:
+        """The reset_response fault that hits this request (drawn from its seeded sequence), if any."""
+        for fault in self.active:
+            if fault.kind != "reset_response" or fault.user not in (None, user_id):
+                continue
+            if fault.methods is not None and method.upper() not in fault.methods:
+                continue
+            if fault._rng.random() < (fault.ratio or 1.0):
+                fault.hits += 1
+                self._consume(fault)
+                return fault
+        return None
+
     def take_delta_page(self, user_id: str, folder_id: str) -> Fault | None:
         for fault in self.active:
             if fault.kind == "delta_page" and fault.user == user_id and fault.folder in (None, folder_id):
@@ -159,6 +191,7 @@ class Stats:
     by_status: Counter[int] = field(default_factory=Counter)
     max_in_flight: dict[str, int] = field(default_factory=dict)
     writes: int = 0  # Graph requests that may change the tenant (POST, PATCH, PUT, DELETE)
+    resets: int = 0  # responses dropped after their headers by the reset_response fault
 
     def to_json(self, in_flight: dict[str, int]) -> dict[str, Any]:
         return {
@@ -171,6 +204,7 @@ class Stats:
             "max_in_flight": dict(self.max_in_flight),
             "in_flight": {k: v for k, v in in_flight.items() if v},
             "writes": self.writes,
+            "resets": self.resets,
         }
 
 

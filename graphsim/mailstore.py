@@ -73,6 +73,10 @@ class Message:
     seq: int = 0  # mailbox change sequence of the last change (or arrival in its folder)
     arrived_seq: int = 0  # sequence when it arrived in its current folder
     spec: Any = None  # a graphsim.mime.MessageSpec that renders `raw` on first use
+    sender_header: Address | None = None  # `sender` when it differs from `from` (sent on behalf)
+    bcc: list[Address] = field(default_factory=list)
+    reply_to: list[Address] = field(default_factory=list)
+    extended: dict[str, tuple[str, str]] = field(default_factory=dict)  # graphsim.extended_properties.Properties
     _sha256: str | None = None
 
     @property
@@ -102,6 +106,7 @@ class Message:
     def to_json(self) -> dict[str, Any]:
         preview = " ".join(self.body.split())[:255]
         sender = _recipient(self.sender) if self.sender else None
+        on_behalf = _recipient(self.sender_header) if self.sender_header else sender
         return {
             "@odata.type": "#microsoft.graph.message",
             "@odata.etag": f'W/"{self.change_key}"',
@@ -113,7 +118,7 @@ class Message:
             "receivedDateTime": iso(self.received),
             "sentDateTime": iso(self.sent),
             "hasAttachments": self.has_attachments,
-            "internetMessageId": self.internet_message_id,
+            "internetMessageId": self.internet_message_id or None,
             "subject": self.subject,
             "bodyPreview": preview,
             "importance": self.importance,
@@ -124,12 +129,12 @@ class Message:
             "isRead": self.is_read,
             "isDraft": self.is_draft,
             "body": {"contentType": self.body_type, "content": self.body},
-            "sender": sender,
+            "sender": on_behalf,
             "from": sender,
             "toRecipients": [_recipient(a) for a in self.to],
             "ccRecipients": [_recipient(a) for a in self.cc],
-            "bccRecipients": [],
-            "replyTo": [],
+            "bccRecipients": [_recipient(a) for a in self.bcc],
+            "replyTo": [_recipient(a) for a in self.reply_to],
             "flag": dict(self.flag),
         }
 

@@ -87,7 +87,7 @@ def _text_part(body: str, subtype: str) -> str:
     )
 
 
-def _html_of(body: str) -> str:
+def html_of(body: str) -> str:
     paragraphs = "".join(f"<p>{p}</p>" for p in body.split("\n\n"))
     return f'<html><head><meta charset="utf-8"></head><body>{paragraphs}</body></html>\n'
 
@@ -113,7 +113,7 @@ def render_mime(spec: MessageSpec) -> bytes:
         alt = f"alt_{spec.boundary_seed}"
         body_part = (
             f'Content-Type: multipart/alternative; boundary="{alt}"{CRLF}{CRLF}'
-            f"--{alt}{CRLF}{body_part}{CRLF}--{alt}{CRLF}{_text_part(_html_of(spec.body), 'html')}{CRLF}--{alt}--{CRLF}"
+            f"--{alt}{CRLF}{body_part}{CRLF}--{alt}{CRLF}{_text_part(html_of(spec.body), 'html')}{CRLF}--{alt}--{CRLF}"
         )
     if spec.attachments:
         mixed = f"mix_{spec.boundary_seed}"

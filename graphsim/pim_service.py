@@ -105,6 +105,7 @@ class PimService:
         self.users: dict[str, UserPim] = seed_pim(tenant, seed, contacts, events)
         self.uploads: dict[str, AttachmentUpload] = {}
         self.added = 0
+        self.outbox: list[dict[str, Any]] = []  # meeting mail sent through Graph (graphsim/meeting_mail.py)
 
     def of(self, user_id: str) -> UserPim:
         return self.users[user_id]

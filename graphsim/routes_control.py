@@ -14,9 +14,10 @@ from starlette.routing import Route
 from graphsim.app import Context, Simulator
 from graphsim.errors import GraphError, json_object
 from graphsim.limits import parse_rate_limit
+from graphsim.mail_create import new_message
 from graphsim.mailstore import Mailbox, Message, User
 from graphsim.mime import MessageSpec, MimeError, render_mime, rewrite_mime
-from graphsim.routes_graph import create_folder, new_message
+from graphsim.routes_graph import create_folder
 from graphsim.seed import _attachment
 
 
@@ -66,6 +67,7 @@ def message_summary(mailbox: Mailbox, message: Message) -> dict[str, Any]:
         "internetMessageId": message.internet_message_id,
         "changeKey": message.change_key,
         "isRead": message.is_read,
+        "isDraft": message.is_draft,
     }
 
 
@@ -257,6 +259,24 @@ async def stats(request: Request) -> Response:
     return JSONResponse({**sim.stats.to_json(dict(sim.limiter.in_flight)), "drives": sim.files.stats.to_json()})
 
 
+# Outlook names the well-known folders in the mailbox's language (their well-known names stay the same): German.
+GERMAN = {"inbox": "Posteingang", "sentitems": "Gesendete Elemente", "deleteditems": "Gelöschte Elemente",
+          "drafts": "Entwürfe", "junkemail": "Junk-E-Mail", "archive": "Archiv"}  # fmt: skip
+
+
+@control
+async def localize_mailbox(request: Request) -> Response:
+    """Rename the mailbox's well-known folders as a mailbox in another language shows them (default German)."""
+    _, mailbox = _user(_sim(request), request.path_params["user"])
+    body = await _json(request)
+    names = body.get("names") or GERMAN
+    for well_known, display_name in names.items():
+        folder = mailbox.resolve_folder(str(well_known))
+        if folder is not None:
+            folder.display_name = str(display_name)
+    return JSONResponse({"folders": {k: mailbox.folders[v].display_name for k, v in mailbox.well_known.items()}})
+
+
 def control_routes() -> list[Route]:
     m = "/_sim/users/{user}/messages/{message}"
     return [
@@ -269,6 +289,7 @@ def control_routes() -> list[Route]:
         Route("/_sim/expire-delta-tokens", expire_delta_tokens, methods=["POST"]),
         Route("/_sim/expire-access-tokens", expire_access_tokens, methods=["POST"]),
         Route("/_sim/users/{user}/folders", add_folder, methods=["POST"]),
+        Route("/_sim/users/{user}/localize", localize_mailbox, methods=["POST"]),
         Route("/_sim/users/{user}/messages", list_messages),
         Route("/_sim/users/{user}/messages", add_message, methods=["POST"]),
         Route(f"{m}/mime", message_mime),

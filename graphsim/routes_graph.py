@@ -1,11 +1,9 @@
-"""Microsoft Graph v1.0 routes: users, mail folders, messages, message delta, $value and create-from-MIME."""
+"""Microsoft Graph v1.0 routes: users, mail folders, messages, message delta and $value (creates: graphsim.mail_create;
+attachments: graphsim.routes_mail_attachments)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
-import json
 import re
 from typing import Any
 
@@ -13,11 +11,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from graphsim import extended_properties as ext
 from graphsim.app import Context, graph_route
 from graphsim.delta import SyncStateNotFound
 from graphsim.errors import GraphError
+from graphsim.mail_create import create_message
 from graphsim.mailstore import Folder, Mailbox, Message, User, opaque_id
-from graphsim.mime import MessageSpec, MimeError, parse_mime, render_mime
 from graphsim.odata import context, int_param, link, pick, qp, select_of
 
 FILTER_IMID = re.compile(r"^\s*internetMessageId\s+eq\s+'((?:[^']|'')*)'\s*$", re.IGNORECASE)
@@ -194,6 +193,9 @@ def _filter(request: Request) -> Any:
     raw = qp(request, "$filter")
     if not raw:
         return lambda m: True
+    marker = ext.filter_of(raw)
+    if marker is not None:
+        return lambda m: marker(m.extended)
     match = FILTER_IMID.match(raw)
     if match:
         wanted = match.group(1).replace("''", "'")
@@ -221,13 +223,21 @@ async def _list_messages(request: Request, ctx: Context, messages: list[Message]
     keep = _filter(request)
     chosen = sorted((m for m in messages if keep(m)), key=lambda m: (m.received, m.id), reverse=True)
     select = select_of(request)
+    wanted = ext.expanded(request)
     body: dict[str, Any] = {"@odata.context": context(request, "Collection(message)")}
-    body["value"] = [pick(m.to_json(), select) for m in chosen[skip : skip + top]]
+    body["value"] = [_shaped(m, select, wanted) for m in chosen[skip : skip + top]]
     if skip + top < len(chosen):
         params = {"$filter": qp(request, "$filter"), "$select": ",".join(select) if select else None,
-                  "$top": top, "$skip": skip + top}  # fmt: skip
+                  "$expand": qp(request, "$expand"), "$top": top, "$skip": skip + top}  # fmt: skip
         body["@odata.nextLink"] = link(request, request.url.path, params)
     return JSONResponse(body)
+
+
+def _shaped(message: Message, select: list[str] | None, wanted: list[str]) -> dict[str, Any]:
+    shaped = pick(message.to_json(), select)
+    if wanted:
+        shaped["singleValueExtendedProperties"] = ext.render(message.extended, wanted)
+    return shaped
 
 
 @graph_route("messages")
@@ -245,9 +255,8 @@ async def list_all_messages(request: Request, ctx: Context) -> Response:
 @graph_route("message_get")
 async def get_message(request: Request, ctx: Context) -> Response:
     message = message_of(mailbox_of(ctx)[1], request.path_params["message"])
-    return JSONResponse(
-        {"@odata.context": context(request, "messages/$entity"), **pick(message.to_json(), select_of(request))}
-    )
+    shaped = _shaped(message, select_of(request), ext.expanded(request))
+    return JSONResponse({"@odata.context": context(request, "messages/$entity"), **shaped})
 
 
 @graph_route("value")
@@ -300,79 +309,6 @@ async def move_message(request: Request, ctx: Context) -> Response:
         raise GraphError(400, "ErrorInvalidRequest", "destinationId is required.") from None
     mailbox.move(message, folder_of(mailbox, destination), dt.datetime.now(dt.UTC))
     return JSONResponse(message.to_json(), status_code=201)
-
-
-def new_message(ctx: Context, mime: bytes, folder: Folder, draft: bool) -> Message:
-    """Store MIME bytes unchanged as a new message, its properties parsed from the MIME."""
-    user, mailbox = mailbox_of(ctx)
-    parsed = parse_mime(mime)
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    tenant = ctx.sim.tenant
-    tenant.added_counter += 1
-    mid = opaque_id("AAMkA", ctx.sim.seed, user.id, "created", tenant.added_counter)
-    message = Message(
-        id=mid, folder_id=folder.id, raw=mime, subject=parsed.subject, sender=parsed.sender, to=parsed.to,
-        cc=parsed.cc, sent=parsed.date or now, received=parsed.date or now, created=now, modified=now,
-        internet_message_id=parsed.internet_message_id or f"<{mid[-20:-4]}@{tenant.domain}>",
-        has_attachments=parsed.has_attachments, body=parsed.body, body_type=parsed.body_type,
-        importance=parsed.importance, is_read=True, is_draft=draft,
-    )  # fmt: skip
-    return mailbox.insert(message)
-
-
-def _mime_from_json(ctx: Context, body: dict[str, Any]) -> bytes:
-    def addrs(key: str) -> list[tuple[str, str]]:
-        out = []
-        for r in body.get(key) or []:
-            e = r.get("emailAddress", {}) if isinstance(r, dict) else {}
-            out.append((str(e.get("name", "")), str(e.get("address", ""))))
-        return out
-
-    user = ctx.user
-    assert user is not None
-    sender = (addrs("from") if isinstance(body.get("from"), list) else []) or [(user.display_name, user.mail or "")]
-    if isinstance(body.get("from"), dict):
-        e = body["from"].get("emailAddress", {})
-        sender = [(str(e.get("name", "")), str(e.get("address", "")))]
-    content = body.get("body", {}).get("content", "") if isinstance(body.get("body"), dict) else ""
-    ctx.sim.tenant.added_counter += 1
-    spec = MessageSpec(
-        internet_message_id=f"<json.{ctx.sim.tenant.added_counter}.{int(dt.datetime.now().timestamp())}@{ctx.sim.tenant.domain}>",
-        date=dt.datetime.now(dt.UTC).replace(microsecond=0), sender=sender[0], to=addrs("toRecipients"),
-        cc=addrs("ccRecipients"), subject=str(body.get("subject", "")), body=str(content or ""),
-        boundary_seed=str(ctx.sim.tenant.added_counter),
-    )  # fmt: skip
-    return render_mime(spec)
-
-
-@graph_route("create")
-async def create_message(request: Request, ctx: Context) -> Response:
-    mailbox = mailbox_of(ctx)[1]
-    folder = folder_of(mailbox, request.path_params.get("folder", "drafts"))
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    raw = await request.body()
-    if content_type == "application/json":
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            raise GraphError(400, "RequestBodyRead", "Invalid JSON in the request body.") from None
-        mime = _mime_from_json(ctx, body if isinstance(body, dict) else {})
-    elif content_type == "text/plain":
-        try:
-            mime = base64.b64decode(b"".join(raw.split()), validate=True)
-        except (binascii.Error, ValueError):
-            raise GraphError(
-                400, "ErrorMimeContentInvalidBase64String", "Invalid base64 string for MIME content."
-            ) from None
-    else:
-        raise GraphError(415, "UnsupportedMediaType", f"Content-Type '{content_type}' is not supported.")
-    try:
-        message = new_message(ctx, mime, folder, draft=True)
-    except MimeError as exc:
-        raise GraphError(400, "ErrorMimeContentConversionFailed", f"MIME content conversion failed. {exc}") from None
-    location = f"{ctx.sim.base_url}/v1.0/users/{mailbox_of(ctx)[0].id}/messages/{message.id}"
-    return JSONResponse({"@odata.context": context(request, "messages/$entity"), **message.to_json()},
-                        status_code=201, headers={"Location": location})  # fmt: skip
 
 
 def graph_routes() -> list[Route]:

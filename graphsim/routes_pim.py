@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from graphsim import extended_properties as ext
 from graphsim.app import Context, graph_route
 from graphsim.contacts_store import Contact, ContactFolder, ContactStore, Photo, contact_props, normalize_contact_prop
 from graphsim.delta import SyncStateNotFound
@@ -44,13 +45,27 @@ async def json_body(request: Request) -> dict[str, Any]:
     return await json_object(request, "RequestBodyRead", empty_ok=False)
 
 
-def paged(request: Request, what: str, items: list[dict[str, Any]], default_top: int = 10) -> Response:
-    """A $top/$skip page with $select and an @odata.nextLink when more remain."""
+def paged(request: Request, what: str, items: list[dict[str, Any]], default_top: int = 10,
+          extended: list[ext.Properties] | None = None) -> Response:  # fmt: skip
+    """A $top/$skip page with $select and an @odata.nextLink when more remain. With `extended` (each item's
+    single-value extended properties, in the same order), a `$filter=singleValueExtendedProperties/Any(...)` keeps
+    the items that match, and `$expand=singleValueExtendedProperties($filter=id eq '...')` adds the asked-for ones
+    to each item that has them, whatever $select says (see graphsim/extended_properties.py)."""
+    wanted: list[str] = []
+    if extended is not None:
+        keep = ext.filter_of(qp(request, "$filter"))
+        if keep is not None:
+            pairs = [(i, p) for i, p in zip(items, extended, strict=True) if keep(p)]
+            items, extended = [i for i, _ in pairs], [p for _, p in pairs]
+        wanted = ext.expanded(request)
     top = int_param(request, "$top", default_top, 1, 1000)
     skip = int_param(request, "$skip", 0, 0, 10**9)
     select = select_of(request)
     body: dict[str, Any] = {"@odata.context": context(request, what)}
     body["value"] = [pick(i, select) for i in items[skip : skip + top]]
+    if wanted and extended is not None:
+        for item, props in zip(body["value"], extended[skip : skip + top], strict=True):
+            with_expanded(item, props, wanted)
     if skip + top < len(items):
         keep = {k: v for k, v in request.query_params.items() if k.lower().lstrip("$") not in ("top", "skip")}
         body["@odata.nextLink"] = link(request, request.url.path, {**keep, "$top": top, "$skip": skip + top})
@@ -70,6 +85,14 @@ def fault_page(ctx: Context, request: Request, scope_id: str, headers: dict[str,
     if fault.mode == "no_value":
         return JSONResponse({"@odata.context": ctx_url}, headers=headers)
     return JSONResponse({"@odata.context": ctx_url, "value": [], "@odata.nextLink": str(request.url)}, headers=headers)
+
+
+def with_expanded(item: dict[str, Any], props: ext.Properties, wanted: list[str]) -> dict[str, Any]:
+    """`item` with the expanded extended properties it has (none: the member is left out)."""
+    rendered = ext.render(props, wanted)
+    if rendered:
+        item["singleValueExtendedProperties"] = rendered
+    return item
 
 
 # --- folders ---
@@ -140,21 +163,26 @@ def _folder_param(store: ContactStore, request: Request) -> ContactFolder:
 async def list_contacts(request: Request, ctx: Context) -> Response:
     store = pim_of(ctx).contacts
     folder = _folder_param(store, request)
-    return paged(request, "Collection(contact)", [store.contacts[c].to_json() for c in folder.contact_ids])
+    contacts = [store.contacts[c] for c in folder.contact_ids]
+    return paged(
+        request, "Collection(contact)", [c.to_json() for c in contacts], extended=[c.extended for c in contacts]
+    )
 
 
 @graph_route("contacts")
 async def get_contact(request: Request, ctx: Context) -> Response:
     contact = contact_of(pim_of(ctx).contacts, request)
-    return JSONResponse({"@odata.context": context(request, "contacts/$entity"),
-                         **pick(contact.to_json(), select_of(request))})  # fmt: skip
+    body = with_expanded(pick(contact.to_json(), select_of(request)), contact.extended, ext.expanded(request))
+    return JSONResponse({"@odata.context": context(request, "contacts/$entity"), **body})
 
 
 def new_contact(ctx: Context, store: ContactStore, folder: ContactFolder, body: dict[str, Any]) -> Contact:
     assert ctx.user is not None
     when = now()
     cid = opaque_id("AAMkA", ctx.sim.seed, ctx.user.id, "contact", "added", service(ctx).next_number())
-    return store.insert(Contact(cid, folder.id, contact_props(body), when, when))
+    extended = ext.parse(body)  # set at creation, as Graph documents it; kept beside the contact's properties
+    props = contact_props({k: v for k, v in body.items() if k != "singleValueExtendedProperties"})
+    return store.insert(Contact(cid, folder.id, props, when, when, extended=extended))
 
 
 @graph_route("pim_create")
@@ -166,7 +194,9 @@ async def create_contact(request: Request, ctx: Context) -> Response:
 
 
 def update_contact(store: ContactStore, contact: Contact, body: dict[str, Any]) -> None:
-    changes = {k: normalize_contact_prop(k, v) for k, v in body.items() if not k.startswith("@")}
+    contact.extended.update(ext.parse(body))
+    changes = {k: normalize_contact_prop(k, v) for k, v in body.items()
+               if not k.startswith("@") and k != "singleValueExtendedProperties"}  # fmt: skip
     contact.props.update(changes)
     store.touch(contact, now())
 

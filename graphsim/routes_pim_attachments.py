@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-import re
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -18,12 +17,12 @@ from graphsim.calendar_store import SMALL_ATTACHMENT, Attachment, CalendarStore,
 from graphsim.errors import GraphError, graph_error
 from graphsim.mailstore import opaque_id
 from graphsim.odata import context, pick, select_of
+from graphsim.outlook_uploads import refuse_fragment
 from graphsim.pim_common import Blob, iso_z, now
 from graphsim.pim_service import PimService
 from graphsim.routes_pim import json_body, paged, pim_of, service
 
 MAX_UPLOAD = 150 * 1024 * 1024
-CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+)\s*$", re.IGNORECASE)
 NOT_FOUND = "The specified object was not found in the store."
 
 
@@ -145,18 +144,10 @@ async def upload_fragment(request: Request) -> Response:
     if request.method == "DELETE":
         pim.uploads.pop(token, None)
         return Response(status_code=204)
-    match = CONTENT_RANGE.match(request.headers.get("content-range", ""))
     data = await request.body()
-    if match is None:
-        return _upload_error(request, 400, "ErrorInvalidRequest", "Content-Range 'bytes a-b/total' is required.")
-    first, last, total = (int(g) for g in match.groups())
-    if total != upload.size or last < first or last >= total or len(data) != last - first + 1:
-        return _upload_error(request, 400, "ErrorInvalidRequest", "Content-Range does not match the session or body.")
-    if first != len(upload.data):
-        expected = len(upload.data)
-        body = {"error": {"code": "ErrorInvalidRange", "message": f"Expected the range to start at {expected}."},
-                "nextExpectedRanges": [f"{expected}"]}  # fmt: skip
-        return JSONResponse(body, status_code=416)
+    refused = refuse_fragment(request, data, upload.size, len(upload.data))
+    if refused is not None:
+        return refused
     upload.data += data
     expires = iso_z(dt.datetime.fromtimestamp(upload.expires, dt.UTC))
     if len(upload.data) < upload.size:

@@ -10,16 +10,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from graphsim import extended_properties as ext
 from graphsim.app import Context, graph_route
 from graphsim.calendar_recurrence import normalize
 from graphsim.calendar_store import DEFAULT_PROPS, Calendar, CalendarStore, Event, Instance, normalize_prop
 from graphsim.delta import SyncStateNotFound
 from graphsim.errors import GraphError
 from graphsim.mailstore import User, opaque_id
+from graphsim.meeting_mail import announce, announce_update, attendees_of
 from graphsim.odata import context, link, qp
 from graphsim.pim_common import now, parse_graph_dt, parse_query_dt
 from graphsim.pim_seed import new_event
-from graphsim.routes_pim import fault_page, json_body, page_size, paged, pim_of, service
+from graphsim.routes_pim import fault_page, json_body, page_size, paged, pim_of, service, with_expanded
 
 NOT_FOUND = "The specified object was not found in the store."
 READ_ONLY = {"id", "changeKey", "createdDateTime", "lastModifiedDateTime", "iCalUId", "type", "seriesMasterId",
@@ -98,13 +100,16 @@ async def list_events(request: Request, ctx: Context) -> Response:
     store = store_of(ctx)
     calendar = calendar_of(store, request)  # /users/{id}/events: the default calendar
     events = [e for e in store.events.values() if e.calendar_id == calendar.id]
-    return paged(request, "Collection(event)", [e.to_json() for e in events])
+    return paged(request, "Collection(event)", [e.to_json() for e in events], extended=[e.extended for e in events])
 
 
 @graph_route("events")
 async def get_event(request: Request, ctx: Context) -> Response:
     found = event_of(store_of(ctx), request)
-    return JSONResponse({"@odata.context": context(request, "events/$entity"), **found.to_json()})
+    body = found.to_json()
+    if isinstance(found, Event):
+        body = with_expanded(body, found.extended, ext.expanded(request))
+    return JSONResponse({"@odata.context": context(request, "events/$entity"), **body})
 
 
 def apply_changes(event: Event, body: dict[str, Any], store: CalendarStore, master_ok: bool) -> None:
@@ -113,6 +118,8 @@ def apply_changes(event: Event, body: dict[str, Any], store: CalendarStore, mast
             continue
         if key in DEFAULT_PROPS:
             event.props[key] = normalize_prop(key, value)
+        elif key == "singleValueExtendedProperties":  # kept beside the event's properties, not in its JSON
+            event.extended.update(ext.parse({key: value}))
         elif key == "start":
             event.start, event.start_tz = parse_graph_dt(value, "start"), str(value.get("timeZone") or "UTC")
         elif key == "end":
@@ -160,8 +167,10 @@ def create_event(ctx: Context, store: CalendarStore, calendar: Calendar, body: d
 
 @graph_route("pim_create")
 async def post_event(request: Request, ctx: Context) -> Response:
+    """Graph "Create event": an event created with attendees sends each of them a meeting request."""
     store = store_of(ctx)
     event = create_event(ctx, store, calendar_of(store, request), await json_body(request))
+    announce(ctx, event, "request")
     return JSONResponse({"@odata.context": context(request, "events/$entity"), **event.to_json()}, status_code=201)
 
 
@@ -177,8 +186,12 @@ def patch(store: CalendarStore, found: Event | Instance, body: dict[str, Any]) -
 
 @graph_route("pim_update")
 async def patch_event(request: Request, ctx: Context) -> Response:
+    """Graph "Update event": updating a meeting (or one occurrence) sends its attendees an update."""
     store = store_of(ctx)
-    event = patch(store, event_of(store, request), await json_body(request))
+    found, body = event_of(store, request), await json_body(request)
+    before = attendees_of(found)
+    event = patch(store, found, body)
+    announce_update(ctx, event, before, body)
     return JSONResponse({"@odata.context": context(request, "events/$entity"), **event.to_json()})
 
 
@@ -197,19 +210,25 @@ def remove(store: CalendarStore, found: Event | Instance) -> None:
 
 @graph_route("pim_delete")
 async def delete_event(request: Request, ctx: Context) -> Response:
+    """Graph "Delete event": deleting a meeting (or one occurrence) on the organizer's calendar sends its attendees a
+    cancellation."""
     store = store_of(ctx)
-    remove(store, event_of(store, request))
+    found = event_of(store, request)
+    announce(ctx, found, "cancel")
+    remove(store, found)
     return Response(status_code=204)
 
 
 @graph_route("pim_delete")
 async def cancel_event(request: Request, ctx: Context) -> Response:
-    """POST /events/{id}/cancel (organizer only; every event here is organised by its owner): 202 Accepted."""
+    """POST /events/{id}/cancel (organizer only; every event here is organised by its owner): 202 Accepted. Graph
+    "event: cancel": the attendees are sent a cancellation."""
     store = store_of(ctx)
     found = event_of(store, request)
     raw = await request.body()
     if raw:
         await json_body(request)
+    announce(ctx, found, "cancel")
     remove(store, found)
     return Response(status_code=202)
 

@@ -256,9 +256,28 @@ async def add_event_attachment(request: Request) -> Response:
     return JSONResponse(att.summary(), status_code=201)
 
 
+@control
+async def outbox(request: Request) -> Response:
+    """GET: the meeting mail sent through Graph (graphsim/meeting_mail.py), oldest first; ?organizer=<user id or
+    address> keeps one organizer's. DELETE: forget it."""
+    sim: Simulator = request.app.state.sim
+    pim: PimService = sim.pim  # type: ignore[attr-defined]
+    if request.method == "DELETE":
+        pim.outbox.clear()
+        return Response(status_code=204)
+    entries = pim.outbox
+    who = request.query_params.get("organizer")
+    if who:
+        user, _ = _user(sim, who)
+        addresses = {(user.mail or "").lower(), user.user_principal_name.lower()}
+        entries = [e for e in entries if str(e["organizer"]).lower() in addresses]
+    return JSONResponse({"value": entries})
+
+
 def pim_control_routes() -> list[BaseRoute]:
     p = "/_sim/users/{user}"
     return [
+        Route("/_sim/outbox", outbox, methods=["GET", "DELETE"]),
         Route(f"{p}/pim", list_pim),
         Route(f"{p}/contacts", add_contact, methods=["POST"]),
         Route(f"{p}/contact-folders", add_contact_folder, methods=["POST"]),

@@ -7,7 +7,7 @@ import random
 import uuid
 
 from graphsim.mailstore import Folder, Mailbox, Message, Tenant, User, opaque_id
-from graphsim.mime import Address, Attachment, MessageSpec
+from graphsim.mime import Address, Attachment, MessageSpec, html_of
 
 DOMAIN = "simtenant.onmicrosoft.com"
 BASE_DATE = dt.datetime(2026, 3, 1, 9, 0, 0, tzinfo=dt.UTC)
@@ -116,7 +116,8 @@ def message_from_spec(spec: MessageSpec, message_id: str, folder_id: str, read: 
         modified=spec.date + dt.timedelta(seconds=7),
         internet_message_id=spec.internet_message_id,
         has_attachments=bool(spec.attachments),
-        body=spec.body,
+        body=html_of(spec.body) if spec.html else spec.body,  # Graph shows the HTML part when there is one
+        body_type="html" if spec.html else "text",
         importance=spec.importance,
         is_read=read,
     )

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from azure.core.exceptions import HttpResponseError
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.data.tables import TableClient, TransactionOperation
 
 from core.errors import StorageError
@@ -158,6 +158,17 @@ class CatalogWriter:
         if len(self._ops) >= _TRANSACTION_LIMIT:
             self.flush()
 
+    def read(self, category: str, item_id: str, first_seen_run: str) -> ItemVersion | None:
+        """One version as committed (changes still buffered in this writer are not seen), or None if there is no
+        such version. Only reads: safe to call from worker threads while the owner buffers."""
+        try:
+            entity = self._table.get_entity(self._pk, keys.join(category, item_id, first_seen_run))
+        except ResourceNotFoundError:
+            return None
+        except HttpResponseError as exc:
+            raise StorageError(f"catalog read of {category} {item_id} failed: {exc.message}") from exc
+        return ItemVersion.from_entity(entity)
+
     def put(self, version: ItemVersion) -> None:
         """Write a version whole (a new one, or a replacement of one first seen in this same run)."""
         self._add((TransactionOperation.UPSERT, version.to_entity(self._resource), {"mode": "replace"}))
@@ -174,7 +185,9 @@ class CatalogWriter:
         self.touch(category, item_id, first_seen_run, deleted_run=run_id)
 
     def touch(self, category: str, item_id: str, first_seen_run: str, **changes: Any) -> None:
-        """Update metadata of a live version in place (e.g. a new changeKey for a read-state change)."""
+        """Update fields of a version in place: its end (`close`), or what describes the live row and no point in
+        time (the change key an incremental backup compares). A change of what a version describes is a new
+        version (`supersede`), so every earlier run keeps reading what it captured."""
         entity = {"PartitionKey": self._pk, "RowKey": keys.join(category, item_id, first_seen_run), **changes}
         self._add((TransactionOperation.UPSERT, entity, {"mode": "merge"}))
 

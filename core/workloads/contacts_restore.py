@@ -1,7 +1,12 @@
 """Restore of contacts as of a run: contacts, a contact folder or all of them, into the original folders or a new
-'Restored <time>' contact folder, in the same or another mailbox; skip those still there, or keep both. Each
-contact is recreated from its stored JSON (read-only properties left out) and gets its photo back. Never split into
-parts (request.parts must be 1); the 'Restored <time>' folder is found or created by name."""
+'Restored <time>' contact folder, in the same or another mailbox; skip those already there, or keep both. Each
+contact is recreated from its stored JSON (read-only properties left out) and gets its photo back (a PUT: safe to
+repeat). Never split into parts (request.parts must be 1); the 'Restored <time>' folder is found or created by name.
+
+Never twice: every contact is created through restore_marker.create_once (marked with its identity in the backup; a
+create whose outcome is unknown is looked up before it is sent again), and "skip" reads each target folder's keys
+once, so an original still there, or a copy an earlier restore made, is skipped, in the original folders, a
+'Restored <time>' folder or another mailbox alike."""
 
 from __future__ import annotations
 
@@ -9,12 +14,13 @@ import json
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from core.errors import BackupError, GraphConflict, GraphNotFound, InvalidRequestError, MalformedResponse, NotFoundError
+from core.errors import BackupError, GraphConflict, InvalidRequestError, NotFoundError
 from core.restore_request import RestoreReport, RestoreRequest
 from core.storage.catalog import ItemVersion
 from core.workloads.contacts_backup import CONTACT, CONTACT_FOLDER, DEFAULT_FOLDER, DEFAULT_NAME
 from core.workloads.folder_paths import is_within, join_path, split_path
 from core.workloads.mail_restore import CONFLICTS, require_user
+from core.workloads.restore_marker import ExistingKeys, create_once, existing_keys, source_key
 
 if TYPE_CHECKING:
     from core.bootstrap import Services
@@ -45,7 +51,7 @@ def _ensure_folder(graph: GraphClient, user: str, path: str, under: str | None, 
                 base = f"users/{quote(user, safe='')}/contactFolders"
                 url = f"{base}/{quote(parent, safe='')}/childFolders" if parent else base
                 try:
-                    found = graph.post_json(url, {"displayName": name}).get("id")
+                    found = graph.post_json(url, {"displayName": name}, replay_safe=True).get("id")
                 except GraphConflict:
                     found = next(f["id"] for f in _children(graph, user, parent) if f.get("displayName") == name)
             known[cache_key] = str(found)
@@ -87,43 +93,44 @@ def restore_contacts(services: Services, request: RestoreRequest) -> RestoreRepo
     if request.destination == "new-folder":
         report.destination = request.new_folder_name()
         under = _ensure_folder(graph, target, join_path([report.destination]), None, known)
+    keys: dict[str, ExistingKeys] = {}  # skip: what each target folder holds, read once
     for version, path in sorted(selected, key=lambda vp: (vp[1], vp[0].name, vp[0].item_id)):
         entry = {"item_id": version.item_id, "folder": path, "sha256": version.content_hash, "new_id": ""}
+        source = source_key(request.resource, CONTACT, version.item_id)
         try:
-            if request.conflict == "skip" and target == owner and under is None and _exists(graph, target, version):
+            folder = _ensure_folder(graph, target, path, under, known)
+            collection = _contacts_url(target, folder)
+            if request.conflict == "skip" and folder not in keys:
+                keys[folder] = existing_keys(graph, collection)
+            if folder in keys and keys[folder].holds(source, version.item_id):
                 report.skip(entry)
                 continue
-            folder = _ensure_folder(graph, target, path, under, known)
-            new_id = _create(services, target, folder, version)
+            new_id = _create(services, target, collection, source, version)
         except (BackupError, ValueError) as exc:
             report.fail(version.item_id, exc)
             continue
+        if folder in keys:
+            keys[folder].add(source, new_id)
         report.done(entry, new_id)
     return report
 
 
-def _exists(graph: GraphClient, user: str, version: ItemVersion) -> bool:
-    try:
-        graph.get_json(f"users/{quote(user, safe='')}/contacts/{quote(version.item_id, safe='')}")
-    except GraphNotFound:
-        return False
-    return True
-
-
-def _create(services: Services, user: str, folder: str, version: ItemVersion) -> str:
-    body = json.loads(services.content.read(version.content_hash))
-    body = {k: v for k, v in body.items() if k not in READ_ONLY}
+def _contacts_url(user: str, folder: str) -> str:
     base = f"users/{quote(user, safe='')}"
-    url = f"{base}/contacts" if folder == DEFAULT_FOLDER else f"{base}/contactFolders/{quote(folder, safe='')}/contacts"
-    created = services.graph.post_json(url, body)
-    new_id = created.get("id")
-    if not isinstance(new_id, str):
-        raise MalformedResponse("contact create answered without an id", url=url)
+    return (
+        f"{base}/contacts" if folder == DEFAULT_FOLDER else f"{base}/contactFolders/{quote(folder, safe='')}/contacts"
+    )
+
+
+def _create(services: Services, user: str, collection: str, source: str, version: ItemVersion) -> str:
+    body = json.loads(services.content.read(version.content_hash))
+    body = {k: v for k, v in body.items() if k not in READ_ONLY and not k.startswith("@")}
+    new_id = str(create_once(services.graph, collection, body, source)["id"])
     extra = json.loads(version.extra) if version.extra else {}
     if extra.get("photo"):
         photo = services.content.read(extra["photo"])
         services.graph.request(
-            "PUT", f"{base}/contacts/{quote(new_id, safe='')}/photo/$value", content=photo,
+            "PUT", f"users/{quote(user, safe='')}/contacts/{quote(new_id, safe='')}/photo/$value", content=photo,
             headers={"Content-Type": "image/jpeg"},
         )  # fmt: skip
     return new_id

@@ -9,13 +9,27 @@ hash) and cost no new blob or version.
 
 A round without a link (first backup, or a link Graph no longer accepts) is a full enumeration; afterwards any
 version still live in the catalog for that folder but absent from the enumeration is ended, so deletions missed
-while the link was unusable are caught up."""
+while the link was unusable are caught up.
+
+Versions are points in time: a row, once an earlier run can read it, never changes what it describes. An item
+with a new changeKey is fetched (its content is how a change shows), then recorded by one rule for every kind:
+- new content or another folder: a new version (the previous one ends at this run);
+- the same content in the same folder (a message's read state, flag, categories, importance; a recipient list
+  or time the catalog keeps): the item's description, i.e. every field of the version the `ItemKind` describes
+  plus its `extra` (everything but where the item sits: folder path, change key, run span), is compared with the
+  live version's row, read from the catalog. If it differs, that is a new version first seen in this run with
+  the same content hash and size (no new blob) and the previous one ends at this run. If it is the same, the
+  change is one the catalog does not describe: only the live row's change key is updated in place, since it
+  is what the next incremental round compares, not part of any point in time.
+A version first seen in this run is not yet a point in time of another run: a change to it replaces it whole.
+`report.items` counts the new versions a run creates (a state change is one, a change key update is none)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from core.errors import DeltaExpired, GraphError, GraphNotFound, MalformedResponse, StorageError
@@ -81,7 +95,7 @@ def record_folders(job: MailboxJob, folders: list[Container], folder_index: dict
     current = {f.id for f in folders}
     for folder in folders:
         previous = folder_index.get(folder.id)
-        signature = f"{folder.parent_id}\n{folder.path}"
+        signature = folder_signature(folder)
         if previous is not None and previous.change_key == signature:
             continue
         job.writer.supersede(
@@ -94,12 +108,20 @@ def record_folders(job: MailboxJob, folders: list[Container], folder_index: dict
                 folder_path=folder.path,
                 name=folder.display_name,
                 change_key=signature,
+                extra=json.dumps({"wellKnownName": folder.well_known}) if folder.well_known else "",
             ),
         )
     for folder_id, previous in folder_index.items():
         if folder_id not in current:
             job.writer.close(job.kind.folder_category, folder_id, previous.first_seen_run, job.run_id)
     job.writer.flush()
+
+
+def folder_signature(folder: Container) -> str:
+    """What makes a new folder version: parent and path, and for a mailbox's top folder its well-known name
+    ('-' when it has none), so a backup knows which of its folders was the Inbox whatever its display name."""
+    signature = f"{folder.parent_id}\n{folder.path}"
+    return f"{signature}\n{folder.well_known or '-'}" if folder.well_known is not None else signature
 
 
 def backup_folder(job: MailboxJob, folder: Container, state: DeltaState | None) -> None:
@@ -178,7 +200,7 @@ def _apply_page(job: MailboxJob, folder: Container, entries: list, seen: set[str
         known = job.index.get(entry["id"])
         if known is None or known.change_key != entry.get("changeKey"):
             to_fetch[entry["id"]] = entry
-    fetched = dict(zip(to_fetch, job.pool.map(lambda e: _fetch(job, e), to_fetch.values()), strict=True))
+    fetched = dict(zip(to_fetch, job.pool.map(lambda e: _fetch(job, folder, e), to_fetch.values()), strict=True))
     failed = 0
     for entry in entries:
         if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
@@ -201,50 +223,73 @@ def _apply_page(job: MailboxJob, folder: Container, entries: list, seen: set[str
     return failed
 
 
-def _fetch(job: MailboxJob, entry: dict) -> Fetched | str | Exception:
-    """Store an item's content: (sha256, size, extra); 'gone' if it was deleted meanwhile."""
+@dataclass(frozen=True)
+class _Stored:
+    """An item's stored content, and the live version's row when only its description may have changed."""
+
+    sha256: str
+    size: int
+    extra: str
+    live: ItemVersion | None = None
+
+
+def _fetch(job: MailboxJob, folder: Container, entry: dict) -> _Stored | str | Exception:
+    """Store an item's content; 'gone' if it was deleted meanwhile. Runs in the pool, as does the catalog read of
+    the live version when the content and folder are unchanged (the index is not written while the pool runs)."""
     try:
-        return job.kind.fetch(job, entry)
+        sha, size, extra = job.kind.fetch(job, entry)
+        known = job.index.get(entry["id"])
+        live = None
+        if (
+            known is not None
+            and known.content_hash == sha
+            and known.folder_id == folder.id
+            and known.first_seen_run != job.run_id
+        ):
+            live = job.writer.read(job.kind.category, entry["id"], known.first_seen_run)
+        return _Stored(sha, size, extra, live)
     except GraphNotFound:
         return "gone"
     except (GraphError, StorageError) as exc:
         return exc
 
 
-def _record(job: MailboxJob, folder: Container, entry: dict, stored: Fetched | None) -> None:
+_PLACE = frozenset({"category", "item_id", "first_seen_run", "deleted_run", "folder_id", "folder_path", "change_key"})
+_DESCRIPTION = tuple(f.name for f in fields(ItemVersion) if f.name not in _PLACE)
+
+
+def _description(version: ItemVersion) -> tuple[Any, ...]:
+    """What a version describes of its item as of its runs (content, state, metadata), not where it sits."""
+    return tuple(getattr(version, name) for name in _DESCRIPTION)
+
+
+def _record(job: MailboxJob, folder: Container, entry: dict, stored: _Stored | None) -> None:
     item_id = entry["id"]
     known = job.index.get(item_id)
+    change_key = str(entry.get("changeKey") or "")
     if stored is None:  # not fetched: same changeKey
         if known is None or known.folder_id == folder.id:
             return
-        sha, size, extra = known.content_hash, known.size, None  # moved without a change: same content
+        version = _version(job, folder, entry, known.content_hash, known.size, None)  # moved: same content
     else:
-        sha, size, extra = stored
-    if known is not None and known.content_hash == sha and known.folder_id == folder.id:
-        if known.change_key != entry.get("changeKey"):  # metadata-only change (read state, flag, recipients)
-            described = job.kind.describe(entry)
-            job.writer.touch(
-                job.kind.category,
-                item_id,
-                known.first_seen_run,
-                change_key=entry.get("changeKey", ""),
-                is_read=bool(described.get("is_read", False)),
-                **({"recipients": described["recipients"]} if "recipients" in described else {}),
-                **({"extra": extra} if extra is not None else {}),
-            )
-            job.index[item_id] = OpenVersion(
-                known.first_seen_run, folder.id, sha, entry.get("changeKey", ""), known.size
-            )
-        return
-    job.writer.supersede(known, _version(job, folder, entry, sha, size, extra))
-    job.index[item_id] = OpenVersion(job.run_id, folder.id, sha, entry.get("changeKey", ""), size)
-    job.report.add(items=1)
+        version = _version(job, folder, entry, stored.sha256, stored.size, stored.extra)
+        if known is not None and known.content_hash == stored.sha256 and known.folder_id == folder.id:
+            if known.change_key == change_key:
+                return  # recorded already (the item came twice)
+            if stored.live is not None and _description(stored.live) == _description(version):
+                job.writer.touch(job.kind.category, item_id, known.first_seen_run, change_key=change_key)
+                job.index[item_id] = replace(known, change_key=change_key)
+                return
+    job.writer.supersede(known, version)
+    job.index[item_id] = OpenVersion(job.run_id, folder.id, version.content_hash, change_key, version.size)
+    if known is None or known.first_seen_run != job.run_id:  # else it replaced this run's own version
+        job.report.add(items=1)
 
 
 def _version(job: MailboxJob, folder: Container, entry: dict, sha: str, size: int, extra: str | None) -> ItemVersion:
-    fields = job.kind.describe(entry)
+    described = job.kind.describe(entry)
     if extra is not None:
-        fields["extra"] = extra
+        described["extra"] = extra
     return ItemVersion(
         category=job.kind.category,
         item_id=entry["id"],
@@ -254,7 +299,7 @@ def _version(job: MailboxJob, folder: Container, entry: dict, sha: str, size: in
         content_hash=sha,
         size=size,
         change_key=str(entry.get("changeKey") or ""),
-        **fields,
+        **described,
     )
 
 

@@ -1,24 +1,31 @@
 """Restore of calendar events as of a run: events, a calendar or all calendars, into the original calendars or a
-new 'Restored <time>' calendar, in the same or another mailbox; skip those still there, or keep both.
+new 'Restored <time>' calendar, in the same or another mailbox; skip those already there, or keep both.
 
 A series comes back whole: its master is created with its recurrence, then each backed-up exception is applied to
 the matching new occurrence (by original start) and each occurrence the series did not have at backup time (it had
-been cancelled) is deleted. File attachments come back from the write-once store: small ones inline, large ones
-through an attachment upload session (pre-authenticated, no token sent). Never split into parts (request.parts must
-be 1); the 'Restored <time>' calendar is found or created by name."""
+been cancelled) is deleted. File attachments come back from the write-once store (event_attachments.py). Never split
+into parts (request.parts must be 1); the 'Restored <time>' calendar is found or created by name.
+
+Never announce: meetings come back without their attendees unless the request asks for invitations to be sent
+(event_attendees.py). Never twice: every event is created through restore_marker.create_once (marked with its
+identity in the backup; a create whose outcome is unknown is looked up before it is sent again), and "skip" reads
+each target calendar's keys once, so an original still there, or a copy an earlier restore made, is skipped, in
+the original calendars, a 'Restored <time>' calendar or another mailbox alike."""
 
 from __future__ import annotations
 
-import base64
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from core.errors import BackupError, GraphNotFound, InvalidRequestError, MalformedResponse, NotFoundError
+from core.errors import BackupError, GraphConflict, GraphNotFound, InvalidRequestError, MalformedResponse, NotFoundError
 from core.restore_request import RestoreReport, RestoreRequest
 from core.storage.catalog import ItemVersion
+from core.workloads.event_attachments import attach_all
+from core.workloads.event_attendees import without_attendees
 from core.workloads.events_backup import CALENDAR, EVENT, window
 from core.workloads.mail_restore import CONFLICTS, require_user
+from core.workloads.restore_marker import ExistingKeys, create_once, existing_keys, source_key
 
 if TYPE_CHECKING:
     from core.bootstrap import Services
@@ -33,8 +40,6 @@ READ_ONLY = {
 }  # fmt: skip
 EXCEPTION_FIELDS = ("subject", "body", "start", "end", "location", "attendees", "isAllDay", "showAs", "importance",
                     "sensitivity", "categories", "isReminderOn", "reminderMinutesBeforeStart")  # fmt: skip
-INLINE_LIMIT = 3 * 1024 * 1024  # Graph takes attachments under 3 MB in one POST
-CHUNK = 4 * 1024 * 1024
 
 
 def _writable(event: dict) -> dict:
@@ -82,10 +87,10 @@ def restore_events(services: Services, request: RestoreRequest) -> RestoreReport
     target = request.target_owner or owner
     require_user(services, target)
     report = RestoreReport(request.resource, run_id, target, "")
-    restored_calendar = None
+    targets = _Targets(graph, target, request, owner)
     if request.destination == "new-folder":
         report.destination = request.new_folder_name()
-        restored_calendar = _calendar(graph, target, report.destination, None)
+        targets.fixed = _calendar(graph, target, report.destination, None)
     exceptions: dict[str, list[dict]] = {}
     for event in events.values():
         if event.get("type") == "exception" and event.get("seriesMasterId") in events:
@@ -98,32 +103,56 @@ def restore_events(services: Services, request: RestoreRequest) -> RestoreReport
         if event.get("type") == "exception" and event.get("seriesMasterId") in events:
             continue  # an exception comes back with its series
         entry = {"item_id": version.item_id, "folder": path, "sha256": version.content_hash, "new_id": ""}
+        source = source_key(request.resource, EVENT, version.item_id)
         try:
-            if (
-                request.conflict == "skip"
-                and target == owner
-                and restored_calendar is None
-                and _exists(graph, target, version.item_id)
-            ):
+            calendar = targets.calendar(path, version.folder_id)
+            keys = targets.keys(calendar)
+            if keys is not None and keys.holds(source, version.item_id):
                 report.skip(entry)
                 continue
-            calendar = restored_calendar or _calendar(
-                graph, target, path, version.folder_id if target == owner else None
+            new_id, omitted = _create(
+                services, request, target, calendar, source, version, event, exceptions.get(version.item_id, [])
             )
-            new_id = _create(services, target, calendar, version, event, exceptions.get(version.item_id, []))
         except (BackupError, ValueError, KeyError) as exc:
             report.fail(version.item_id, exc)
             continue
+        if keys is not None:
+            keys.add(source, new_id)
+        if omitted:
+            entry["attendees_omitted"] = str(omitted)
         report.done(entry, new_id)
     return report
 
 
-def _exists(graph: GraphClient, user: str, event_id: str) -> bool:
-    try:
-        graph.get_json(f"{_user(user)}/events/{quote(event_id, safe='')}", params={"$select": "id"})
-    except GraphNotFound:
-        return False
-    return True
+class _Targets:
+    """Where each event goes (its calendar, found once per path) and, for "skip", what each target calendar
+    already holds (read once per calendar, then kept up to date with what this restore adds)."""
+
+    def __init__(self, graph: GraphClient, user: str, request: RestoreRequest, owner: str) -> None:
+        self.graph, self.user, self.skip = graph, user, request.conflict == "skip"
+        self.same_mailbox = user == owner
+        self.fixed: str | None = None  # the 'Restored <time>' calendar, when restoring into one
+        self._calendars: dict[tuple[str, str], str] = {}
+        self._keys: dict[str, ExistingKeys] = {}
+
+    def calendar(self, path: str, original_id: str) -> str:
+        if self.fixed is not None:
+            return self.fixed
+        key = (path, original_id)
+        if key not in self._calendars:
+            self._calendars[key] = _calendar(self.graph, self.user, path, original_id if self.same_mailbox else None)
+        return self._calendars[key]
+
+    def keys(self, calendar: str) -> ExistingKeys | None:
+        if not self.skip:
+            return None
+        if calendar not in self._keys:
+            self._keys[calendar] = existing_keys(self.graph, _events_url(self.user, calendar))
+        return self._keys[calendar]
+
+
+def _events_url(user: str, calendar: str) -> str:
+    return f"{_user(user)}/calendars/{quote(calendar, safe='')}/events"
 
 
 def _calendar(graph: GraphClient, user: str, name: str, original_id: str | None) -> str:
@@ -134,35 +163,58 @@ def _calendar(graph: GraphClient, user: str, name: str, original_id: str | None)
             return original_id
         except GraphNotFound:
             pass
-    for page in graph.iter_pages(f"{_user(user)}/calendars", params={"$top": "100"}):
-        for calendar in page:
-            if calendar.get("name") == name:
-                return str(calendar["id"])
-    created = graph.post_json(f"{_user(user)}/calendars", {"name": name})
+    found = _named_calendar(graph, user, name)
+    if found is not None:
+        return found
+    try:  # a repeated create answers 409 (a calendar of that name exists): safe to send again
+        created = graph.post_json(f"{_user(user)}/calendars", {"name": name}, replay_safe=True)
+    except GraphConflict:  # made meanwhile, or by the first of two tries whose answer was lost
+        found = _named_calendar(graph, user, name)
+        if found is None:
+            raise
+        return found
     if not isinstance(created.get("id"), str):
         raise MalformedResponse("calendar create answered without an id")
     return created["id"]
 
 
+def _named_calendar(graph: GraphClient, user: str, name: str) -> str | None:
+    for page in graph.iter_pages(f"{_user(user)}/calendars", params={"$top": "100"}):
+        for calendar in page:
+            if calendar.get("name") == name:
+                return str(calendar["id"])
+    return None
+
+
 def _create(
-    services: Services, user: str, calendar: str, version: ItemVersion, event: dict, exceptions: list[dict]
-) -> str:
+    services: Services,
+    request: RestoreRequest,
+    user: str,
+    calendar: str,
+    source: str,
+    version: ItemVersion,
+    event: dict,
+    exceptions: list[dict],
+) -> tuple[str, int]:
+    """The new event's id, and how many attendees it was created without (0 when they were invited)."""
     graph = services.graph
-    body = _writable(event)
-    created = graph.post_json(f"{_user(user)}/calendars/{quote(calendar, safe='')}/events", body)
-    new_id = created.get("id")
-    if not isinstance(new_id, str):
-        raise MalformedResponse("event create answered without an id")
+    body, omitted = _writable(event), 0
+    if not request.notify_attendees:
+        body, omitted = without_attendees(body, event, create=True)
+    new_id = str(create_once(graph, _events_url(user, calendar), body, source)["id"])
     extra = json.loads(version.extra) if version.extra else {}
-    for attachment in extra.get("attachments", []):
-        _attach(services, user, new_id, attachment)
+    attach_all(services, user, new_id, extra.get("attachments", []))
     if event.get("type") == "seriesMaster":
-        _shape_series(graph, user, new_id, set(extra.get("instances", [])), exceptions)
-    return new_id
+        kept = set(extra.get("instances", []))
+        _shape_series(graph, user, new_id, kept, exceptions, request.notify_attendees)
+    return new_id, omitted
 
 
-def _shape_series(graph: GraphClient, user: str, master: str, kept: set[str], exceptions: list[dict]) -> None:
-    """Make the new series look as it did: exceptions applied, cancelled occurrences deleted."""
+def _shape_series(
+    graph: GraphClient, user: str, master: str, kept: set[str], exceptions: list[dict], notify: bool
+) -> None:
+    """Make the new series look as it did: exceptions applied, cancelled occurrences deleted. Both are replay-safe
+    (PATCH sets the same values again; a DELETE repeated after its answer was lost finds the occurrence gone)."""
     url = f"{_user(user)}/events/{quote(master, safe='')}/instances"
     instances = [i for page in graph.iter_pages(url, params={**window(), "$select": "id,originalStart,start"})
                  for i in page]  # fmt: skip
@@ -171,47 +223,13 @@ def _shape_series(graph: GraphClient, user: str, master: str, kept: set[str], ex
         occurrence = by_start.get(str(exception.get("originalStart")))
         if occurrence is not None:
             changes = {k: exception[k] for k in EXCEPTION_FIELDS if k in exception}
+            if not notify:
+                changes, _ = without_attendees(changes, exception, create=False)
             graph.request("PATCH", f"{_user(user)}/events/{quote(occurrence, safe='')}", json=changes)
     if kept:
         for start, occurrence in by_start.items():
             if start not in kept:
-                graph.request("DELETE", f"{_user(user)}/events/{quote(occurrence, safe='')}")
-
-
-def _attach(services: Services, user: str, event_id: str, attachment: dict[str, Any]) -> None:
-    graph = services.graph
-    url = f"{_user(user)}/events/{quote(event_id, safe='')}/attachments"
-    size = int(attachment.get("size") or 0)
-    meta = {"name": attachment.get("name") or "attachment", "contentType": attachment.get("contentType")}
-    if size < INLINE_LIMIT:
-        data = services.content.read(attachment["sha256"])
-        graph.post_json(url, {"@odata.type": "#microsoft.graph.fileAttachment", **meta,
-                              "isInline": bool(attachment.get("isInline")),
-                              "contentBytes": base64.b64encode(data).decode()})  # fmt: skip
-        return
-    session = graph.post_json(
-        f"{url}/createUploadSession",
-        {"AttachmentItem": {"attachmentType": "file", "name": meta["name"], "size": size,
-                            "contentType": meta["contentType"], "isInline": bool(attachment.get("isInline"))}},
-    )  # fmt: skip
-    upload_url = session.get("uploadUrl")
-    if not isinstance(upload_url, str):
-        raise MalformedResponse("attachment upload session without an uploadUrl")
-    offset = 0
-    buffer = b""
-    for chunk in services.content.iter_chunks(attachment["sha256"]):
-        buffer += chunk
-        while len(buffer) >= CHUNK:
-            offset = _put(graph, upload_url, buffer[:CHUNK], offset, size)
-            buffer = buffer[CHUNK:]
-    if buffer:
-        _put(graph, upload_url, buffer, offset, size)
-
-
-def _put(graph: GraphClient, upload_url: str, data: bytes, offset: int, size: int) -> int:
-    end = offset + len(data) - 1
-    graph.request(
-        "PUT", upload_url, authenticated=False, content=data,
-        headers={"Content-Range": f"bytes {offset}-{end}/{size}", "Content-Type": "application/octet-stream"},
-    )  # fmt: skip
-    return end + 1
+                try:
+                    graph.request("DELETE", f"{_user(user)}/events/{quote(occurrence, safe='')}")
+                except GraphNotFound:
+                    pass  # already deleted: the first try landed, its answer was lost

@@ -14,7 +14,7 @@ from core.workloads.contacts_restore import restore_contacts
 from core.workloads.events_backup import EVENT_KIND, list_calendars
 from core.workloads.events_restore import restore_events
 from core.workloads.mail_backup import MAIL_KIND
-from core.workloads.mail_folders import MailFolder, list_folders
+from core.workloads.mail_folders import MailFolder, list_folders, with_well_known
 from core.workloads.mail_restore import restore_mail
 
 if TYPE_CHECKING:
@@ -43,6 +43,9 @@ class ExchangeHandler:
         """Mail, contacts and calendars of one mailbox: one activity, so one per-mailbox Graph budget."""
         try:
             folders = list_folders(services.graph, owner)
+            recorded = services.catalog.open_index(f"{self.name}:{owner}", MAIL_KIND.folder_category)
+            signatures = {fid: v.change_key for fid, v in recorded.items()}
+            folders = with_well_known(services.graph, owner, folders, signatures)
         except GraphNotFound as exc:
             if exc.code.lower() in NO_MAILBOX_CODES:
                 report.skipped_reason = f"no mailbox ({exc.code})"

@@ -1,9 +1,11 @@
-"""The mail folder tree of a mailbox: listing it (hidden folders included) and recreating paths for restores."""
+"""The mail folder tree of a mailbox: listing it (hidden folders included), which top folders are the well-known ones
+(Inbox, Sent Items, ...: their display names are localized, their well-known names are not), and recreating paths
+for restores (a well-known folder of the backup is the target mailbox's folder of that well-known name)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import quote
 
 from core.errors import GraphConflict, GraphNotFound, MalformedResponse
@@ -11,6 +13,12 @@ from core.graph.client import GraphClient
 from core.workloads.folder_paths import join_path, split_path
 
 _FOLDER_SELECT = "id,displayName,parentFolderId,childFolderCount,isHidden"
+# Graph's well-known folder names ("mailFolder resource type"); each is addressable as /mailFolders/{name}.
+WELL_KNOWN = ("inbox", "sentitems", "deleteditems", "drafts", "junkemail", "archive", "outbox", "conversationhistory")
+# The English display names, for backups made before well-known names were recorded.
+ENGLISH_NAMES = {"Inbox": "inbox", "Sent Items": "sentitems", "Deleted Items": "deleteditems", "Drafts": "drafts",
+                 "Junk Email": "junkemail", "Archive": "archive", "Outbox": "outbox",
+                 "Conversation History": "conversationhistory"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -19,6 +27,8 @@ class MailFolder:
     display_name: str
     parent_id: str  # '' for a top-level folder
     path: str  # display names from the top, joined by folder_paths.join_path
+    # a top mail folder's well-known name ('inbox', ...; '' when it has none); None where that was not looked up
+    well_known: str | None = None
 
 
 def _user(user: str) -> str:
@@ -46,6 +56,34 @@ def list_folders(graph: GraphClient, user: str) -> list[MailFolder]:
     return folders
 
 
+def well_known_ids(graph: GraphClient, user: str) -> dict[str, str]:
+    """folder id -> well-known name, for the well-known folders the mailbox has (one GET each)."""
+    found = {}
+    for name in WELL_KNOWN:
+        try:
+            folder = graph.get_json(f"users/{_user(user)}/mailFolders/{name}", params={"$select": "id"})
+        except GraphNotFound:
+            continue
+        if isinstance(folder.get("id"), str):
+            found[folder["id"]] = name
+    return found
+
+
+def with_well_known(
+    graph: GraphClient, user: str, folders: list[MailFolder], signatures: dict[str, str]
+) -> list[MailFolder]:
+    """The folders with each top folder's well-known name. `signatures` are the backed-up folders' version
+    signatures (their third line is that name, or '-'): the names are looked up again (one GET per well-known
+    name) only when a top folder is new to the backup, so an unchanged mailbox costs nothing more."""
+    top = [f for f in folders if not f.parent_id]
+    recorded = {fid: sig.split("\n")[2] for fid, sig in signatures.items() if sig.count("\n") >= 2}
+    if all(f.id in recorded for f in top):
+        names = {fid: ("" if name == "-" else name) for fid, name in recorded.items()}
+    else:
+        names = well_known_ids(graph, user)
+    return [replace(f, well_known=names.get(f.id, "")) if not f.parent_id else f for f in folders]
+
+
 def folder_exists(graph: GraphClient, user: str, folder_id: str) -> bool:
     try:
         graph.get_json(f"users/{_user(user)}/mailFolders/{quote(folder_id, safe='')}", params={"$select": "id"})
@@ -68,15 +106,31 @@ def _children(graph: GraphClient, user: str, parent_id: str | None) -> Iterator[
 def ensure_path(graph: GraphClient, user: str, path: str, under: str | None = None) -> str:
     """The id of the folder at `path` (below folder `under`, or the top of the mailbox), creating what is
     missing. Existing folders of the same name are reused."""
-    parent = under
-    for name in split_path(path):
+    return resolve_path(graph, user, path, under)[0]
+
+
+def resolve_path(
+    graph: GraphClient, user: str, path: str, under: str | None = None, well_known: str = ""
+) -> tuple[str, bool]:
+    """(id of the folder at `path`, whether this call created it). With `well_known`, the path's first folder is
+    the target mailbox's folder of that well-known name, whatever its display name there."""
+    parent, created = under, False
+    segments = split_path(path)
+    if well_known and under is None and segments:
+        try:
+            folder = graph.get_json(f"users/{_user(user)}/mailFolders/{well_known}", params={"$select": "id"})
+            parent, segments = str(folder["id"]), segments[1:]
+        except (GraphNotFound, KeyError):
+            pass  # the mailbox lacks it (an archive not enabled, say): made by name below
+    for name in segments:
         found = next((c["id"] for c in _children(graph, user, parent) if c.get("displayName") == name), None)
+        created = found is None
         if found is None:
             found = create_folder(graph, user, name, parent)
         parent = found
     if parent is None:
-        raise ValueError("ensure_path needs a non-empty path or a parent folder")
-    return parent
+        raise ValueError("resolve_path needs a non-empty path or a parent folder")
+    return parent, created
 
 
 def create_folder(graph: GraphClient, user: str, name: str, parent_id: str | None) -> str:
@@ -86,7 +140,7 @@ def create_folder(graph: GraphClient, user: str, name: str, parent_id: str | Non
         else f"users/{_user(user)}/mailFolders"
     )
     try:
-        created = graph.post_json(url, {"displayName": name})
+        created = graph.post_json(url, {"displayName": name}, replay_safe=True)  # a repeat answers 409
     except GraphConflict:  # made meanwhile (another restore): use it
         existing = next((c["id"] for c in _children(graph, user, parent_id) if c.get("displayName") == name), None)
         if existing is None:

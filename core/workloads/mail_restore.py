@@ -3,7 +3,16 @@
 
 Everything that can be checked is checked before the first write: the restore point, the scope (unknown item
 ids or folders are errors), the target mailbox. Each message's MIME is verified against its SHA-256 address
-before it is sent back; one failing message is reported and does not stop the others.
+before it is used; one failing message is reported and does not stop the others.
+
+A message comes back as the owner saw it, not as a draft: it is created from JSON built from its stored MIME, with
+its read state, flag, categories and importance as of the chosen run and its delivery and sent times set at creation
+(core.workloads.message_json), then its attachments are added (under 3 MB by POST, larger through an attachment
+upload session in 4 MB parts). A message whose attachments cannot all be added is removed again and reported
+failed, so a re-run restores it whole. Every create is marked (core.workloads.restore_marker): it is never sent
+twice after an ambiguous failure, and "skip" recognises copies restored before from one listing per target folder
+(a folder this restore just created holds nothing, and costs no listing). A well-known folder of the backup (Inbox,
+Sent Items, ...) is the target mailbox's folder of that well-known name, whatever its display name there.
 
 A large restore runs as several parts at once (request.part of request.parts, see RestoreRequest.select_part): each
 part restores its share of the selection, and every folder (the 'Restored <time>' folder and each folder below it)
@@ -13,20 +22,33 @@ from __future__ import annotations
 
 import base64
 import json
+from collections import Counter
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from core.errors import GraphError, GraphNotFound, InvalidRequestError, NotFoundError, StorageError
+from core.errors import (
+    GraphAmbiguousWrite,
+    GraphError,
+    GraphNotFound,
+    InvalidRequestError,
+    MalformedResponse,
+    NotFoundError,
+    StorageError,
+)
 from core.restore_request import RestoreReport, RestoreRequest
 from core.storage.catalog import FOLDER, ItemVersion
-from core.workloads import mail_folders
-from core.workloads.folder_paths import is_within, join_path
+from core.workloads import mail_folders, message_json, restore_marker
+from core.workloads.folder_paths import is_within, join_path, split_path
+from core.workloads.restore_marker import ExistingKeys
 
 if TYPE_CHECKING:
     from core.bootstrap import Services
+    from core.graph.client import GraphClient
 
 MAIL = "mail"
 CONFLICTS = ("skip", "keep-both")  # for mail, contacts and events alike
+SMALL_ATTACHMENT = 3_000_000  # bytes: "Add attachment" takes files under 3 MB in one request (4 MB with base64)
+UPLOAD_PART = 4 * 1024 * 1024  # Outlook attachment upload sessions take parts of at most 4 MB
 
 
 def require_user(services: Services, user: str) -> None:
@@ -37,11 +59,29 @@ def require_user(services: Services, user: str) -> None:
         raise NotFoundError(f"no user {user!r} in the tenant to restore into") from None
 
 
+def _folder_versions(services: Services, resource: str, run_id: str) -> list[ItemVersion]:
+    return list(services.catalog.as_of(resource, FOLDER, run_id))
+
+
+def well_known_of(folders: list[ItemVersion]) -> dict[str, str]:
+    """top folder path -> its well-known name, as recorded by the backup (or known by its English name)."""
+    names = {}
+    for folder in folders:
+        segments = split_path(folder.folder_path)
+        if len(segments) != 1:
+            continue
+        recorded = json.loads(folder.extra).get("wellKnownName", "") if folder.extra else ""
+        name = recorded or mail_folders.ENGLISH_NAMES.get(segments[0], "")
+        if name:
+            names[folder.folder_path] = name
+    return names
+
+
 def select_versions(services: Services, request: RestoreRequest, run_id: str) -> list[tuple[ItemVersion, str]]:
     """(version, folder path as of the run) for every message the request selects; NotFoundError when the
     scope names something the backup does not hold."""
     resource = request.resource
-    paths = {v.item_id: v.folder_path for v in services.catalog.as_of(resource, FOLDER, run_id)}
+    paths = {v.item_id: v.folder_path for v in _folder_versions(services, resource, run_id)}
     wanted = set(request.item_ids)
     selected = []
     for version in services.catalog.as_of(resource, MAIL, run_id):
@@ -61,70 +101,145 @@ def select_versions(services: Services, request: RestoreRequest, run_id: str) ->
     return selected
 
 
+class _Targets:
+    """Target folder of each message and what each target folder already holds (read at most once)."""
+
+    def __init__(self, services: Services, request: RestoreRequest, target: str, under: str | None, fresh: bool,
+                 well_known: dict[str, str]) -> None:  # fmt: skip
+        self._graph, self._target, self._under = services.graph, target, under
+        self._same_mailbox = target == request.key.owner
+        self._well_known = well_known
+        self._ids: dict[str, tuple[str, bool]] = {}  # path -> (folder id, made by this restore)
+        self._keys: dict[str, ExistingKeys] = {}
+        if under is not None:
+            self._ids[""] = (under, fresh)
+
+    def folder(self, version: ItemVersion, path: str) -> str:
+        if path not in self._ids:
+            graph, user = self._graph, self._target
+            if (
+                self._under is None
+                and self._same_mailbox
+                and mail_folders.folder_exists(graph, user, version.folder_id)
+            ):
+                self._ids[path] = (version.folder_id, False)
+            else:
+                top = join_path(split_path(path)[:1])
+                well_known = self._well_known.get(top, "") if self._under is None else ""
+                self._ids[path] = mail_folders.resolve_path(graph, user, path, self._under, well_known)
+        return self._ids[path][0]
+
+    def keys(self, folder_id: str) -> ExistingKeys:
+        if folder_id not in self._keys:
+            made_now = any(fid == folder_id and fresh for fid, fresh in self._ids.values())
+            self._keys[folder_id] = ExistingKeys() if made_now else restore_marker.existing_keys(
+                self._graph, _messages_url(self._target, folder_id), messages=True
+            )  # fmt: skip
+        return self._keys[folder_id]
+
+
+def _messages_url(user: str, folder_id: str) -> str:
+    return f"users/{quote(user, safe='')}/mailFolders/{quote(folder_id, safe='')}/messages"
+
+
 def restore_mail(services: Services, request: RestoreRequest) -> RestoreReport:
     if request.conflict not in CONFLICTS:
         raise InvalidRequestError(f"conflict must be 'skip' or 'keep-both' for mail, got {request.conflict!r}")
-    owner = request.key.owner
     run_id = services.runs.resolve_point(request.resource, request.run_id, request.at)
     selected = request.select_part(select_versions(services, request, run_id), key=lambda vp: vp[0].item_id)
-    target = request.target_owner or owner
+    target = request.target_owner or request.key.owner
     graph = services.graph
     require_user(services, target)
     report = RestoreReport(request.resource, run_id, target, "")
-    under: str | None = None
+    under, fresh = None, False
     if request.destination == "new-folder":
         report.destination = request.new_folder_name()
-        under = mail_folders.ensure_path(graph, target, join_path([report.destination]))  # found or created
-    folder_ids: dict[str, str] = {}
-
-    def target_folder(version: ItemVersion, path: str) -> str:
-        key = path
-        if key not in folder_ids:
-            if under is None and target == owner and mail_folders.folder_exists(graph, target, version.folder_id):
-                folder_ids[key] = version.folder_id
-            else:
-                folder_ids[key] = mail_folders.ensure_path(graph, target, path, under)
-        return folder_ids[key]
-
+        under, fresh = mail_folders.resolve_path(graph, target, join_path([report.destination]))  # found or made
+    well_known = well_known_of(_folder_versions(services, request.resource, run_id))
+    targets = _Targets(services, request, target, under, fresh, well_known)
     for version, path in sorted(selected, key=lambda vp: (vp[1], vp[0].received, vp[0].item_id)):
         entry = {"item_id": version.item_id, "folder": path, "sha256": version.content_hash}
+        source = restore_marker.source_key(request.resource, MAIL, version.item_id)
         try:
-            folder_id = target_folder(version, path)
-            if request.conflict == "skip" and _already_there(services, target, folder_id, version):
-                report.skip(entry)
-                continue
-            mime = services.content.read(version.content_hash)
-            created = graph.post_content(
-                f"users/{quote(target, safe='')}/mailFolders/{quote(folder_id, safe='')}/messages",
-                base64.b64encode(mime),
-                content_type="text/plain",
-            )
-        except (GraphError, StorageError, NotFoundError) as exc:
+            folder_id = targets.folder(version, path)
+            if request.conflict == "skip":
+                keys = targets.keys(folder_id)
+                if keys.holds(source, version.item_id, version.internet_message_id):
+                    report.skip(entry)
+                    continue
+            new_id = _restore_message(services, target, folder_id, version, source)
+        except (GraphError, StorageError, NotFoundError, ValueError) as exc:
             report.fail(version.item_id, exc)
             continue
-        new_id = str(created.get("id", ""))
-        try:
-            _put_back_state(services, target, new_id, version)
-        except GraphError as exc:  # the message is back; only its read state, flag or categories are not
-            report.failures.append({"item_id": version.item_id, "error": f"restored without its state: {exc}"[:500]})
+        if request.conflict == "skip":
+            targets.keys(folder_id).add(source, new_id, version.internet_message_id)
         report.done(entry, new_id)
     return report
 
 
-def _put_back_state(services: Services, user: str, message_id: str, version: ItemVersion) -> None:
-    """Read state, flag, categories and importance, which a message created from MIME does not carry."""
-    changes: dict = {"isRead": version.is_read}
-    if version.extra:
-        changes.update(json.loads(version.extra))
-    url = f"users/{quote(user, safe='')}/messages/{quote(message_id, safe='')}"
-    services.graph.request("PATCH", url, json=changes)
+def _restore_message(services: Services, user: str, folder_id: str, version: ItemVersion, source: str) -> str:
+    """Create the message as of its version, then its attachments; the id of the new message."""
+    graph = services.graph
+    state = json.loads(version.extra) if version.extra else {}
+    create = message_json.from_mime(
+        services.content.read(version.content_hash), is_read=version.is_read, received=version.received, state=state
+    )
+    new_id = str(restore_marker.create_once(graph, _messages_url(user, folder_id), create.body, source)["id"])
+    added: Counter[str] = Counter()
+    try:
+        for part in create.attachments:
+            _attach(services, user, new_id, part, added[part.name])
+            added[part.name] += 1
+    except (GraphError, StorageError) as exc:
+        graph.request("DELETE", f"users/{quote(user, safe='')}/messages/{quote(new_id, safe='')}")
+        raise GraphError(f"attachment {part.name!r} could not be added (message not kept): {exc}") from exc
+    return new_id
 
 
-def _already_there(services: Services, user: str, folder_id: str, version: ItemVersion) -> bool:
-    if not version.internet_message_id:
-        return False
-    literal = version.internet_message_id.replace("'", "''")
-    url = f"users/{quote(user, safe='')}/mailFolders/{quote(folder_id, safe='')}/messages"
-    params = {"$filter": f"internetMessageId eq '{literal}'", "$select": "id", "$top": "1"}
-    page = services.graph.get_json(url, params=params)
-    return bool(page.get("value"))
+def _attachments_url(user: str, message_id: str) -> str:
+    return f"users/{quote(user, safe='')}/messages/{quote(message_id, safe='')}/attachments"
+
+
+def _attach(services: Services, user: str, message_id: str, part: message_json.AttachmentPart, before: int) -> None:
+    """Add one attachment; `before` = attachments of that name this restore already added to the message (how an
+    ambiguous POST is told to have landed: one more of that name is there)."""
+    graph, url = services.graph, _attachments_url(user, message_id)
+    if part.kind == "file" and len(part.data) >= SMALL_ATTACHMENT:
+        _upload(graph, url, part)
+        return
+    if part.kind == "item":
+        body = {"@odata.type": "#microsoft.graph.itemAttachment", "name": part.name, "item": part.item_json()}
+    else:
+        body = {"@odata.type": "#microsoft.graph.fileAttachment", "name": part.name, "contentType": part.content_type,
+                "isInline": part.is_inline, "contentBytes": base64.b64encode(part.data).decode("ascii"),
+                **({"contentId": part.content_id} if part.content_id else {})}  # fmt: skip
+    for _ in range(restore_marker.CREATE_ATTEMPTS):
+        try:
+            graph.post_json(url, body)
+            return
+        except GraphAmbiguousWrite:
+            if _count_named(graph, url, part) > before:
+                return  # it landed
+    raise GraphError(f"attachment {part.name!r}: outcome unknown after {restore_marker.CREATE_ATTEMPTS} tries")
+
+
+def _count_named(graph: GraphClient, url: str, part: message_json.AttachmentPart) -> int:
+    page = graph.get_json(url, params={"$select": "id,name,isInline"})
+    return sum(1 for a in page.get("value") or [] if isinstance(a, dict) and a.get("name") == part.name)
+
+
+def _upload(graph: GraphClient, url: str, part: message_json.AttachmentPart) -> None:
+    item = {"attachmentType": "file", "name": part.name, "size": len(part.data), "contentType": part.content_type,
+            "isInline": part.is_inline, **({"contentId": part.content_id} if part.content_id else {})}  # fmt: skip
+    session = graph.post_json(f"{url}/createUploadSession", {"AttachmentItem": item}, replay_safe=True)
+    upload_url = session.get("uploadUrl")
+    if not isinstance(upload_url, str):
+        raise MalformedResponse("attachment upload session without an uploadUrl", url=graph.url(url))
+    size = len(part.data)
+    for offset in range(0, size, UPLOAD_PART):
+        chunk = part.data[offset : offset + UPLOAD_PART]
+        graph.request(
+            "PUT", upload_url, authenticated=False, content=chunk,
+            headers={"Content-Range": f"bytes {offset}-{offset + len(chunk) - 1}/{size}",
+                     "Content-Type": "application/octet-stream"},
+        )  # fmt: skip

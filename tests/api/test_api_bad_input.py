@@ -46,6 +46,10 @@ def _cases(api: Api) -> list[tuple[str, object, int, str]]:
                                 "destination_name": "../../etc"}, 400, "folder name"),
         ("category of another workload", {"resource": f"onedrive:{user}", "whole": True, "category": "contact"}, 400,
          "category"),
+        ("notify flag not a boolean", {"resource": mailbox, "whole": True, "category": "event",
+                                       "notify_attendees": "yes"}, 422, "notify_attendees"),
+        ("invitations for mail", {"resource": mailbox, "whole": True, "notify_attendees": True}, 400,
+         "calendar events"),
         ("oversized body", {"resource": mailbox, "item_ids": ["x" * 500] * 600}, 413, "over"),
     ]  # fmt: skip
 

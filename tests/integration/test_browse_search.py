@@ -113,8 +113,12 @@ def test_recipients_fill_old_entities_on_a_metadata_change_without_new_content(t
     tenant.sim.control.update_message(user, message["id"], isRead=True)  # a new changeKey, the same MIME
     second = tenant.backup()
     assert second["status"] == "succeeded", second
-    history = tenant.services.catalog.history(resource, MAIL, message["id"])
-    assert len(history) == 1 and history[0].recipients == "dee@example.org" and history[0].is_read
+    old_version, new_version = tenant.services.catalog.history(resource, MAIL, message["id"])
+    # the read state is a new version (a point in time), which carries the recipients; the old entity is ended
+    # at the second run and otherwise left as it was
+    assert old_version.deleted_run == second["run_id"] and old_version.recipients == "" and not old_version.is_read
+    assert new_version.recipients == "dee@example.org" and new_version.is_read
+    assert new_version.content_hash == old_version.content_hash
     assert tenant.blob_count() == blobs  # no new content
     assert _ids(tenant.services, ItemQuery(resource, recipient="dee@")) == {message["id"]}
 

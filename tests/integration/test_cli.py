@@ -71,6 +71,8 @@ def test_backup_browse_and_errors_through_the_cli(tmp_path, storage_env):
         assert unknown.returncode == 2 and "no completed backup" in unknown.stderr
         bad_item = _cli(tenant.env, "restore", user, "--item", "AAMk-nope", "--json")
         assert bad_item.returncode == 2 and "AAMk-nope" in bad_item.stderr
+        mail_invites = _cli(tenant.env, "restore", user, "--all", "--notify-attendees", "--json")
+        assert mail_invites.returncode == 2 and "only to calendar events" in mail_invites.stderr
         bad_time = _cli(tenant.env, "items", user, "--at", "2026-01-01T00:00:00")
         assert bad_time.returncode == 2 and "time zone" in bad_time.stderr
     finally:

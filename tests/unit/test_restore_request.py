@@ -28,9 +28,19 @@ def test_valid_request_from_dict():
         ({"resource": "exchange:u1", "whole": True, "at": "2026-11-22T06:00:00"}, "time zone"),
         ({"resource": "exchange:u1", "whole": True, "run_id": "r", "at": "2026-11-22T06:00:00Z"}, "not both"),
         ({"whole": True}, "'resource' is required"),
+        ({"resource": "exchange:u1", "whole": True, "category": "event", "notify_attendees": "yes"}, "true or false"),
+        ({"resource": "exchange:u1", "whole": True, "notify_attendees": True}, "only to calendar events"),
         ([], "JSON object"),
     ],
 )
 def test_invalid_requests_are_refused_with_a_reason(data, message):
     with pytest.raises(InvalidRequestError, match=message):
         RestoreRequest.from_dict(data)
+
+
+def test_notify_attendees_is_off_unless_asked_and_survives_a_round_trip():
+    old = RestoreRequest.from_dict({"resource": "exchange:u1", "whole": True, "category": "event"})  # older JSON
+    assert old.notify_attendees is False
+    asked = RestoreRequest("exchange:u1", whole=True, category="event", notify_attendees=True)
+    assert asked.to_dict()["notify_attendees"] is True
+    assert RestoreRequest.from_dict(asked.to_dict()) == asked
