@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import email
-import email.policy
 import json
 import os
 import re
@@ -30,13 +28,13 @@ import sys
 import tempfile
 import time
 import zipfile
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from bench.common import ROOT, graph_requests, machine_facts, process_cpu_s
+from bench.restore_checks import verify_restore
 
 MB = 1024 * 1024
 AUDIENCE = "api://m365-backup-api"
@@ -151,53 +149,6 @@ def restore_run(ctx: dict[str, Any], mode: str, run: int) -> dict[str, Any]:
             "by_kind": {k: v for k, v in stats["by_kind"].items() if v}, "answered_429": stats["answered_429"],
             "max_in_flight": max(stats["max_in_flight"].values(), default=0), "server_cpu_s": cpu,
             "rss_ready_bytes": rss_ready, "peak_rss_bytes": peak}  # fmt: skip
-
-
-def _identity(message: dict[str, Any], prefix: str = "") -> tuple[str, str, str]:
-    return message["folder_path"].removeprefix(prefix), message["internetMessageId"], message["subject"]
-
-
-def verify_restore(ctx: dict[str, Any], name: str, job: dict[str, Any]) -> int:
-    """Messages restored into the folder `name` of the target; RuntimeError unless they are the originals (folder
-    below `name`, internetMessageId, subject), none a draft, the job counted them all, and a sample of ctx["verify"]
-    of them (evenly spread, so some with attachments) equals its original as Graph reports it (message_fidelity)."""
-    from devenv.message_fidelity import differences, snapshot
-
-    sim, prefix = ctx["sim"], f"/{name}"
-    user = next(u for u in sim.control.state()["users"] if u["id"] == ctx["target"])
-    landed = [m for m in user["messages"] if m["folder_path"].startswith(f"{prefix}/")]
-    got, want = Counter(_identity(m, prefix) for m in landed), Counter(_identity(m) for m in ctx["originals"])
-    if got != want:
-        raise RuntimeError(f"restore '{name}': restored messages are not the originals: "
-                           f"{(want - got).total()} missing, {(got - want).total()} unexpected, e.g. "
-                           f"{sorted(want - got)[:3]} vs {sorted(got - want)[:3]}")  # fmt: skip
-    if any(m["isDraft"] for m in landed):
-        raise RuntimeError(f"restore '{name}': {sum(m['isDraft'] for m in landed)} restored messages are drafts")
-    if int(job["progress"]["restored"]) != len(landed):
-        raise RuntimeError(f"restore '{name}' reports {job['progress']['restored']} restored, {len(landed)} landed")
-    by_identity = {_identity(m, prefix): m for m in landed}
-    originals = sorted(ctx["originals"], key=_identity)
-    step = max(1, len(originals) // max(ctx["verify"], 1))
-    for original in originals[::step][: ctx["verify"]]:
-        copy = by_identity[_identity(original)]
-        before = snapshot(ctx["graph"], sim.control, ctx["source"], original["id"])
-        ignore = ("isDraft",) if original["isDraft"] else ()  # a draft comes back as a sent item (core's choice)
-        if _seeded_html(sim, ctx["source"], original["id"], before):
-            ignore += ("body",)
-        diff = differences(before, snapshot(ctx["graph"], sim.control, ctx["target"], copy["id"]), ignore)
-        if diff:
-            raise RuntimeError(f"restore '{name}': {original['internetMessageId']} differs: {'; '.join(diff)}")
-    return len(landed)
-
-
-def _seeded_html(sim: Any, user: str, message_id: str, view: dict[str, Any]) -> bool:
-    """Whether Graph reports the text body of a message whose MIME prefers an HTML alternative: the simulator's
-    seeded messages do (graphsim.seed leaves their body text), a message created from that MIME is HTML."""
-    if (view["properties"]["body"] or {}).get("contentType") != "text":
-        return False
-    mime = email.message_from_bytes(sim.control.message_mime(user, message_id), policy=email.policy.default)
-    body = mime.get_body(preferencelist=("html", "plain"))  # type: ignore[attr-defined]
-    return body is not None and body.get_content_subtype() == "html"
 
 
 def timed_get(client: httpx.Client, url: str, params: dict[str, Any]) -> tuple[float, dict[str, Any]]:
