@@ -20,35 +20,29 @@ is found or created, so parts racing to create the same folder still end up in o
 
 from __future__ import annotations
 
-import base64
 import json
 from collections import Counter
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from core.errors import (
-    GraphAmbiguousWrite,
     GraphError,
     GraphNotFound,
     InvalidRequestError,
-    MalformedResponse,
     NotFoundError,
     StorageError,
 )
 from core.restore_request import RestoreReport, RestoreRequest
 from core.storage.catalog import FOLDER, ItemVersion
-from core.workloads import mail_folders, message_json, restore_marker
+from core.workloads import mail_folders, message_json, outlook_attachments, restore_marker
 from core.workloads.folder_paths import is_within, join_path, split_path
 from core.workloads.restore_marker import ExistingKeys
 
 if TYPE_CHECKING:
     from core.bootstrap import Services
-    from core.graph.client import GraphClient
 
 MAIL = "mail"
 CONFLICTS = ("skip", "keep-both")  # for mail, contacts and events alike
-SMALL_ATTACHMENT = 3_000_000  # bytes: "Add attachment" takes files under 3 MB in one request (4 MB with base64)
-UPLOAD_PART = 4 * 1024 * 1024  # Outlook attachment upload sessions take parts of at most 4 MB
 
 
 def require_user(services: Services, user: str) -> None:
@@ -57,10 +51,6 @@ def require_user(services: Services, user: str) -> None:
         services.graph.get_json(f"users/{quote(user, safe='')}", params={"$select": "id"})
     except GraphNotFound:
         raise NotFoundError(f"no user {user!r} in the tenant to restore into") from None
-
-
-def _folder_versions(services: Services, resource: str, run_id: str) -> list[ItemVersion]:
-    return list(services.catalog.as_of(resource, FOLDER, run_id))
 
 
 def well_known_of(folders: list[ItemVersion]) -> dict[str, str]:
@@ -77,11 +67,15 @@ def well_known_of(folders: list[ItemVersion]) -> dict[str, str]:
     return names
 
 
-def select_versions(services: Services, request: RestoreRequest, run_id: str) -> list[tuple[ItemVersion, str]]:
+def select_versions(
+    services: Services, request: RestoreRequest, run_id: str, folders: list[ItemVersion] | None = None
+) -> list[tuple[ItemVersion, str]]:
     """(version, folder path as of the run) for every message the request selects; NotFoundError when the
-    scope names something the backup does not hold."""
+    scope names something the backup does not hold. `folders`: the folder versions as of the run, if read already."""
     resource = request.resource
-    paths = {v.item_id: v.folder_path for v in _folder_versions(services, resource, run_id)}
+    if folders is None:
+        folders = list(services.catalog.as_of(resource, FOLDER, run_id))
+    paths = {v.item_id: v.folder_path for v in folders}
     wanted = set(request.item_ids)
     selected = []
     for version in services.catalog.as_of(resource, MAIL, run_id):
@@ -146,7 +140,8 @@ def restore_mail(services: Services, request: RestoreRequest) -> RestoreReport:
     if request.conflict not in CONFLICTS:
         raise InvalidRequestError(f"conflict must be 'skip' or 'keep-both' for mail, got {request.conflict!r}")
     run_id = services.runs.resolve_point(request.resource, request.run_id, request.at)
-    selected = request.select_part(select_versions(services, request, run_id), key=lambda vp: vp[0].item_id)
+    folders = list(services.catalog.as_of(request.resource, FOLDER, run_id))  # read once: paths and well-known names
+    selected = request.select_part(select_versions(services, request, run_id, folders), key=lambda vp: vp[0].item_id)
     target = request.target_owner or request.key.owner
     graph = services.graph
     require_user(services, target)
@@ -155,7 +150,7 @@ def restore_mail(services: Services, request: RestoreRequest) -> RestoreReport:
     if request.destination == "new-folder":
         report.destination = request.new_folder_name()
         under, fresh = mail_folders.resolve_path(graph, target, join_path([report.destination]))  # found or made
-    well_known = well_known_of(_folder_versions(services, request.resource, run_id))
+    well_known = well_known_of(folders)
     targets = _Targets(services, request, target, under, fresh, well_known)
     for version, path in sorted(selected, key=lambda vp: (vp[1], vp[0].received, vp[0].item_id)):
         entry = {"item_id": version.item_id, "folder": path, "sha256": version.content_hash}
@@ -201,45 +196,13 @@ def _attachments_url(user: str, message_id: str) -> str:
 
 
 def _attach(services: Services, user: str, message_id: str, part: message_json.AttachmentPart, before: int) -> None:
-    """Add one attachment; `before` = attachments of that name this restore already added to the message (how an
-    ambiguous POST is told to have landed: one more of that name is there)."""
+    """Add one attachment once; `before` = attachments of that name this restore already added to the message."""
     graph, url = services.graph, _attachments_url(user, message_id)
-    if part.kind == "file" and len(part.data) >= SMALL_ATTACHMENT:
-        _upload(graph, url, part)
-        return
     if part.kind == "item":
         body = {"@odata.type": "#microsoft.graph.itemAttachment", "name": part.name, "item": part.item_json()}
-    else:
-        body = {"@odata.type": "#microsoft.graph.fileAttachment", "name": part.name, "contentType": part.content_type,
-                "isInline": part.is_inline, "contentBytes": base64.b64encode(part.data).decode("ascii"),
-                **({"contentId": part.content_id} if part.content_id else {})}  # fmt: skip
-    for _ in range(restore_marker.CREATE_ATTEMPTS):
-        try:
-            graph.post_json(url, body)
-            return
-        except GraphAmbiguousWrite:
-            if _count_named(graph, url, part) > before:
-                return  # it landed
-    raise GraphError(f"attachment {part.name!r}: outcome unknown after {restore_marker.CREATE_ATTEMPTS} tries")
-
-
-def _count_named(graph: GraphClient, url: str, part: message_json.AttachmentPart) -> int:
-    page = graph.get_json(url, params={"$select": "id,name,isInline"})
-    return sum(1 for a in page.get("value") or [] if isinstance(a, dict) and a.get("name") == part.name)
-
-
-def _upload(graph: GraphClient, url: str, part: message_json.AttachmentPart) -> None:
-    item = {"attachmentType": "file", "name": part.name, "size": len(part.data), "contentType": part.content_type,
-            "isInline": part.is_inline, **({"contentId": part.content_id} if part.content_id else {})}  # fmt: skip
-    session = graph.post_json(f"{url}/createUploadSession", {"AttachmentItem": item}, replay_safe=True)
-    upload_url = session.get("uploadUrl")
-    if not isinstance(upload_url, str):
-        raise MalformedResponse("attachment upload session without an uploadUrl", url=graph.url(url))
-    size = len(part.data)
-    for offset in range(0, size, UPLOAD_PART):
-        chunk = part.data[offset : offset + UPLOAD_PART]
-        graph.request(
-            "PUT", upload_url, authenticated=False, content=chunk,
-            headers={"Content-Range": f"bytes {offset}-{offset + len(chunk) - 1}/{size}",
-                     "Content-Type": "application/octet-stream"},
-        )  # fmt: skip
+        outlook_attachments.post_once(graph, url, body, before)
+        return
+    meta = {"name": part.name, "contentType": part.content_type, "isInline": part.is_inline,
+            **({"contentId": part.content_id} if part.content_id else {})}  # fmt: skip
+    parts = (part.data[i : i + outlook_attachments.PART] for i in range(0, len(part.data), outlook_attachments.PART))
+    outlook_attachments.add_file(graph, url, meta, len(part.data), parts, before)
