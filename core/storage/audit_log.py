@@ -16,6 +16,7 @@ from typing import Any
 from azure.data.tables import TableClient
 
 from core.errors import InvalidRequestError
+from core.storage.tables import create_row_once
 
 _MAX_MS = 10**13  # milliseconds until the year 2286
 MAX_TEXT = 4_000
@@ -65,7 +66,7 @@ class AuditLog:
             if isinstance(value, str):
                 value = value[:MAX_TEXT]
             entity[key] = value
-        self._table.create_entity(entity)
+        create_row_once(self._table, entity)
         return stamped
 
     def list(

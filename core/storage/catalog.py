@@ -19,6 +19,7 @@ from azure.data.tables import TableClient, TransactionOperation
 
 from core.errors import StorageError
 from core.storage import table_keys as keys
+from core.storage.tables import REPLAY_SAFE
 
 FOLDER = "folder"
 _TRANSACTION_LIMIT = 100
@@ -196,7 +197,7 @@ class CatalogWriter:
             return
         ops, self._ops, self._row_keys = self._ops, [], set()
         try:
-            self._table.submit_transaction(ops)
+            self._table.submit_transaction(ops, **REPLAY_SAFE)  # upserts only
         except HttpResponseError as exc:
             raise StorageError(f"catalog transaction of {len(ops)} operations failed: {exc.message}") from exc
         self.committed += len(ops)

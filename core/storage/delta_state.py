@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from azure.data.tables import TableClient, UpdateMode
 
 from core.storage import table_keys as keys
+from core.storage.tables import REPLAY_SAFE
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class DeltaStateStore:
                 "saved_at": datetime.now(UTC).isoformat(),
             },
             mode=UpdateMode.REPLACE,
+            **REPLAY_SAFE,
         )
 
     def forget(self, resource: str, category: str, container_id: str, run_id: str) -> None:
@@ -62,4 +64,5 @@ class DeltaStateStore:
                 "removed_run": run_id,
             },
             mode=UpdateMode.MERGE,
+            **REPLAY_SAFE,
         )

@@ -17,6 +17,7 @@ from azure.data.tables import TableClient, UpdateMode
 
 from core.errors import NotFoundError
 from core.restore_request import RestoreReport, RestoreRequest
+from core.storage.tables import REPLAY_SAFE, create_row_once
 
 JOB = "job"
 STATUSES = ("accepted", "running", "succeeded", "partial", "failed")
@@ -65,7 +66,8 @@ class RestoreJobStore:
 
     def create(self, job_id: str, request: RestoreRequest, requester: dict[str, Any]) -> None:
         """Record an accepted job (before its orchestration starts). An existing id is an error, not overwritten."""
-        self._table.create_entity(
+        create_row_once(
+            self._table,
             {
                 "PartitionKey": job_id,
                 "RowKey": JOB,
@@ -81,7 +83,7 @@ class RestoreJobStore:
                 "parts": 0,
                 "destination": "",
                 "error": "",
-            }
+            },
         )
 
     def request(self, job_id: str) -> RestoreRequest:
@@ -90,7 +92,7 @@ class RestoreJobStore:
     def start(self, job_id: str, run_id: str, parts: int, destination: str) -> None:
         entity = {"PartitionKey": job_id, "RowKey": JOB, "status": "running", "run_id": run_id, "parts": parts,
                   "destination": destination, "updated_at": _now(), "started_at": _now()}  # fmt: skip
-        self._table.upsert_entity(entity, mode=UpdateMode.MERGE)
+        self._table.upsert_entity(entity, mode=UpdateMode.MERGE, **REPLAY_SAFE)
 
     def record_part(self, job_id: str, part: int, report: RestoreReport) -> dict[str, int]:
         """Keep one finished part's outcome; returns its counts (what the orchestrator adds up)."""
@@ -101,19 +103,19 @@ class RestoreJobStore:
         entity["items"], kept = _bounded_json(report.items[:MAX_PART_ITEMS])
         entity["items_dropped"] = len(report.items) - kept
         entity["destination"] = report.destination
-        self._table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+        self._table.upsert_entity(entity, mode=UpdateMode.REPLACE, **REPLAY_SAFE)
         return counts
 
     def record_part_failure(self, job_id: str, part: int, error: str) -> None:
         """A part that could not run at all (its activity failed): visible in the status, counts unknown."""
         entity = {"PartitionKey": job_id, "RowKey": _part_key(part), "restored": 0, "skipped": 0, "failed": 0,
                   "error": error[:2000], "finished_at": _now(), "failures": "[]", "items": "[]"}  # fmt: skip
-        self._table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+        self._table.upsert_entity(entity, mode=UpdateMode.REPLACE, **REPLAY_SAFE)
 
     def finish(self, job_id: str, status: str, error: str = "") -> None:
         entity = {"PartitionKey": job_id, "RowKey": JOB, "status": status, "error": error[:2000],
                   "updated_at": _now(), "finished_at": _now()}  # fmt: skip
-        self._table.upsert_entity(entity, mode=UpdateMode.MERGE)
+        self._table.upsert_entity(entity, mode=UpdateMode.MERGE, **REPLAY_SAFE)
 
     def _job(self, job_id: str) -> dict[str, Any]:
         try:

@@ -16,6 +16,7 @@ from azure.data.tables import TableClient, UpdateMode
 from core.errors import InvalidRequestError, NotFoundError
 from core.planning import new_run_id
 from core.storage import table_keys as keys
+from core.storage.tables import REPLAY_SAFE
 
 _RUNS_PK = "run"
 _COUNTS = ("resources", "succeeded", "partial", "failed", "skipped", "items", "bytes", "removed", "failed_items")
@@ -37,13 +38,14 @@ class RunStore:
         self._runs.upsert_entity(
             {"PartitionKey": _RUNS_PK, "RowKey": run_id, "status": "running", "trigger": trigger, "started_at": _now()},
             mode=UpdateMode.MERGE,
+            **REPLAY_SAFE,
         )
 
     def finish(self, run_id: str, summary: dict[str, Any]) -> None:
         entity = {"PartitionKey": _RUNS_PK, "RowKey": run_id, "status": summary["status"], "finished_at": _now()}
         entity.update({k: int(summary.get(k, 0)) for k in _COUNTS})
         entity["error"] = str(summary.get("error") or "")[:1000]
-        self._runs.upsert_entity(entity, mode=UpdateMode.MERGE)
+        self._runs.upsert_entity(entity, mode=UpdateMode.MERGE, **REPLAY_SAFE)
 
     def get(self, run_id: str) -> dict[str, Any]:
         try:
@@ -78,6 +80,7 @@ class RunStore:
                 "finished_at": _now(),
             },
             mode=UpdateMode.REPLACE,
+            **REPLAY_SAFE,
         )
 
     def points(self, resource: str) -> list[dict[str, Any]]:

@@ -3,14 +3,42 @@ Azure. Shared-key access is disabled there, so nothing but the identity can reac
 
 from __future__ import annotations
 
+from typing import Any
+
 from azure.core.credentials import TokenCredential
-from azure.core.exceptions import ResourceExistsError
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError, ServiceResponseError
 from azure.data.tables import TableClient, TableServiceClient
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
 from core.config import Settings
 
 TABLES = ("deltastate", "catalog", "runs", "restorepoints", "restorejobs", "audit")
+
+# An upsert (PATCH merge, PUT replace) or a batch of upserts (POST $batch) leaves the same rows however often it
+# is sent, so it may be sent again when the connection drops before the answer came: storage front ends (and
+# Azurite, after 5 s) close idle keep-alive connections, and a request can leave on one just as it closes.
+# azure-core replays only HEAD, GET, PUT, DELETE, OPTIONS and TRACE unless a call names its methods:
+# https://learn.microsoft.com/python/api/azure-core/azure.core.pipeline.policies.retrypolicy
+REPLAY_SAFE: dict[str, Any] = {
+    "retry_on_methods": frozenset({"HEAD", "GET", "PUT", "DELETE", "OPTIONS", "TRACE", "PATCH", "MERGE", "POST"})
+}
+
+
+def create_row_once(table: TableClient, entity: dict[str, Any]) -> None:
+    """Insert a row that must not exist yet. When the answer is lost the insert may have happened: read the row
+    before sending it again. A row that exists with these values is this insert; with others it is a conflict."""
+    try:
+        table.create_entity(entity)
+        return
+    except ServiceResponseError:
+        pass
+    try:
+        found = table.get_entity(entity["PartitionKey"], entity["RowKey"])
+    except ResourceNotFoundError:
+        table.create_entity(entity)
+        return
+    if any(found.get(key) != value for key, value in entity.items()):
+        raise ResourceExistsError(f"row {entity['PartitionKey']}/{entity['RowKey']} exists with other values")
 
 
 def storage_credential(settings: Settings) -> TokenCredential:
