@@ -13,6 +13,7 @@ from core.storage.audit_log import AuditLog
 from core.storage.catalog import Catalog
 from core.storage.content_store import BlobContentStore
 from core.storage.delta_state import DeltaStateStore
+from core.storage.quarantine import QuarantineStore
 from core.storage.restore_jobs import RestoreJobStore
 from core.storage.runs import RunStore
 from core.storage.tables import container_client, table_clients
@@ -28,6 +29,7 @@ class Services:
     runs: RunStore
     restore_jobs: RestoreJobStore
     audit: AuditLog
+    quarantine: QuarantineStore
 
     def close(self) -> None:
         self.graph.close()
@@ -46,6 +48,7 @@ def build_services(settings: Settings) -> Services:
         runs=RunStore(tables["runs"], tables["restorepoints"]),
         restore_jobs=RestoreJobStore(tables["restorejobs"]),
         audit=AuditLog(tables["audit"]),
+        quarantine=QuarantineStore(tables["quarantine"]),
     )
 
 

@@ -129,9 +129,13 @@ def message_from_json(ctx: Context, body: dict[str, Any], folder: Folder) -> Mes
         in_reply_to=ext.value(props, IN_REPLY_TO) or "", references=ext.value(props, REFERENCES) or "",
         importance=importance if importance in ("low", "normal", "high") else "normal",
     )  # fmt: skip
-    text = str(content.get("content") or "")
+    raw = render(env, str(content.get("content") or ""), body_type, [])
+    # The body is shown as the stored MIME carries it (a text part ends with a line break), as for a delivered
+    # message: a message created from its own MIME body reads the same as the one it came from.
+    _, body_part, _ = parse(raw)
+    text = body_part.get_content() if body_part is not None else ""
     message = Message(
-        id=_new_id(ctx, user), folder_id=folder.id, raw=render(env, text, body_type, []), subject=env.subject,
+        id=_new_id(ctx, user), folder_id=folder.id, raw=raw, subject=env.subject,
         sender=env.sender, to=env.to, cc=env.cc, sent=env.sent, received=_time(props, DELIVERY_TIME) or now,
         created=now, modified=now, internet_message_id=env.internet_message_id, has_attachments=False,
         body=_lines(text), body_type=body_type, importance=env.importance,

@@ -12,7 +12,7 @@ from azure.storage.blob import BlobServiceClient, ContainerClient
 
 from core.config import Settings
 
-TABLES = ("deltastate", "catalog", "runs", "restorepoints", "restorejobs", "audit")
+TABLES = ("deltastate", "catalog", "runs", "restorepoints", "restorejobs", "audit", "quarantine")
 
 # An upsert (PATCH merge, PUT replace) or a batch of upserts (POST $batch) leaves the same rows however often it
 # is sent, so it may be sent again when the connection drops before the answer came: storage front ends (and

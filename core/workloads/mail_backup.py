@@ -14,7 +14,7 @@ from core.workloads.container_delta import Container, Fetched, ItemKind, Mailbox
 MAIL = "mail"
 MESSAGE_SELECT = (
     "id,changeKey,subject,from,receivedDateTime,lastModifiedDateTime,hasAttachments,internetMessageId,"
-    "parentFolderId,isRead,flag,categories,importance,toRecipients,ccRecipients,bccRecipients"
+    "parentFolderId,isRead,isDraft,flag,categories,importance,toRecipients,ccRecipients,bccRecipients"
 )
 MAX_RECIPIENTS_CHARS = 4000  # bounded: a catalog entity stays small however long the distribution list
 
@@ -36,8 +36,11 @@ def _fetch(job: MailboxJob, entry: dict) -> Fetched:
 
 
 def _state(entry: dict) -> str:
-    """What a message's MIME does not carry and a restore puts back: flag, categories, importance."""
+    """What a message's MIME does not carry and a restore puts back: flag, categories, importance, and whether it
+    is a draft (kept only when it is one, so the state of every other message reads as before)."""
     state = {k: entry[k] for k in ("flag", "categories", "importance") if entry.get(k)}
+    if entry.get("isDraft") is True:
+        state["isDraft"] = True
     return json.dumps(state, separators=(",", ":")) if state else ""
 
 

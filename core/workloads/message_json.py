@@ -3,7 +3,8 @@ keeps its dates and headers (see README "How a message is restored"):
 
 - the create body: subject, body (HTML when the message has an HTML part, as Graph shows it), from, sender,
   to/cc/bcc, replyTo, internetMessageId, importance, and `singleValueExtendedProperties` set at creation:
-  PR_MESSAGE_FLAGS `Integer 0x0E07` without MSGFLAG_UNSENT (not a draft; MSGFLAG_READ as the read state),
+  PR_MESSAGE_FLAGS `Integer 0x0E07` without MSGFLAG_UNSENT (not a draft, unless the original was one;
+  MSGFLAG_READ as the read state),
   PR_MESSAGE_DELIVERY_TIME `SystemTime 0x0E06` (receivedDateTime), PR_CLIENT_SUBMIT_TIME `SystemTime 0x0039`
   (sentDateTime, from the Date header), PR_IN_REPLY_TO_ID `String 0x1042` and PR_INTERNET_REFERENCES `String 0x1039`
   (so it threads into its conversation);
@@ -25,7 +26,7 @@ DELIVERY_TIME = "SystemTime 0x0E06"
 SUBMIT_TIME = "SystemTime 0x0039"
 IN_REPLY_TO = "String 0x1042"
 REFERENCES = "String 0x1039"
-MSGFLAG_READ = 0x1
+MSGFLAG_READ, MSGFLAG_UNSENT = 0x1, 0x8
 
 _PARSER = BytesParser(policy=policy.default)
 
@@ -137,7 +138,7 @@ def _attachments(message: EmailMessage) -> list[AttachmentPart]:
 
 def from_mime(mime: bytes, *, is_read: bool, received: str, state: dict[str, Any]) -> MessageCreate:
     """The create for a message as of a run: `is_read`, `received` (ISO time) and `state` (flag, categories,
-    importance) come from that run's catalog version, everything else from the stored MIME."""
+    importance, isDraft) come from that run's catalog version, everything else from the stored MIME."""
     message: EmailMessage = _PARSER.parsebytes(mime)  # type: ignore[assignment]
     body: dict[str, Any] = {**_envelope(message), "body": _body(message), "isRead": is_read}
     importance = str(state.get("importance") or message.get("Importance", "") or "normal").lower()
@@ -146,7 +147,8 @@ def from_mime(mime: bytes, *, is_read: bool, received: str, state: dict[str, Any
         body["flag"] = state["flag"]
     if state.get("categories"):
         body["categories"] = list(state["categories"])
-    properties = [{"id": MESSAGE_FLAGS, "value": str(MSGFLAG_READ if is_read else 0)}]
+    flags = (MSGFLAG_READ if is_read else 0) | (MSGFLAG_UNSENT if state.get("isDraft") is True else 0)
+    properties = [{"id": MESSAGE_FLAGS, "value": str(flags)}]
     if received:
         properties.append({"id": DELIVERY_TIME, "value": received})
     sent = _iso_date(message)

@@ -81,6 +81,7 @@ var tableSuffixes = [
   'restorepoints'
   'restorejobs'
   'audit'
+  'quarantine'
 ]
 
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {

@@ -150,3 +150,25 @@ def test_a_restore_over_dropped_connections_lands_every_message_once(tenant: Ten
     resets = control.stats()["resets"]
     assert resets >= 30, resets  # the faults really hit (a quarter of ~190 requests)
     assert tenant.services.graph.stats().get("ambiguous_writes", 0) >= 10
+
+
+def test_a_draft_comes_back_as_a_draft(tenant: Tenant):
+    """A message the owner had not sent yet is restored as a draft they can go on editing, and every other
+    property equals the original's."""
+    user = tenant.user(0)["id"]
+    graph, control = tenant.services.graph, tenant.sim.control
+    draft = {"subject": "Not sent yet", "body": {"contentType": "text", "content": "Half written"},
+             "toRecipients": [{"emailAddress": {"address": "lee@contoso.example"}}]}  # fmt: skip
+    drafts = [graph.post_json(f"users/{user}/mailFolders/drafts/messages", draft)["id"] for _ in range(2)]
+    sent = control.add_message(user, "sentitems", subject="Sent already")["id"]
+    assert all(m["isDraft"] for m in _messages(tenant, user) if m["id"] in drafts)
+    tenant.backup()
+    originals = {i: snapshot(graph, control, user, i) for i in (*drafts, sent)}
+    for message_id in originals:
+        control.delete_message(user, message_id)
+    report = restore(tenant.services, RestoreRequest(f"exchange:{user}", item_ids=tuple(originals)))
+    assert (report.restored, report.failed) == (len(originals), 0), report.failures
+    for item in report.items:
+        back = snapshot(graph, control, user, item["new_id"])
+        assert differences(originals[item["item_id"]], back) == []
+        assert back["properties"]["isDraft"] is (item["item_id"] != sent)
