@@ -303,7 +303,8 @@ def render(report: dict[str, Any]) -> str:
         "restore run (one more for search/export); RSS from its /proc status; simulator and Azurite not counted",
         f"restore: whole mailbox -> new folder of another mailbox, conflict 'skip'; status polled every {POLL_S} s; "
         f"{s['repeat']} runs per mode, interleaved; every restored message matched to its original (folder, "
-        f"internetMessageId, subject; not a draft), {s['verify']} per restore compared property by property",
+        f"internetMessageId, subject; drafts only where the original was one), {s['verify']} per restore compared "
+        "property by property",
         "",
     ]
     header = (f"{'restore':<10}{'wall s':>20}{'msgs/s':>14}{'parts':>6}{'requests':>9}{'req/msg':>8}{'429':>5}"

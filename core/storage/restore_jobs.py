@@ -2,18 +2,20 @@
 
 `{prefix}restorejobs`: PartitionKey = job id. RowKey 'job' holds the request, the requester and the job's status;
 RowKey 'part-00000'... hold one part's outcome (counts, per-item failures, what was restored), written once when
-that part finishes. Status is read by summing the finished parts, so parts running in parallel on different
-workers never write the same entity."""
+that part finishes; RowKey 'folder-<hash of path>' rows hold the target folders the job resolved when it was planned
+(path, folder id, whether the job made it), which its parts start from. Status is read by summing the finished
+parts, so parts running in parallel on different workers never write the same entity."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from datetime import UTC, datetime
 from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
-from azure.data.tables import TableClient, UpdateMode
+from azure.data.tables import TableClient, TransactionOperation, UpdateMode
 
 from core.errors import NotFoundError
 from core.restore_request import RestoreReport, RestoreRequest
@@ -38,8 +40,15 @@ def new_job_id(now: datetime | None = None) -> str:
     return f"r{(now or datetime.now(UTC)):%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
 
 
+PART_PREFIX, FOLDER_PREFIX = "part-", "folder-"
+
+
 def _part_key(part: int) -> str:
-    return f"part-{part:05d}"
+    return f"{PART_PREFIX}{part:05d}"
+
+
+def _folder_key(path: str) -> str:
+    return FOLDER_PREFIX + hashlib.sha256(path.encode()).hexdigest()[:32]
 
 
 def _bounded_json(entries: list[dict[str, Any]]) -> tuple[str, int]:
@@ -127,7 +136,7 @@ class RestoreJobStore:
         """The job with its progress: parts finished of parts, counts so far, per-item failures, restored items."""
         job = self._job(job_id)
         parts = [e for e in self._table.query_entities("PartitionKey eq @pk", parameters={"pk": job_id})
-                 if e["RowKey"] != JOB]  # fmt: skip
+                 if e["RowKey"].startswith(PART_PREFIX)]  # fmt: skip
         totals = {name: sum(int(p.get(name, 0)) for p in parts) for name in COUNTS}
         failures: list[dict] = []
         items: list[dict] = []
@@ -148,6 +157,22 @@ class RestoreJobStore:
         summary["items"] = items[:MAX_LISTED_ITEMS]
         summary["destination_folder"] = next((p.get("destination") for p in parts if p.get("destination")), "")
         return summary
+
+    def save_folders(self, job_id: str, folders: dict[str, tuple[str, bool]]) -> None:
+        """Keep the target folders the job resolved (path -> (folder id, made by this job)), 100 rows per
+        transaction (upserts: safe to send again)."""
+        rows = [(TransactionOperation.UPSERT, {"PartitionKey": job_id, "RowKey": _folder_key(path), "path": path,
+                 "folder_id": folder_id, "made": made}, {"mode": "replace"})
+                for path, (folder_id, made) in sorted(folders.items())]  # fmt: skip
+        for first in range(0, len(rows), 100):
+            self._table.submit_transaction(rows[first : first + 100], **REPLAY_SAFE)
+
+    def folders(self, job_id: str) -> dict[str, tuple[str, bool]] | None:
+        """The target folders saved for the job, or None if it saved none."""
+        query = "PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi"
+        params = {"pk": job_id, "lo": FOLDER_PREFIX, "hi": FOLDER_PREFIX[:-1] + chr(ord(FOLDER_PREFIX[-1]) + 1)}
+        rows = list(self._table.query_entities(query, parameters=params))
+        return {str(r["path"]): (str(r["folder_id"]), bool(r["made"])) for r in rows} if rows else None
 
     def list(self, limit: int = 50, requester: str | None = None) -> list[dict[str, Any]]:
         """Newest first; only `requester`'s jobs when given."""

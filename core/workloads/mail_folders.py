@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from core.errors import GraphConflict, GraphNotFound, MalformedResponse
 from core.graph.client import GraphClient
-from core.workloads.folder_paths import join_path, split_path
+from core.workloads.folder_paths import join_path
 
 _FOLDER_SELECT = "id,displayName,parentFolderId,childFolderCount,isHidden"
 # Graph's well-known folder names ("mailFolder resource type"); each is addressable as /mailFolders/{name}.
@@ -103,37 +103,15 @@ def _children(graph: GraphClient, user: str, parent_id: str | None) -> Iterator[
         yield from page
 
 
-def ensure_path(graph: GraphClient, user: str, path: str, under: str | None = None) -> str:
-    """The id of the folder at `path` (below folder `under`, or the top of the mailbox), creating what is
-    missing. Existing folders of the same name are reused."""
-    return resolve_path(graph, user, path, under)[0]
+def child_ids(graph: GraphClient, user: str, parent_id: str | None) -> dict[str, str]:
+    """display name -> id of the folders right below `parent_id` (the top of the mailbox when None)."""
+    return {str(c["displayName"]): str(c["id"]) for c in _children(graph, user, parent_id)
+            if isinstance(c.get("displayName"), str) and isinstance(c.get("id"), str)}  # fmt: skip
 
 
-def resolve_path(
-    graph: GraphClient, user: str, path: str, under: str | None = None, well_known: str = ""
-) -> tuple[str, bool]:
-    """(id of the folder at `path`, whether this call created it). With `well_known`, the path's first folder is
-    the target mailbox's folder of that well-known name, whatever its display name there."""
-    parent, created = under, False
-    segments = split_path(path)
-    if well_known and under is None and segments:
-        try:
-            folder = graph.get_json(f"users/{_user(user)}/mailFolders/{well_known}", params={"$select": "id"})
-            parent, segments = str(folder["id"]), segments[1:]
-        except (GraphNotFound, KeyError):
-            pass  # the mailbox lacks it (an archive not enabled, say): made by name below
-    for name in segments:
-        found = next((c["id"] for c in _children(graph, user, parent) if c.get("displayName") == name), None)
-        created = found is None
-        if found is None:
-            found = create_folder(graph, user, name, parent)
-        parent = found
-    if parent is None:
-        raise ValueError("resolve_path needs a non-empty path or a parent folder")
-    return parent, created
-
-
-def create_folder(graph: GraphClient, user: str, name: str, parent_id: str | None) -> str:
+def create_folder(graph: GraphClient, user: str, name: str, parent_id: str | None) -> tuple[str, bool]:
+    """(id of the folder `name` below `parent_id`, whether this call made it): made, or found when Graph answers
+    that it exists already (made meanwhile by another part or restore, or by this call's own replayed create)."""
     url = (
         f"users/{_user(user)}/mailFolders/{quote(parent_id, safe='')}/childFolders"
         if parent_id
@@ -145,8 +123,8 @@ def create_folder(graph: GraphClient, user: str, name: str, parent_id: str | Non
         existing = next((c["id"] for c in _children(graph, user, parent_id) if c.get("displayName") == name), None)
         if existing is None:
             raise
-        return str(existing)
+        return str(existing), False
     folder_id = created.get("id")
     if not isinstance(folder_id, str):
         raise MalformedResponse("folder create answered without an id", url=graph.url(url))
-    return folder_id
+    return folder_id, True

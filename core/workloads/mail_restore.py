@@ -36,7 +36,7 @@ from core.restore_request import RestoreReport, RestoreRequest
 from core.storage.catalog import FOLDER, ItemVersion
 from core.workloads import mail_folders, message_json, outlook_attachments, restore_marker
 from core.workloads.folder_paths import is_within, join_path, split_path
-from core.workloads.restore_marker import ExistingKeys
+from core.workloads.mail_targets import ROOT, MailTargets, Resolved, messages_url
 
 if TYPE_CHECKING:
     from core.bootstrap import Services
@@ -95,63 +95,47 @@ def select_versions(
     return selected
 
 
-class _Targets:
-    """Target folder of each message and what each target folder already holds (read at most once)."""
-
-    def __init__(self, services: Services, request: RestoreRequest, target: str, under: str | None, fresh: bool,
-                 well_known: dict[str, str]) -> None:  # fmt: skip
-        self._graph, self._target, self._under = services.graph, target, under
-        self._same_mailbox = target == request.key.owner
-        self._well_known = well_known
-        self._ids: dict[str, tuple[str, bool]] = {}  # path -> (folder id, made by this restore)
-        self._keys: dict[str, ExistingKeys] = {}
-        if under is not None:
-            self._ids[""] = (under, fresh)
-
-    def folder(self, version: ItemVersion, path: str) -> str:
-        if path not in self._ids:
-            graph, user = self._graph, self._target
-            if (
-                self._under is None
-                and self._same_mailbox
-                and mail_folders.folder_exists(graph, user, version.folder_id)
-            ):
-                self._ids[path] = (version.folder_id, False)
-            else:
-                top = join_path(split_path(path)[:1])
-                well_known = self._well_known.get(top, "") if self._under is None else ""
-                self._ids[path] = mail_folders.resolve_path(graph, user, path, self._under, well_known)
-        return self._ids[path][0]
-
-    def keys(self, folder_id: str) -> ExistingKeys:
-        if folder_id not in self._keys:
-            made_now = any(fid == folder_id and fresh for fid, fresh in self._ids.values())
-            self._keys[folder_id] = ExistingKeys() if made_now else restore_marker.existing_keys(
-                self._graph, _messages_url(self._target, folder_id), messages=True
-            )  # fmt: skip
-        return self._keys[folder_id]
+def _targets(
+    services: Services, request: RestoreRequest, folders: list[ItemVersion], prepared: dict[str, Resolved] | None
+) -> tuple[MailTargets, str]:
+    """The target folders of a restore (and the name of the new folder it goes under, '' for the original
+    folders): from `prepared` when the job resolved them already, else found out as the restore goes."""
+    target = request.target_owner or request.key.owner
+    graph, destination, under = services.graph, "", None
+    if request.destination == "new-folder":
+        destination = request.new_folder_name()
+        if prepared is None or ROOT not in prepared:
+            top = MailTargets(graph, target, same_mailbox=False, well_known={})
+            under = top.resolve(join_path([destination]))  # found (another part made it) or made
+    return MailTargets(graph, target, same_mailbox=target == request.key.owner, well_known=well_known_of(folders),
+                       under=under, prepared=prepared), destination  # fmt: skip
 
 
-def _messages_url(user: str, folder_id: str) -> str:
-    return f"users/{quote(user, safe='')}/mailFolders/{quote(folder_id, safe='')}/messages"
+def prepare_targets(services: Services, request: RestoreRequest, run_id: str) -> dict[str, Resolved]:
+    """Find or make the target folder of every message the whole request selects (a job does this once, when it
+    is planned, after validate_restore has checked the target, and its parts start from the result)."""
+    folders = list(services.catalog.as_of(request.resource, FOLDER, run_id))
+    targets, _ = _targets(services, request, folders, None)
+    for version, path in select_versions(services, request, run_id, folders):
+        targets.folder(version, path)
+    return targets.resolved()
 
 
-def restore_mail(services: Services, request: RestoreRequest) -> RestoreReport:
+def restore_mail(
+    services: Services, request: RestoreRequest, prepared: dict[str, Resolved] | None = None
+) -> RestoreReport:
+    """Restore the messages `request` selects (its part of them). `prepared`: the target folders the job
+    resolved when it was planned (prepare_targets); without it they are found out here."""
     if request.conflict not in CONFLICTS:
         raise InvalidRequestError(f"conflict must be 'skip' or 'keep-both' for mail, got {request.conflict!r}")
     run_id = services.runs.resolve_point(request.resource, request.run_id, request.at)
     folders = list(services.catalog.as_of(request.resource, FOLDER, run_id))  # read once: paths and well-known names
     selected = request.select_part(select_versions(services, request, run_id, folders), key=lambda vp: vp[0].item_id)
     target = request.target_owner or request.key.owner
-    graph = services.graph
-    require_user(services, target)
-    report = RestoreReport(request.resource, run_id, target, "")
-    under, fresh = None, False
-    if request.destination == "new-folder":
-        report.destination = request.new_folder_name()
-        under, fresh = mail_folders.resolve_path(graph, target, join_path([report.destination]))  # found or made
-    well_known = well_known_of(folders)
-    targets = _Targets(services, request, target, under, fresh, well_known)
+    if prepared is None:
+        require_user(services, target)
+    targets, destination = _targets(services, request, folders, prepared)
+    report = RestoreReport(request.resource, run_id, target, destination)
     for version, path in sorted(selected, key=lambda vp: (vp[1], vp[0].received, vp[0].item_id)):
         entry = {"item_id": version.item_id, "folder": path, "sha256": version.content_hash}
         source = restore_marker.source_key(request.resource, MAIL, version.item_id)
@@ -179,7 +163,7 @@ def _restore_message(services: Services, user: str, folder_id: str, version: Ite
     create = message_json.from_mime(
         services.content.read(version.content_hash), is_read=version.is_read, received=version.received, state=state
     )
-    new_id = str(restore_marker.create_once(graph, _messages_url(user, folder_id), create.body, source)["id"])
+    new_id = str(restore_marker.create_once(graph, messages_url(user, folder_id), create.body, source)["id"])
     added: Counter[str] = Counter()
     try:
         for part in create.attachments:

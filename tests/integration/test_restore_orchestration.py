@@ -208,3 +208,31 @@ def test_validation_checks_everything_before_anything_is_written(tenant: Tenant)
     to_other = RestoreRequest(f"onedrive:{user}", whole=True, target_owner=f"onedrive:{other}")
     files = [i for i in tenant.sim.control.drive(user)["items"] if not i["folder"]]
     assert validate_restore(services, to_other).items == len(files)
+
+
+def test_a_mail_job_finds_its_target_folders_once_and_its_parts_ask_graph_nothing_about_them(tenant: Tenant):
+    """Issue 10, requests per message: planning finds or makes the whole target tree and keeps it with the job; each
+    part then costs one create per message (and one per attachment) and nothing else: no user check, no folder
+    listing or create, no key read of a folder the job made."""
+    from core.restore_job import plan_job, run_part
+
+    source, other = tenant.user(0)["id"], tenant.user(1)["id"]
+    wanted = [m for m in _user_state(tenant, source)["messages"] if m["folder_path"].startswith("/Inbox")]
+    request = RestoreRequest(f"exchange:{source}", item_ids=tuple(m["id"] for m in wanted), destination="new-folder",
+                             target_owner=other)  # fmt: skip
+    job_id = _job(tenant, request)
+    plan = plan_job(tenant.services, job_id, part_size=math.ceil(len(wanted) / 3))
+    assert plan["parts"] == 3, plan
+    folders = tenant.services.restore_jobs.folders(job_id)
+    assert folders is not None and all(made for _, made in folders.values())
+    assert sorted(p for p in folders if p) == sorted({m["folder_path"].lstrip("/") for m in wanted})
+
+    control = tenant.sim.control
+    control.reset_stats()
+    counts = [run_part(tenant.services, job_id, part, 3, plan["run_id"], plan["destination_name"]) for part in range(3)]
+    assert sum(c["restored"] for c in counts) == len(wanted) and not any(c["failed"] for c in counts)
+    by_kind = {kind: n for kind, n in control.stats()["by_kind"].items() if n and kind != "token"}
+    assert set(by_kind) <= {"create", "pim_create"} and by_kind["create"] == len(wanted), by_kind  # + attachments
+    again = plan_job(tenant.services, job_id, part_size=math.ceil(len(wanted) / 3))  # activities run at least once
+    assert (again["parts"], again["destination_name"]) == (3, plan["destination_name"])
+    assert tenant.services.restore_jobs.folders(job_id) == folders
