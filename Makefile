@@ -44,7 +44,7 @@ lint: $(STAMP_PY)
 	$(VENV)/bin/ruff format --check .
 
 test: deps lint $(STAMP_CHROMIUM)
-	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(VENV)/bin/pytest
+	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(VENV)/bin/pytest --durations=15
 
 bench: $(STAMP_PY) $(STAMP_NODE)
 	$(PY) -m bench.mail_backup

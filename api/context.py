@@ -13,6 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.audit_trail import record_denied
 from api.auth import Principal, TokenValidator, bearer_token
+from api.denials import DenialAggregator
 from api.orchestrations import Orchestrations
 from core.bootstrap import Services
 from core.errors import AuthenticationError
@@ -29,6 +30,7 @@ class ApiContext:
     validator_factory: Callable[[Services], TokenValidator] = field(
         default=lambda services: TokenValidator(services.settings)
     )
+    denials: DenialAggregator = field(default_factory=DenialAggregator)
     _validator: TokenValidator | None = field(default=None, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 

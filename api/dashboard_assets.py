@@ -58,7 +58,7 @@ td.err{color:var(--bad);max-width:360px;word-break:break-word}
 background:rgba(154,164,178,.2);color:var(--sub)}
 .badge.succeeded{background:rgba(31,157,85,.14);color:var(--ok)}
 .badge.partial,.badge.running,.badge.accepted{background:rgba(217,142,4,.15);color:var(--warn)}
-.badge.failed{background:rgba(214,69,69,.14);color:var(--bad)}
+.badge.failed,.badge.interrupted{background:rgba(214,69,69,.14);color:var(--bad)}
 .empty{text-align:center;color:var(--sub);padding:28px}
 .empty strong{display:block;color:var(--ink);font-size:15px;margin-bottom:4px}
 .storage{display:grid;grid-template-columns:minmax(240px,1fr) 2fr;gap:18px;align-items:center}

@@ -28,6 +28,11 @@ ZERO_STUB = 2.0  # a zero still shows as a sliver, so every run has a visible, h
 OUTCOMES = ("succeeded", "partial", "failed", "skipped")
 FAILURE_KEY = (("failed", "bad", "failed resources"), ("partial", "warn", "partial (some items failed)"),
                ("", "ok", "none: every resource backed up"))  # fmt: skip
+# a run with no failed or partial resource is drawn as a sliver: green only when it finished and backed everything
+# up; a run still going (or with nothing to back up) grey; one interrupted or that could not start red
+FAILURE_LEGEND = (*FAILURE_KEY, ("", "muted", "running, or nothing to back up"),
+                  ("", "bad", "interrupted or could not start (a red sliver)"))  # fmt: skip
+_ZERO_CSS = {"succeeded": "ok", "running": "muted", "skipped": "muted"}
 
 
 @dataclass(frozen=True)
@@ -192,4 +197,7 @@ def _failures(run: dict[str, Any], label: str) -> Bar:
     failed_items = int(run.get("failed_items") or 0)
     tooltip = f"{_when(run)}: {text} resources; {failed_items} failed items"
     segments = tuple(Segment(counts[name], css) for name, css, _ in FAILURE_KEY if name)
-    return Bar(label, tooltip, segments, zero_css="ok")
+    status = str(run.get("status") or "")
+    if status == "interrupted" or (status == "failed" and not int(run.get("resources") or 0)):
+        tooltip += f" (never finished: {str(run.get('error') or status)[:200]})"
+    return Bar(label, tooltip, segments, zero_css=_ZERO_CSS.get(status, "bad"))

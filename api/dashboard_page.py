@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from api.dashboard_assets import CONTENT_SECURITY_POLICY, FAVICON, SCRIPT, STYLE
-from api.dashboard_charts import FAILURE_KEY, run_charts
+from api.dashboard_charts import FAILURE_LEGEND, run_charts
 from api.dashboard_format import esc, human_bytes, human_count, human_duration, human_time, percent
 
 __all__ = ["CONTENT_SECURITY_POLICY", "MAX_RESOURCE_ROWS", "render_dashboard"]
@@ -40,6 +40,7 @@ def render_dashboard(data: dict[str, Any]) -> str:
         )
     body.append(_storage(data.get("storage") or {}))
     body.append(_resources(list(data.get("resources") or []), data.get("lookback") or {}))
+    body.append(_quarantine(data.get("quarantine") or {}))
     body.append(_restores(list(data.get("restores") or [])))
     generated = human_time(data.get("generated_at"))
     return (
@@ -79,6 +80,9 @@ def _kpis(data: dict[str, Any], runs: Sequence[dict[str, Any]]) -> str:
     saved = storage.get("saved_bytes")
     saved_note = f"{human_bytes(saved)} not stored twice" if saved is not None else "scan incomplete"
     cards.append(_kpi("Dedup savings", percent(storage.get("dedup_savings")), saved_note))
+    held = data.get("quarantine") or {}
+    held_note = "items a backup could not capture yet, retried every run" if held.get("total") else "nothing held"
+    cards.append(_kpi("Quarantined", human_count(held.get("total") or 0), held_note))
     latest = restores[0] if restores else None
     restore_note = f"latest {latest.get('status') or '?'} · {human_time(latest.get('created_at'))}" if latest else ""
     cards.append(_kpi("Recent restores", human_count(len(restores)), restore_note or "none yet"))
@@ -95,7 +99,8 @@ def _kpi(label: str, value: str, note: str, raw: bool = False) -> str:
 
 def _badge(status: Any) -> str:
     text = str(status or "unknown")
-    css = text if text in {"succeeded", "partial", "failed", "running", "accepted", "skipped"} else "other"
+    known = {"succeeded", "partial", "failed", "running", "accepted", "skipped", "interrupted"}
+    css = text if text in known else "other"
     return f'<span class="badge {css}">{esc(text)}</span>'
 
 
@@ -111,7 +116,7 @@ def _charts(runs: Sequence[dict[str, Any]]) -> str:
         legend = ""
         if kind == "failures":
             legend = '<div class="legend">' + "".join(
-                f'<span><i class="swatch {css}"></i>{esc(text)}</span>' for _, css, text in FAILURE_KEY
+                f'<span><i class="swatch {css}"></i>{esc(text)}</span>' for _, css, text in FAILURE_LEGEND
             ) + "</div>"  # fmt: skip
         figures.append(
             f'<figure class="card"><figcaption><h3>{esc(title)}</h3><span>{esc(sub)}</span></figcaption>'
@@ -217,11 +222,13 @@ def _resources(resources: list[dict[str, Any]], lookback: dict[str, Any]) -> str
             + _num(r.get("items"), human_count(r.get("items")))
             + _num(r.get("bytes"), human_bytes(r.get("bytes")))
             + _num(r.get("failed_items"), human_count(r.get("failed_items")))
+            + _num(r.get("quarantined"), human_count(r.get("quarantined") or 0))
             + _error(r.get("error"))
             + "</tr>"
         )  # fmt: skip
     headers = [("Resource", "text"), ("Workload", "text"), ("Status", "text"), ("Last good backup", "text"),
-               ("Items", "num"), ("New data", "num"), ("Failed items", "num"), ("Last error", "text")]  # fmt: skip
+               ("Items", "num"), ("New data", "num"), ("Failed items", "num"), ("Quarantined", "num"),
+               ("Last error", "text")]  # fmt: skip
     more = ""
     if len(resources) > MAX_RESOURCE_ROWS:
         more = (
@@ -240,6 +247,36 @@ def _no_good(status: Any, window: int) -> str:
     if status == "skipped":  # e.g. a user without a mailbox: nothing to back up is not a problem
         return '<td data-value="" class="small">nothing to back up</td>'
     return f'<td data-value="" class="err">none in the last {window} runs</td>'
+
+
+def _quarantine(held: dict[str, Any]) -> str:
+    """The items held now (content a backup could not capture yet, retried by id on every run), oldest first."""
+    title = "<h2>Quarantined items</h2>"
+    items = list(held.get("items") or [])
+    if not items:
+        empty = _empty("Nothing in quarantine", "Every item the backups listed was captured.")
+        return f'<section aria-label="Quarantined items">{title}{empty}</section>'
+    rows = [
+        "<tr>"
+        f'<td class="key">{esc(i.get("resource"))}</td><td>{esc(i.get("category"))}</td>'
+        f'<td class="key">{esc(i.get("item_id"))}</td><td class="key">{esc(i.get("first_run"))}</td>'
+        f'<td class="key">{esc(i.get("last_run"))}</td>'
+        + _num(i.get("attempts"), human_count(i.get("attempts")))
+        + _error(i.get("error"))
+        + "</tr>"
+        for i in items
+    ]  # fmt: skip
+    headers = [("Resource", "text"), ("Category", "text"), ("Item", "text"), ("Held since run", "text"),
+               ("Last tried in run", "text"), ("Attempts", "num"), ("Last error", "text")]  # fmt: skip
+    total = int(held.get("total") or 0)
+    count = f"The oldest {len(items)} of {human_count(total)}" if total > len(items) else human_count(total)
+    bound = "" if held.get("complete", True) else " (the scan stopped early: there may be more)"
+    note = (
+        f'<p class="note-line">{esc(count)} item(s) held{esc(bound)}. A restore point lacks the items held as of '
+        "its run; each is retried by id on every run until it is captured or found deleted.</p>"
+    )
+    table = _table("quarantine", headers, rows, "Quarantined items")
+    return f'<section aria-label="Quarantined items">{title}{table}{note}</section>'
 
 
 def _restores(restores: list[dict[str, Any]]) -> str:

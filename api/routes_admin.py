@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
@@ -9,15 +10,25 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api import access
-from api.audit_trail import guard, record
+from api.audit_trail import failure_text, flush_denials, guard, record, record_start_failure
 from api.auth import Principal
 from api.context import ApiContext, Caller, Ctx
 from api.dashboard_page import CONTENT_SECURITY_POLICY, render_dashboard
 from api.orchestrations import BACKUP_INSTANCE
 from api.params import Continuation
-from api.schemas import CONFLICT_RESPONSE, PROBLEM_RESPONSES, TOO_LARGE_RESPONSE, Accepted, BackupBody
+from api.problems import problem
+from api.schemas import (
+    CONFLICT_RESPONSE,
+    PROBLEM_RESPONSES,
+    START_FAILED_RESPONSE,
+    TOO_LARGE_RESPONSE,
+    Accepted,
+    BackupBody,
+)
 from core.dashboard import dashboard_data
-from core.errors import NotFoundError
+from core.errors import AlreadyRunningError, NotFoundError
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(responses=PROBLEM_RESPONSES)
 
@@ -31,7 +42,7 @@ def _admin(ctx: ApiContext, request: Request, who: Principal, action: str) -> No
     status_code=202,
     response_model=Accepted,
     summary="Back up now: every resource, or some",
-    responses={**CONFLICT_RESPONSE, **TOO_LARGE_RESPONSE},
+    responses={**CONFLICT_RESPONSE, **TOO_LARGE_RESPONSE, **START_FAILED_RESPONSE},
 )
 async def start_backup(
     request: Request,
@@ -41,8 +52,17 @@ async def start_backup(
 ) -> JSONResponse:
     await run_in_threadpool(_admin, ctx, request, who, "backup")
     resources = body.resources if body is not None else None
-    await ctx.orchestrations.start_backup(list(dict.fromkeys(resources)) if resources else None)
     scope = {"resources": resources[:50], "count": len(resources)} if resources else {"whole": True}
+    try:
+        await ctx.orchestrations.start_backup(list(dict.fromkeys(resources)) if resources else None)
+    except AlreadyRunningError:
+        raise
+    except Exception as error:
+        log.exception("a backup run could not be started")
+        reason = failure_text(error)
+        await run_in_threadpool(record_start_failure, ctx.services(), who, "backup", f"could not start: {reason}")
+        detail = f"the backup run could not be started ({reason})"
+        return problem(503, detail, "start-failed", instance=request.url.path)
     await run_in_threadpool(record, ctx.services(), who, "backup", "accepted", 202, scope=scope)
     url = request.url.path + "/current"
     return JSONResponse({"id": BACKUP_INSTANCE, "status": "accepted", "status_url": url}, 202, {"Location": url})
@@ -68,6 +88,7 @@ def audit(
     continuation: Continuation = None,
 ) -> dict[str, Any]:
     _admin(ctx, request, who, "audit.read")
+    flush_denials(ctx.services(), ctx.denials, everything=True)  # the counts of repeated denials so far, too
     entries, more = ctx.services().audit.list(limit, before=continuation)
     return {"items": entries, "continuation": more}
 

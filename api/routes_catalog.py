@@ -16,8 +16,9 @@ from api.params import AtPoint, Continuation, PageSize, ResourcePath
 from api.schemas import PROBLEM_RESPONSES, RUN_PATTERN
 from core.bootstrap import Services
 from core.browse import ItemQuery, list_tree, search_page
-from core.errors import NotFoundError
+from core.errors import InvalidRequestError, NotFoundError
 from core.models import ResourceKey
+from core.quarantine_view import points_with_quarantine, quarantine_listing
 from core.storage.runs import USABLE
 
 router = APIRouter(responses=PROBLEM_RESPONSES)
@@ -64,10 +65,36 @@ def resources(
 @router.get("/resources/{resource}/points", summary="A resource's restore points, oldest first")
 def points(resource: ResourcePath, request: Request, who: Caller, svc: Svc) -> dict[str, Any]:
     _readable(svc, request, who, resource, "points")
-    found = svc.runs.points(resource)
+    found = points_with_quarantine(svc, resource, count_only=True)  # quarantined: how many items it lacks
     if not found:
         raise NotFoundError(f"no backup of {resource!r}")
     return {"resource": resource, "items": [{k: v for k, v in p.items() if k != "failures"} for p in found]}
+
+
+@router.get(
+    "/resources/{resource}/quarantine",
+    summary="Items held in quarantine: content a backup could not capture yet, retried by id on every run",
+)
+def quarantine(
+    resource: ResourcePath,
+    request: Request,
+    at_point: AtPoint,
+    who: Caller,
+    svc: Svc,
+    history: Annotated[bool, Query(description="every item ever held, released ones with their release run")] = False,
+) -> dict[str, Any]:
+    """The items held now; as of a point (`run_id` or `at`: what that restore point lacks); or, with `history`,
+    every item ever held. Each: category, item_id, container_id, error, first_run, last_run, attempts,
+    released_run and released_as ('captured' or 'deleted', '' while held)."""
+    _readable(svc, request, who, resource, "quarantine")
+    if history and (at_point.run_id or at_point.at):
+        raise InvalidRequestError("give history or a point (run_id, at), not both")
+    if not svc.runs.points(resource):
+        raise NotFoundError(f"no backup of {resource!r}")
+    run_id = None
+    if at_point.run_id or at_point.at:
+        run_id = svc.runs.resolve_point(resource, at_point.run_id, at_point.at)
+    return quarantine_listing(svc, resource, run_id, history)
 
 
 @router.get("/resources/{resource}/tree", summary="The folders and items directly under a folder, as of a point")

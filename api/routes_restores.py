@@ -12,10 +12,11 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api import access
-from api.audit_trail import guard, record
+from api.audit_trail import failure_text, guard, record, record_start_failure
 from api.auth import Principal
 from api.context import ApiContext, Caller, Ctx
-from api.schemas import PROBLEM_RESPONSES, TOO_LARGE_RESPONSE, Accepted, RestoreBody
+from api.problems import problem
+from api.schemas import PROBLEM_RESPONSES, START_FAILED_RESPONSE, TOO_LARGE_RESPONSE, Accepted, RestoreBody
 from core.bootstrap import Services
 from core.errors import PermissionDeniedError
 from core.restore_plan import validate_restore
@@ -55,7 +56,7 @@ def _prepare(ctx: ApiContext, request: Request, body: RestoreBody, who: Principa
     guard(svc, request, who, "restore", wanted.resource, lambda: access.check_restore(who, wanted))
     if wanted.destination == "new-folder" and wanted.destination_name is None:
         wanted = replace(wanted, destination_name=wanted.new_folder_name())
-    validated = validate_restore(svc, wanted)
+    validated = validate_restore(svc, wanted)  # the target included: it exists, and a user has a mailbox
     job_id = new_job_id()
     svc.restore_jobs.create(job_id, wanted, who.to_dict())
     record(svc, who, "restore", "accepted", 202, resource=wanted.resource, scope=_scope(wanted),
@@ -73,7 +74,7 @@ def _check_job(who: Principal, job: dict[str, Any]) -> None:
     "/restores",
     status_code=202,
     response_model=Accepted,
-    responses=TOO_LARGE_RESPONSE,
+    responses={**TOO_LARGE_RESPONSE, **START_FAILED_RESPONSE},
     summary="Start a restore: items, a folder or a whole resource, as of a run or a time, to the original place, a "
     "new folder or another resource",
 )
@@ -83,8 +84,11 @@ async def start_restore(body: RestoreBody, request: Request, ctx: Ctx, who: Call
         await ctx.orchestrations.start_restore(job_id)
     except Exception as error:
         log.exception("restore job %s could not be started", job_id)
-        await run_in_threadpool(svc.restore_jobs.finish, job_id, "failed", f"could not start: {error}")
-        raise
+        reason = failure_text(error)
+        await run_in_threadpool(svc.restore_jobs.finish, job_id, "failed", f"could not start: {reason}")
+        await run_in_threadpool(record_start_failure, svc, who, "restore", f"{job_id}: could not start: {reason}")
+        detail = f"restore job {job_id} was recorded but could not be started ({reason}); it is marked failed"
+        return problem(503, detail, "start-failed", instance=request.url.path, job_id=job_id)
     url = f"{request.url.path}/{job_id}"
     return JSONResponse(
         {"id": job_id, "status": "accepted", "status_url": url, "run_id": run_id},

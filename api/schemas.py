@@ -105,6 +105,7 @@ class Problem(BaseModel):
     detail: str
     instance: str | None = None
     errors: list[dict[str, Any]] | None = None
+    job_id: str | None = Field(None, description="a restore job recorded but not started (503): it is marked failed")
 
 
 class Page(BaseModel):
@@ -124,3 +125,6 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 CONFLICT_RESPONSE = {409: {**PROBLEM_RESPONSES[400], "description": "a backup run is already pending or running"}}
 TOO_LARGE_RESPONSE = {413: {**PROBLEM_RESPONSES[400], "description": "the body is over 256 KiB"}}
+START_FAILED_RESPONSE = {
+    503: {**PROBLEM_RESPONSES[400], "description": "accepted and recorded, but the orchestration could not be started"}
+}

@@ -27,7 +27,14 @@ import azure.functions as func
 from blueprints.fan_in import error_text, settle
 from core import backup as use_cases
 from core.bootstrap import get_services
-from core.planning import RESOURCE_STATUSES, failed_result, new_run_id, plan_batches, summarize
+from core.planning import (
+    RESOURCE_STATUSES,
+    failed_result,
+    new_run_id,
+    plan_batches,
+    summarize,
+    with_discovery_errors,
+)
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +193,7 @@ def backup_orchestrator(context: df.DurableOrchestrationContext):
     run_input = context.get_input() or {}
     trigger = run_input.get("trigger", "schedule")
     requested = run_input.get("resources")
+    discovery_errors: dict[str, str] = {}
     run_id = new_run_id(context.current_utc_datetime)
 
     context.set_custom_status(_progress(run_id, "starting"))
@@ -202,6 +210,7 @@ def backup_orchestrator(context: df.DurableOrchestrationContext):
             context.set_custom_status(_progress(run_id, "completed", status="failed"))
             return summary
         resources, batch_size = discovered["resources"], discovered["batch_size"]
+        discovery_errors = discovered.get("discovery_errors") or {}
 
     batches = plan_batches(resources, batch_size)
     context.set_custom_status(_progress(run_id, "backing_up", resources=len(resources), batches=len(batches)))
@@ -219,7 +228,7 @@ def backup_orchestrator(context: df.DurableOrchestrationContext):
         # backup_batch never fails on its own; if its instance failed anyway, every resource in it failed.
         results.extend(value if ok else [failed_result(key, f"batch failed: {value}") for key in batch])
 
-    summary = summarize(run_id, results)
+    summary = with_discovery_errors(summarize(run_id, results), discovery_errors)
     counts = {key: summary.get(key, 0) for key in ("resources", *RESOURCE_STATUSES)}
     context.set_custom_status(_progress(run_id, "finishing", batches=len(batches), **counts))
     yield from _finish(context, run_id, summary)
@@ -266,8 +275,10 @@ def start_run(payload: dict) -> dict:
 @bp.activity_trigger(input_name="payload")
 def discover_resources(payload: dict) -> dict:
     services = get_services()
-    resources = use_cases.discover_resources(services)
-    return {"run_id": payload["run_id"], "resources": resources, "batch_size": services.settings.batch_size}
+    errors: dict[str, str] = {}
+    resources = use_cases.discover_resources(services, errors)
+    return {"run_id": payload["run_id"], "resources": resources, "batch_size": services.settings.batch_size,
+            "discovery_errors": errors}  # fmt: skip
 
 
 @bp.activity_trigger(input_name="payload")

@@ -4,29 +4,48 @@ from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
-from core.errors import InvalidRequestError, StorageError
+from core.errors import GraphNotFound, InvalidRequestError, StorageError
 from core.models import BackupReport, ResourceKey
 from core.planning import failed_result
 from core.workloads import handler_for
 
 if TYPE_CHECKING:
     from core.bootstrap import Services
+    from core.run_owner import RunOwner
 
 log = logging.getLogger(__name__)
 
+# workload -> (the Graph path of a resource's owner, what it is called): read once when a resource has nothing to
+# back up or answered 404, to tell "no mailbox / no OneDrive" (skipped) from "no such user or site" (failed)
+OWNERS = {"exchange": ("users/{}", "user"), "onedrive": ("users/{}", "user"), "sharepoint": ("sites/{}", "site")}
 
-def start_run(services: Services, run_id: str, trigger: str) -> None:
-    """Record that run `run_id` started (trigger: 'schedule', 'http', 'cli')."""
-    services.runs.start(run_id, trigger)
+
+def start_run(services: Services, run_id: str, trigger: str, owner: RunOwner | None = None) -> None:
+    """Record that run `run_id` started (trigger: 'schedule', 'http', 'cli'); a local run names its owner process
+    (core/run_owner.py)."""
+    services.runs.start(run_id, trigger, owner)
 
 
-def discover_resources(services: Services) -> list[str]:
-    """Resource keys ('exchange:<user id>', ...) of every resource the configured workloads back up."""
+def discover_resources(services: Services, errors: dict[str, str] | None = None) -> list[str]:
+    """Resource keys ('exchange:<user id>', ...) of every resource the configured workloads back up. A workload
+    whose discovery fails does not keep the others from being backed up: its error goes into `errors` (workload ->
+    one line), and the run says so (core.planning.with_discovery_errors). Raises only when every workload failed."""
     keys: list[str] = []
+    failed: dict[str, str] = {}
+    last: Exception | None = None
     for workload in services.settings.workloads:
         handler = handler_for(workload)
-        keys.extend(f"{handler.name}:{owner}" for owner in handler.discover(services))
+        try:
+            keys.extend(f"{handler.name}:{owner}" for owner in handler.discover(services))
+        except Exception as exc:  # this workload's resources are unknown this run; the others go on
+            failed[workload], last = f"{type(exc).__name__}: {exc}"[:1000], exc
+            log.warning("discovery of %s failed: %s", workload, failed[workload])
+    if last is not None and len(failed) == len(services.settings.workloads):
+        raise last
+    if errors is not None:
+        errors.update(failed)
     return keys
 
 
@@ -46,12 +65,34 @@ def backup_resource(services: Services, run_id: str, resource_key: str) -> dict:
     except Exception as exc:  # the whole resource failed; recorded, and the run goes on
         log.exception("backup of %s failed", resource_key)
         report.fatal = f"{type(exc).__name__}: {exc}"[:1000]
+        if isinstance(exc, GraphNotFound):
+            confirm_owner(services, key, report)
+    if report.skipped_reason and not report.fatal:
+        confirm_owner(services, key, report)
     result = report.result()
     try:
         services.runs.record_point(run_id, result, report.failures)
     except Exception as exc:
         raise StorageError(f"restore point of {resource_key} not recorded: {exc}") from exc
     return result
+
+
+def confirm_owner(services: Services, key: ResourceKey, report: BackupReport) -> None:
+    """A resource skipped as having nothing to back up (no mailbox, no OneDrive), or failed with a 404, whose owner
+    is not in the tenant at all is failed with that reason: a user or site that is gone (or was mistyped) is never
+    'nothing to back up'. Graph answers both with similar 404s, so the owner is read to tell them apart."""
+    owner_path = OWNERS.get(key.workload)
+    if owner_path is None:
+        return
+    path, what = owner_path
+    safe = "," if key.workload == "sharepoint" else ""  # a site id is 'host,site guid,web guid'
+    try:
+        services.graph.get_json(path.format(quote(key.owner, safe=safe)), params={"$select": "id"})
+    except GraphNotFound as exc:
+        reason = report.fatal or report.skipped_reason
+        report.fatal = f"{what} {key.owner!r} is not in the tenant ({exc.code or exc.status}): {reason}"[:1000]
+    except Exception as exc:  # the read itself failed: keep what the backup found, and say it was not confirmed
+        log.warning("could not confirm that %s %s exists: %s", what, key.owner, exc)
 
 
 def finish_run(services: Services, run_id: str, summary: dict) -> dict:

@@ -7,7 +7,9 @@ import argparse
 import contextlib
 import json
 import logging
+import signal
 import sys
+import threading
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -21,11 +23,14 @@ from core.exports.contacts_export import export_contacts_vcf
 from core.exports.events_export import export_events_ics
 from core.exports.mail_export import export_mail_zip, export_message
 from core.progress import Progress
+from core.quarantine_view import points_with_quarantine
 from core.restore import restore
 from core.restore_request import CATEGORIES, CONFLICT_POLICIES, DESTINATIONS, RestoreRequest
+from core.restore_target import check_mailbox
 from core.runner import run_backup
 
 EXIT_OK, EXIT_ERROR, EXIT_PARTIAL, EXIT_FAILED = 0, 2, 3, 4
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
 
 
 def _time(text: str) -> datetime:
@@ -172,7 +177,7 @@ def _backup(services: Services, args: argparse.Namespace) -> int:
         for r in summary["results"]
     ]
     _emit(args, summary, "\n".join(lines))
-    return {"succeeded": EXIT_OK, "partial": EXIT_PARTIAL}.get(summary["status"], EXIT_FAILED)
+    return {"succeeded": EXIT_OK, "partial": EXIT_PARTIAL, "skipped": EXIT_PARTIAL}.get(summary["status"], EXIT_FAILED)
 
 
 def _items(services: Services, args: argparse.Namespace) -> int:
@@ -217,6 +222,7 @@ def _restore(services: Services, args: argparse.Namespace) -> int:
         category=args.category,
         notify_attendees=args.notify_attendees,
     )
+    check_mailbox(services, request)  # a user without a mailbox: refused before anything is written
     report = restore(services, request)
     text = (
         f"restored {report.restored}, skipped {report.skipped}, failed {report.failed} "
@@ -246,16 +252,18 @@ def _runs(services: Services, args: argparse.Namespace) -> int:
 
 
 def _points(services: Services, args: argparse.Namespace) -> int:
-    points = services.runs.points(args.resource)
-    text = (
-        "\n".join(
-            f"{p['run_id']}  {p['status']:<10} items={p['items']} removed={p['removed']} "
-            f"failed_items={p['failed_items']}"
-            for p in points
-        )
-        or "no restore points"
-    )
-    _emit(args, points, text)
+    """Each point with `quarantined`: the items held in quarantine as of it (core/quarantine_view.py)."""
+    points = points_with_quarantine(services, args.resource)
+    lines = [
+        f"{p['run_id']}  {p['status']:<10} items={p['items']} removed={p['removed']} "
+        f"failed_items={p['failed_items']} quarantined={len(p['quarantined'])}"
+        for p in points
+    ]
+    held = points[-1]["quarantined"] if points else []
+    if held:
+        lines.append(f"held in quarantine as of the latest point ({len(held)}), retried on every run:")
+        lines += [f"  {i['category']} {i['item_id']}  since {i['first_run']}  {i['error']}" for i in held]
+    _emit(args, points, "\n".join(lines) or "no restore points")
     return EXIT_OK
 
 
@@ -297,10 +305,19 @@ def main(argv: list[str] | None = None) -> int:
     except BackupError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminated)  # as Ctrl-C: a backup records itself as interrupted
     try:
         return COMMANDS[args.command](services, args)
     except BackupError as exc:
         print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    except KeyboardInterrupt:
+        print(f"interrupted: {args.command} stopped (a backup run is recorded as interrupted)", file=sys.stderr)
+        return EXIT_INTERRUPTED
     finally:
         services.close()
+
+
+def _terminated(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")

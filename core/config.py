@@ -112,6 +112,19 @@ SETTINGS: tuple[Setting, ...] = (
         deployed=False,
     ),
     Setting(
+        "BACKUP_CALENDAR_PAST_DAYS",
+        "3650",
+        "Days before today that the calendarView window of a calendar's backup reaches back.",
+        deployed=False,
+    ),
+    Setting(
+        "BACKUP_CALENDAR_FUTURE_DAYS",
+        "1825",
+        "Days after today that the calendarView window reaches ahead. The window moves (a new full round of the "
+        "calendar) once a tenth of it has gone by, or when either setting widens it.",
+        deployed=False,
+    ),
+    Setting(
         "API_AUDIENCE",
         "",
         "Comma-separated audiences the restore API accepts in bearer tokens: its app registration's client id and "
@@ -159,6 +172,8 @@ class Settings:
     exclude_libraries: tuple[str, ...]
     managed_identity_client_id: str
     api_audiences: tuple[str, ...] = ()
+    calendar_past_days: int = 3650
+    calendar_future_days: int = 1825
 
     @property
     def token_issuer(self) -> str:
@@ -245,6 +260,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         exclude_libraries=_list(env, "BACKUP_EXCLUDE_LIBRARIES"),
         managed_identity_client_id=_get(env, "AZURE_CLIENT_ID"),
         api_audiences=_list(env, "API_AUDIENCE"),
+        calendar_past_days=_int(env, "BACKUP_CALENDAR_PAST_DAYS"),
+        calendar_future_days=_int(env, "BACKUP_CALENDAR_FUTURE_DAYS"),
     )
     for name, value in (
         ("GRAPH_CLIENT_SECRET", settings.client_secret),

@@ -20,6 +20,10 @@ What each figure means, and what it costs at 10,000 resources:
   own not counted in logical, which makes the savings conservative. Both scans stop after `scan_limit` rows; a
   stopped scan is reported `complete: false`, its figure is a lower bound and the savings ratio is None.
 - **restores**: the last `restores` jobs (one query of job entities) and their parts' counts (one more query).
+- **quarantine**: the items held in quarantine now (content a backup could not capture yet, retried by id on every
+  run; core/storage/quarantine.py): one query of `{prefix}quarantine` for the rows not released, at most
+  `scan_limit` read. `total` counts them, `items` lists the oldest `quarantine_rows`, and each resource row carries
+  its `quarantined` count.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ DEFAULT_RUNS = 30
 DEFAULT_LOOKBACK = 7
 DEFAULT_SCAN_LIMIT = 50_000
 DEFAULT_RESTORES = 10
+DEFAULT_QUARANTINE_ROWS = 100
+_HELD_FIELDS = ["resource", "category", "item_id", "container_id", "error", "first_run", "last_run", "attempts"]
 _POINT_FIELDS = ["resource", "RowKey", "status", "items", "bytes", "failed_items", "error", "finished_at"]
 
 
@@ -52,22 +58,47 @@ def dashboard_data(
     lookback: int = DEFAULT_LOOKBACK,
     scan_limit: int = DEFAULT_SCAN_LIMIT,
     restores: int = DEFAULT_RESTORES,
+    quarantine_rows: int = DEFAULT_QUARANTINE_ROWS,
 ) -> dict[str, Any]:
     """Everything the dashboard shows, JSON-ready: `runs` (oldest to newest of the last `runs`), `resources`
-    (problems first), `storage`, `restores` (newest first) and `generated_at`; see the module docstring for what
-    each figure means and costs. Tables and the container are read through clients built from the settings."""
+    (problems first), `storage`, `restores` (newest first), `quarantine` and `generated_at`; see the module
+    docstring for what each figure means and costs. Tables and the container are read through clients built from
+    the settings."""
     tables = table_clients(services.settings, create=False)
     recent = list(reversed(services.runs.list(limit=max(runs, lookback, 1))))
     charted = recent[-runs:] if runs > 0 else []
     window = recent[-lookback:] if lookback > 0 else []
+    held = quarantine_summary(tables["quarantine"], scan_limit, quarantine_rows)
+    resources = _resources(tables["restorepoints"], window[0]["run_id"]) if window else []
+    for row in resources:
+        row["quarantined"] = held["by_resource"].get(row["resource"], 0)
     return {
         "generated_at": datetime.now(UTC).isoformat(),
         "runs": [_run_row(run) for run in charted],
         "lookback": {"runs": len(window), "since_run": window[0]["run_id"] if window else None},
-        "resources": _resources(tables["restorepoints"], window[0]["run_id"]) if window else [],
+        "resources": resources,
         "storage": storage_usage(container_client(services.settings), tables["catalog"], scan_limit),
         "restores": _restores(services, tables["restorejobs"], restores),
+        "quarantine": held,
     }
+
+
+# -- quarantine ------------------------------------------------------------------------------------------------
+def quarantine_summary(table: TableClient, scan_limit: int, rows: int) -> dict[str, Any]:
+    """The items held now: `total`, `by_resource` counts, the oldest `rows` of them as `items`, and `complete`
+    (False when the scan stopped at `scan_limit`: the figures are lower bounds)."""
+    held: list[dict[str, Any]] = []
+    complete = True
+    for entity in table.query_entities("released_run eq ''", select=_HELD_FIELDS, results_per_page=1000):
+        if len(held) >= scan_limit:
+            complete = False
+            break
+        held.append({k: entity.get(k) for k in _HELD_FIELDS})
+    by_resource: dict[str, int] = {}
+    for item in held:
+        by_resource[str(item["resource"])] = by_resource.get(str(item["resource"]), 0) + 1
+    oldest = sorted(held, key=lambda i: (str(i["first_run"]), str(i["resource"]), str(i["item_id"])))[:rows]
+    return {"total": len(held), "by_resource": by_resource, "items": oldest, "complete": complete}
 
 
 # -- runs ------------------------------------------------------------------------------------------------------

@@ -8,11 +8,20 @@ from datetime import UTC, datetime
 RESOURCE_STATUSES = ("succeeded", "partial", "failed", "skipped")  # skipped: nothing to back up (no mailbox)
 
 
+FIRST_RUN_ID = "00010101T000000000000Z"  # the run id of datetime.min: every run id sorts at or after it
+LAST_RUN_ID = "99991231T235959999999Z"  # ... and of datetime.max: every run id sorts at or before it
+
+
 def new_run_id(when: datetime) -> str:
-    """A run id that sorts in time order: `20261122T062100123456Z`. Pass the orchestration's current UTC time."""
+    """A run id that sorts in time order: `20261122T062100123456Z`, the year always four digits. Pass the
+    orchestration's current UTC time. A time whose UTC equivalent is before year 1 or after 9999 (e.g. year 1 at
+    +01:00) gives FIRST_RUN_ID or LAST_RUN_ID, so it still compares correctly with every run id."""
     if when.tzinfo is not None:
-        when = when.astimezone(UTC).replace(tzinfo=None)
-    return when.strftime("%Y%m%dT%H%M%S%fZ")
+        try:
+            when = when.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:  # only a time within a day of datetime.min or datetime.max can overflow
+            return FIRST_RUN_ID if when.year == 1 else LAST_RUN_ID
+    return f"{when.year:04d}" + when.strftime("%m%dT%H%M%S%fZ")
 
 
 def run_time(run_id: str) -> datetime:
@@ -65,10 +74,27 @@ def summarize(run_id: str, results: Iterable[dict]) -> dict:
     return summary
 
 
+def with_discovery_errors(summary: dict, errors: dict[str, str]) -> dict:
+    """A run in which some workload's discovery failed backed up the others, but is no success: 'partial' ('failed'
+    when nothing else was backed up), its error naming each such workload. Pure (the orchestrator calls it)."""
+    if not errors:
+        return summary
+    text = "; ".join(f"{workload} discovery failed: {error}" for workload, error in sorted(errors.items()))
+    status = summary["status"]
+    if status in ("succeeded", "skipped"):
+        status = "partial" if summary["succeeded"] or summary["partial"] else "failed"
+    return {**summary, "status": status, "error": text[:1000]}
+
+
 def run_status(summary: dict) -> str:
-    """succeeded when every resource succeeded (or had nothing to back up); failed when none did; else partial."""
-    if summary["succeeded"] + summary["skipped"] == summary["resources"]:
+    """succeeded when every resource succeeded or had nothing to back up (skipped, with its reason), and at least
+    one was backed up; skipped when every resource was skipped (nothing was backed up: not a success); failed when
+    every resource that was not skipped failed; else partial. A run of no resources at all succeeded."""
+    resources, succeeded, skipped = summary["resources"], summary["succeeded"], summary["skipped"]
+    if resources and skipped == resources:
+        return "skipped"
+    if succeeded + skipped == resources:
         return "succeeded"
-    if summary["failed"] == summary["resources"]:
+    if summary["failed"] + skipped == resources:
         return "failed"
     return "partial"

@@ -22,6 +22,7 @@ from urllib.parse import quote
 from core.errors import GraphNotFound, InvalidRequestError, NotFoundError
 from core.models import ResourceKey
 from core.restore_request import RestoreRequest
+from core.restore_target import check_mailbox
 from core.workloads import contacts_restore, drive_restore, events_restore, handler_for, mail_restore
 
 if TYPE_CHECKING:
@@ -155,7 +156,8 @@ _TARGETS = {  # workload -> (Graph path of the target, what it is called)
 
 
 def _check_target(services: Services, request: RestoreRequest) -> None:
-    """The resource restored into (the target, else the source's owner) must exist in the tenant now."""
+    """The resource restored into (the target, else the source's owner) must exist in the tenant now, and a user
+    restored into must have a mailbox."""
     owner = target_owner(request) or request.key.owner
     path, what = _TARGETS[request.key.workload]
     safe = "," if request.key.workload == "sharepoint" else ""  # a site id is 'host,site guid,web guid'
@@ -163,3 +165,4 @@ def _check_target(services: Services, request: RestoreRequest) -> None:
         services.graph.get_json(path.format(quote(owner, safe=safe)), params={"$select": "id"})
     except GraphNotFound:
         raise NotFoundError(f"no {what} {owner!r} in the tenant to restore into") from None
+    check_mailbox(services, request)  # a user without a mailbox exists, but nothing can be restored into it

@@ -30,6 +30,12 @@ def _safe_folder_name(name: str) -> bool:
     )
 
 
+def _usable_owner(owner: str) -> bool:
+    """An owner id that names one user or site in a Graph path: not empty, no '/', and not a '.' or '..' segment
+    (`users/.` would be read as `users/`, the listing of every user)."""
+    return bool(owner.strip()) and owner.strip(".") != "" and "/" not in owner and "\\" not in owner
+
+
 @dataclass(frozen=True)
 class RestoreRequest:
     resource: str  # 'exchange:<user id>'
@@ -50,9 +56,15 @@ class RestoreRequest:
 
     def __post_init__(self) -> None:
         try:
-            ResourceKey.parse(self.resource)
+            key = ResourceKey.parse(self.resource)
         except ValueError as exc:
             raise InvalidRequestError(str(exc)) from None
+        if not _usable_owner(key.owner):
+            raise InvalidRequestError(f"{key.owner!r} is not a usable user or site id in {self.resource!r}")
+        if self.target_owner is not None:
+            target = str(self.target_owner)
+            if not isinstance(self.target_owner, str) or not _usable_owner(target.partition(":")[2] or target):
+                raise InvalidRequestError(f"{self.target_owner!r} is not a usable user or site id to restore into")
         scopes = sum([bool(self.item_ids), self.folder is not None, self.whole])
         if scopes != 1:
             raise InvalidRequestError("choose exactly one scope: item ids, a folder, or the whole resource")

@@ -1,15 +1,24 @@
 """The local runner: the same use cases the Durable orchestrator fans out, run with a thread pool across
-resources (for the CLI, the demo, tests and benchmarks)."""
+resources (for the CLI, the demo, tests and benchmarks).
+
+A local run records its owner process and keeps a heartbeat (core/run_owner.py); before it starts, runs whose
+process died are marked `interrupted`. A run that cannot go on records why before the error leaves: `failed` when
+discovery or the runner itself fails, `interrupted` on Ctrl-C (KeyboardInterrupt) or SystemExit (the CLI turns
+SIGTERM into one), with the counts of the resources it finished."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import UTC, datetime
 
 from core.backup import backup_resource, discover_resources, finish_run, start_run
 from core.bootstrap import Services
-from core.planning import failed_result, new_run_id, summarize
+from core.planning import failed_result, new_run_id, summarize, with_discovery_errors
+from core.run_owner import Heartbeat, RunOwner, interrupt_abandoned_runs
+
+log = logging.getLogger(__name__)
 
 
 def run_backup(
@@ -21,21 +30,55 @@ def run_backup(
 ) -> dict:
     """One backup run of `resources` (default: everything discovered). Returns the run summary, with the
     per-resource results under 'results'."""
+    owner = RunOwner.current()
+    interrupt_abandoned_runs(services.runs, owner)
     run_id = new_run_id(datetime.now(UTC))
-    start_run(services, run_id, trigger)
-    keys = resources if resources is not None else discover_resources(services)
+    start_run(services, run_id, trigger, owner)
+    results: list[dict] = []
+    discovery_errors: dict[str, str] = {}
+    pool = ThreadPoolExecutor(services.settings.local_concurrency, thread_name_prefix="resource")
+    with Heartbeat(services.runs, run_id):
+        try:
+            _run(services, run_id, pool, resources, results, discovery_errors, on_resource, on_plan)
+        except BaseException as exc:
+            pool.shutdown(wait=False, cancel_futures=True)  # resources not begun never start
+            interrupted = isinstance(exc, KeyboardInterrupt | SystemExit)
+            status = "interrupted" if interrupted else "failed"
+            error = f"{status}: {type(exc).__name__}: {exc}".rstrip(": ")
+            services.runs.interrupt(run_id, status, error, summarize(run_id, results))
+            if interrupted:  # let the resources under way finish and record their points (Ctrl-C again: at once)
+                log.warning("run %s interrupted: waiting for the resources under way to finish", run_id)
+                pool.shutdown(wait=True)
+            raise
+    pool.shutdown()
+    summary = finish_run(services, run_id, with_discovery_errors(summarize(run_id, results), discovery_errors))
+    return {**summary, "results": sorted(results, key=lambda r: r["resource"])}
+
+
+def _run(
+    services: Services,
+    run_id: str,
+    pool: ThreadPoolExecutor,
+    resources: list[str] | None,
+    results: list[dict],
+    discovery_errors: dict[str, str],
+    on_resource: Callable[[dict], None] | None,
+    on_plan: Callable[[int], None] | None,
+) -> None:
+    try:
+        keys = resources if resources is not None else discover_resources(services, discovery_errors)
+    except Exception as exc:  # nothing to fan out: the run failed, and says why
+        error = f"discovery failed: {type(exc).__name__}: {exc}"
+        services.runs.interrupt(run_id, "failed", error, summarize(run_id, []))
+        raise
     if on_plan:
         on_plan(len(keys))
-    results = []
-    with ThreadPoolExecutor(services.settings.local_concurrency, thread_name_prefix="resource") as pool:
-        futures = {pool.submit(backup_resource, services, run_id, key): key for key in keys}
-        for future in as_completed(futures):
-            try:
-                result = future.result()
-            except Exception as exc:  # the outcome could not be recorded; the run goes on
-                result = failed_result(futures[future], str(exc)[:1000])
-            results.append(result)
-            if on_resource:
-                on_resource(result)
-    summary = finish_run(services, run_id, summarize(run_id, results))
-    return {**summary, "results": sorted(results, key=lambda r: r["resource"])}
+    futures = {pool.submit(backup_resource, services, run_id, key): key for key in keys}
+    for future in as_completed(futures):
+        try:
+            result = future.result()
+        except Exception as exc:  # the outcome could not be recorded; the run goes on
+            result = failed_result(futures[future], str(exc)[:1000])
+        results.append(result)
+        if on_resource:
+            on_resource(result)

@@ -3,6 +3,7 @@ serves, with devenv.local_orchestrations starting the real orchestrators in-proc
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -11,8 +12,11 @@ from collections.abc import Callable
 import uvicorn
 
 from api.app import create_app
+from api.audit_trail import flush_denials
 from core.bootstrap import Services, get_services
 from devenv.local_orchestrations import LocalOrchestrations
+
+log = logging.getLogger(__name__)
 
 
 class ApiServer:
@@ -43,6 +47,11 @@ class ApiServer:
         return self
 
     def stop(self) -> None:
+        context = self.app.state.context
+        try:
+            flush_denials(context.services(), context.denials, everything=True)  # counts of repeated denials
+        except Exception:  # no services (a missing setting): nothing was audited either
+            log.exception("repeated denials not flushed")
         self.orchestrations.wait_idle()
         self._server.should_exit = True
         self._thread.join(10)

@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute
 
 from graphsim.delta import DeltaEngine
 from graphsim.errors import GraphError, graph_error, request_ids
-from graphsim.limits import Config, Faults, MailboxLimiter, Stats, format_retry_after
+from graphsim.limits import DRIVE_KINDS, Config, Faults, MailboxLimiter, Stats, format_retry_after
 from graphsim.mailstore import Tenant, User
 from graphsim.seed import seed_tenant
 from graphsim.tokens import TokenError, TokenIssuer
@@ -150,6 +150,10 @@ class Simulator:
                     self.limiter.in_flight[user.id] += 1
                     seen = self.stats.max_in_flight.get(user.id, 0)
                     self.stats.max_in_flight[user.id] = max(seen, self.limiter.in_flight[user.id])
+            refs = [str(v) for v in request.path_params.values()]
+            if self.faults.take_not_found(user.id if user else None, kind, refs) is not None:  # see Fault
+                code = "itemNotFound" if kind in DRIVE_KINDS else "ErrorItemNotFound"
+                raise GraphError(404, code, "The specified object was not found in the store.")
             if mail and int(request.headers.get("content-length") or 0) > MAX_OUTLOOK_REQUEST:
                 # Outlook requests are limited to 4 MB ("Add attachment": use an upload session beyond 3 MB)
                 raise GraphError(413, "ErrorRequestEntityTooLarge", "The request exceeds the maximum size of 4 MB.")

@@ -153,7 +153,9 @@ class SimControl:
         self._call("DELETE", "/_sim/faults")
 
     def configure(self, **settings: Any) -> dict[str, Any]:
-        """latency_ms, mailbox_concurrency, rate_limit ("N/SECONDS" or None), token_lifetime (seconds)."""
+        """latency_ms, mailbox_concurrency, rate_limit ("N/SECONDS" or None), token_lifetime (seconds), link_style
+        ("query" | "function": mail, contact and calendarView delta links as .../delta(token='...'), no query
+        string; see graphsim/delta_links.py)."""
         return self._call("POST", "/_sim/config", settings)
 
     def config(self) -> dict[str, Any]:
@@ -342,12 +344,41 @@ class SimControl:
         """The next `count` upload-session fragments (of a file name / target item id, or any) fail with `status`."""
         return self.set_faults({"kind": "fail_upload_fragment", "item": item, "count": count, "status": status})
 
+    def content_404(self, item: str | None = None, count: int | None = 1) -> list[dict[str, Any]]:
+        """The next `count` (None: every) /content requests of a drive item (or any) answer 404 although the item
+        exists: the not_found fault aimed at downloads."""
+        return self.set_faults({"kind": "not_found", "item": item, "endpoint": "download_redirect", "count": count})
+
+    def remove_drive(self, drive: str) -> None:
+        """Delete a document library (or a OneDrive): gone from its site's drive list, /drives/{id} answers 404."""
+        self._call("DELETE", f"/_sim/drives/{quote(drive, safe='')}")
+
+    def set_drive_item_permissions(self, drive: str, item: str, grants: int = 0,
+                                   permissions: list[dict[str, Any]] | None = None,
+                                   clear: bool = False) -> dict[str, Any]:  # fmt: skip
+        """A sharing change: the item's own permissions replaced by `permissions` (default: kept) plus `grants`
+        generated user grants, or cleared. Listed by the next delta round; eTag and cTag unchanged."""
+        body: dict[str, Any] = {"grants": grants, "clear": clear}
+        if permissions is not None:
+            body["permissions"] = permissions
+        return self._call("POST", self._item_path(drive, item) + "/permissions", body)
+
+    def set_drive_item_listing(self, drive: str, item: str, size_delta: int = 0,
+                               wrong_hash: bool = False) -> dict[str, Any]:  # fmt: skip
+        """The item's listing (JSON, delta) disagrees with its content from now on: size off by `size_delta`
+        bytes, and/or a quickXorHash that is not the content's. (0, False) puts it right."""
+        body = {"size_delta": size_delta, "wrong_hash": wrong_hash}
+        return self._call("POST", self._item_path(drive, item) + "/listing", body)
+
     def configure_drives(self, **settings: Any) -> dict[str, Any]:
         """download_url_lifetime, upload_session_lifetime (seconds), ru_budget (RU per window, None = off),
-        ru_window (seconds, default 60), strict_fragments (bool)."""
+        ru_window (seconds, default 60), strict_fragments (bool), delta_order ("tree" | "newest_first" |
+        "shuffle"), all_sites_status (getAllSites refused with this status; None: answered), unindexed_sites
+        (site ids that /sites?search= does not return)."""
         return self._call("POST", "/_sim/drives-config", settings)
 
     def drive_stats(self) -> dict[str, Any]:
         """download_requests, download_with_authorization, download_bytes, download_expired, download_dropped,
-        upload_fragments, upload_with_authorization, upload_fragment_failed, ru_used, ru_throttled."""
+        upload_fragments, upload_with_authorization, upload_fragment_failed, ru_used, ru_throttled,
+        delta_links_edited (drive delta requests whose link is not exactly one the simulator handed out)."""
         return self._call("GET", "/_sim/drives-stats")

@@ -4,6 +4,7 @@ expiry (410 Gone with a resync code and a Location that starts a fresh enumerati
 from __future__ import annotations
 
 import itertools
+import random
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +13,14 @@ from graphsim.delta import DeltaEngine, SyncStateNotFound
 from graphsim.drives_store import Drive, DriveStore
 
 MAX_ROUNDS = 200
+# The order a round lists its items in. The driveItem delta docs promise none
+# (https://learn.microsoft.com/graph/api/driveitem-delta): "The same item may appear more than once", and "you
+# should only delete a folder locally if it is empty after syncing all the changes", so a client must apply a round
+# only as a whole. 'tree': live items parents first, then deletions (what OneDrive usually does); 'newest_first':
+# by change, the latest first (a folder's deletion before the move of a child out of it; a folder moved under
+# another listed before that other moved out of it, a parent cycle that exists only mid-round); 'shuffle': any
+# order, seeded per round.
+ORDERS = ("tree", "newest_first", "shuffle")
 
 
 class Resync(Exception):
@@ -47,9 +56,17 @@ class DriveDelta:
             each.token_epoch += 1
             each.resync_code = code
 
-    def start_round(self, drive: Drive, watermark: int | None, size: int, exclude_parents: bool) -> DriveRound:
+    def start_round(
+        self,
+        drive: Drive,
+        watermark: int | None,
+        size: int,
+        exclude_parents: bool,
+        show_sharing: bool = False,
+        order: str = "tree",
+    ) -> DriveRound:
         if watermark is None:
-            entries = [drive.item_json(i, with_path=False) for i in drive.walk()]
+            listed = drive.walk()
         else:
             changed = {i.id for i in drive.items.values() if i.seq > watermark}
             wanted = set(changed)
@@ -61,9 +78,20 @@ class DriveDelta:
                         wanted.add(item.id)
             live = [i for i in drive.walk() if i.id in wanted]
             gone = sorted((drive.items[i] for i in wanted if drive.items[i].deleted), key=lambda i: i.seq)
-            entries = [drive.item_json(i, with_path=False) for i in live + gone]
-        for entry in entries:
+            listed = live + gone
+        if order == "newest_first":
+            listed = sorted(listed, key=lambda i: -i.seq)
+        elif order == "shuffle":
+            random.Random(f"{drive.id}:{drive.seq}:{watermark}").shuffle(listed)
+        entries = []
+        for item in listed:
+            entry = drive.item_json(item, with_path=False)
             entry.pop("cTag", None)  # OneDrive for Business omits cTag in delta
+            # Prefer: deltashowsharingchanges marks the items listed because their permissions changed ("Scanning
+            # permissions hierarchies", https://learn.microsoft.com/graph/api/driveitem-delta)
+            if show_sharing and watermark is not None and item.sharing_seq > watermark and not item.deleted:
+                entry["@microsoft.graph.sharedChanged"] = "True"
+            entries.append(entry)
         round_ = DriveRound(next(self._ids), drive.id, entries, drive.seq, self._epoch(drive), size)
         self._rounds[round_.id] = round_
         while len(self._rounds) > MAX_ROUNDS:

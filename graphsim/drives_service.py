@@ -31,9 +31,16 @@ class DriveConfig:
     ru_budget: int | None = None  # resource units per window for the whole tenant; None = off
     ru_window: float = 60.0
     strict_fragments: bool = True  # 400 for a non-final fragment that is not a multiple of 320 KiB
+    delta_order: str = "tree"  # how a drive delta round orders its items: see drives_delta.ORDERS
+    # getAllSites refused with this status (None: answered). It is documented for application permissions only
+    # (https://learn.microsoft.com/graph/api/site-getallsites) and answers nothing useful under Sites.Selected.
+    all_sites_status: int | None = None
+    # sites /sites?search= does not return: search reads the search index, which lags behind new or renamed sites
+    # and leaves out sites excluded from search (https://learn.microsoft.com/graph/api/site-search)
+    unindexed_sites: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {k: list(v) if isinstance(v, list) else v for k, v in self.__dict__.items()}
 
 
 @dataclass
@@ -76,6 +83,7 @@ class DriveStats:
             "upload_fragment_failed": c["upload_fragment_failed"],
             "ru_used": c["ru_used"],
             "ru_throttled": c["ru_throttled"],
+            "delta_links_edited": c["delta_links_edited"],
         }
 
 
@@ -123,6 +131,7 @@ class DriveService:
         self.tenant = tenant
         self.seed = seed
         self.added = 0
+        self.links_given: deque[str] = deque(maxlen=2000)  # the drive delta links handed out, newest last
 
     def charge(self, cost: int) -> str | None:
         """None when within budget, else the Retry-After value to answer 429 with."""

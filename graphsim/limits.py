@@ -18,7 +18,8 @@ PIM_KINDS = ("contact_folders", "contacts", "contacts_delta", "photo", "calendar
              "instances", "attachments", "attachment_value", "attachment_session", "attachment_upload", "pim_create",
              "pim_update", "pim_delete")  # fmt: skip
 FAULT_KINDS = ("throttle", "mailbox", "corrupt_message", "delta_page", "drop_download", "fail_upload_fragment",
-               "reset_response")  # fmt: skip
+               "reset_response", "not_found")  # fmt: skip
+LINK_STYLES = ("query", "function")
 
 
 def parse_rate_limit(text: str | None) -> tuple[int, float] | None:
@@ -44,11 +45,12 @@ class Config:
     mailbox_concurrency: int = 4
     rate_limit: tuple[int, float] | None = None
     token_lifetime: int = 3600
+    link_style: str = "query"  # mail, contact and calendarView delta links: see graphsim/delta_links.py
 
     def to_json(self) -> dict[str, Any]:
         rate = f"{self.rate_limit[0]}/{self.rate_limit[1]:g}" if self.rate_limit else None
         return {"latency_ms": self.latency_ms, "mailbox_concurrency": self.mailbox_concurrency,
-                "rate_limit": rate, "token_lifetime": self.token_lifetime}  # fmt: skip
+                "rate_limit": rate, "token_lifetime": self.token_lifetime, "link_style": self.link_style}  # fmt: skip
 
 
 @dataclass
@@ -66,6 +68,12 @@ class Fault:
       seed (default 1), optional count: the request is carried out in full, its status line and headers are sent,
       and the connection is then dropped before the body, so the client cannot know what happened (a write
       that may have landed). Which requests are hit follows a seeded random sequence: runs repeat exactly.
+    - not_found: optional user, optional item (an id in the request's path: a message, event, contact, attachment,
+      drive item), optional endpoint (a request kind: "value" for a message's MIME, "attachments", "photo",
+      "events", ...), count (default 1; null: every time): the request answers 404 although the item exists. Graph
+      documents 404 as "the requested resource doesn't exist" (https://learn.microsoft.com/graph/errors), yet a
+      read served by a replica that has not caught up yet answers it for an item that does: a 404 on content is no
+      proof of deletion until the item is read by id.
     """
 
     id: int
@@ -172,6 +180,16 @@ class Faults:
                 continue
             if fault._rng.random() < (fault.ratio or 1.0):
                 fault.hits += 1
+                self._consume(fault)
+                return fault
+        return None
+
+    def take_not_found(self, user_id: str | None, kind: str, refs: list[str]) -> Fault | None:
+        """The not_found fault that hits this request (its user, kind and an id in its path match), consumed."""
+        for fault in self.active:
+            if fault.kind != "not_found" or fault.user not in (None, user_id) or fault.endpoint not in (None, kind):
+                continue
+            if fault.item is None or fault.item in refs:
                 self._consume(fault)
                 return fault
         return None

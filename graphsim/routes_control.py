@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from graphsim.app import Context, Simulator
 from graphsim.errors import GraphError, json_object
-from graphsim.limits import parse_rate_limit
+from graphsim.limits import LINK_STYLES, parse_rate_limit
 from graphsim.mail_create import new_message
 from graphsim.mailstore import Mailbox, Message, User
 from graphsim.mime import MessageSpec, MimeError, render_mime, rewrite_mime
@@ -247,6 +247,10 @@ async def config(request: Request) -> Response:
             sim.limiter.reset_windows()
         if "token_lifetime" in body:
             sim.config.token_lifetime = int(body["token_lifetime"])
+        if "link_style" in body:
+            if body["link_style"] not in LINK_STYLES:
+                raise ValueError(f"link_style must be one of {LINK_STYLES}")
+            sim.config.link_style = str(body["link_style"])
     return JSONResponse(sim.config.to_json())
 
 

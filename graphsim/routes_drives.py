@@ -13,14 +13,15 @@ from starlette.routing import Route
 
 from graphsim.app import Context, Simulator
 from graphsim.delta import SyncStateNotFound
-from graphsim.drives_delta import Resync
 from graphsim.drives_service import DriveService
 from graphsim.drives_store import Drive, Item
 from graphsim.errors import GraphError
 from graphsim.odata import context, int_param, link, pick, qp, select_of
 
 ACTIONS = {"content", "children", "delta", "permissions", "createuploadsession", "microsoft.graph.delta()"}
-MAXPAGESIZE = re.compile(r"odata\.maxpagesize\s*=\s*(\d+)", re.IGNORECASE)
+# delta(token='...'): the OData function-call form of a delta link (no query string), as the driveItem delta docs
+# write it (https://learn.microsoft.com/graph/api/driveitem-delta) and as national clouds hand links out
+FUNCTION_TOKEN = re.compile(r"^(?:microsoft\.graph\.)?delta\(token='([^']*)'\)$", re.IGNORECASE)
 
 
 def files(ctx_or_sim: Context | Simulator) -> DriveService:
@@ -39,6 +40,7 @@ class Address:
     base: str | None  # None: the drive itself
     path: str | None
     action: str | None
+    token: str | None = None  # from a function-call delta link: delta(token='...')
 
 
 def parse_address(rest: str) -> Address:
@@ -60,6 +62,9 @@ def parse_address(rest: str) -> Address:
         close = remainder.find(":", 1)
         path, remainder = (remainder[1:], "") if close < 0 else (remainder[1:close], remainder[close + 1 :])
         path = path.strip("/") or None
+    function_token = FUNCTION_TOKEN.match(remainder.strip("/"))
+    if function_token:
+        return Address(base, path, "delta", function_token.group(1))
     action = remainder.strip("/").lower() or None
     if action is not None and action not in ACTIONS:
         raise GraphError(400, "invalidRequest", f"Resource not found for the segment '{action}'.")
@@ -132,10 +137,17 @@ async def get_drive(request: Request, ctx: Context, drive: Drive) -> Response:
     return JSONResponse(pick(body, select_of(request)))
 
 
-async def list_sites(request: Request, ctx: Context) -> Response:
+async def list_sites(request: Request, ctx: Context, all_sites: bool = False) -> Response:
     charge(ctx, 1)
+    svc = files(ctx)
+    if all_sites and svc.config.all_sites_status is not None:
+        status = svc.config.all_sites_status
+        raise GraphError(status, "accessDenied" if status == 403 else "generalException", "getAllSites is not "
+                         "available to this application.")  # fmt: skip
     search = qp(request, "search")
-    sites = list(files(ctx).store.sites.values())
+    sites = list(svc.store.sites.values())
+    if search is not None:  # search reads the search index (https://learn.microsoft.com/graph/api/site-search)
+        sites = [s for s in sites if s.id not in svc.config.unindexed_sites]
     if search and search != "*":
         sites = [s for s in sites if search.lower() in (s.display_name + " " + s.name).lower()]
     values, next_link = page_of(request, ctx, [pick(s.to_json(), select_of(request)) for s in sites], 10)
@@ -211,50 +223,10 @@ async def download_redirect(request: Request, ctx: Context, drive: Drive, item: 
     return RedirectResponse(f"{ctx.sim.base_url}/_dl/{token}", status_code=302)
 
 
-def _page_size(request: Request) -> int:
-    raw = qp(request, "$top")
-    if raw is not None:
-        return int_param(request, "$top", 200, 1, 999)
-    match = MAXPAGESIZE.search(request.headers.get("prefer", ""))
-    return max(1, min(int(match.group(1)), 999)) if match else 200
+async def _drive_delta(request: Request, ctx: Context, drive: Drive, item: Item) -> Response:
+    from graphsim.routes_drives_delta import drive_delta
 
-
-async def drive_delta(request: Request, ctx: Context, drive: Drive, item: Item) -> Response:
-    svc = files(ctx)
-    if item.id != drive.root_id:
-        raise GraphError(400, "invalidRequest", "Delta is only supported on the root of a drive in this simulator.")
-    token = qp(request, "token")
-    path = f"/v1.0/drives/{drive.id}/root/delta"
-    charge(ctx, 1 if token else 2)
-    exclude = "deltaexcludeparent" in {k.lower() for k in request.headers}
-    try:
-        if token == "latest":
-            epoch = (drive.token_epoch, svc.store.global_epoch)
-            latest = svc.delta.latest(drive.id, drive.seq, epoch, _page_size(request))
-            body = {
-                "@odata.context": context(request, "Collection(driveItem)"),
-                "value": [],
-                "@odata.deltaLink": link(request, path, {"token": latest}),
-            }
-            return JSONResponse(body)
-        payload = svc.delta.resolve(token, drive) if token else {"k": "f"}
-        if payload["k"] == "s":
-            round_, offset = svc.delta.round(payload), int(payload["o"])
-        else:
-            watermark = payload.get("w") if payload["k"] == "d" else None
-            asked = qp(request, "$top") is not None or "prefer" in request.headers
-            size = _page_size(request) if asked or not payload.get("n") else int(payload["n"])
-            round_, offset = svc.delta.start_round(drive, watermark, size, exclude), 0
-    except Resync as exc:
-        fresh = link(request, path, {"token": svc.delta.fresh(drive)})
-        raise GraphError(410, exc.code, str(exc), {"Location": fresh}) from None
-    values, next_token, delta_token = svc.delta.page(round_, offset)
-    body = {"@odata.context": context(request, "Collection(driveItem)"), "value": values}
-    if next_token:
-        body["@odata.nextLink"] = link(request, path, {"token": next_token})
-    else:
-        body["@odata.deltaLink"] = link(request, path, {"token": delta_token})
-    return JSONResponse(body)
+    return await drive_delta(request, ctx, drive, item)
 
 
 READERS = {
@@ -262,8 +234,10 @@ READERS = {
     "children": list_children,
     "permissions": list_permissions,
     "content": download_redirect,
-    "delta": drive_delta,
+    "delta": _drive_delta,
 }
+
+
 KINDS = {
     None: "drive_item",
     "children": "children",
@@ -289,6 +263,8 @@ async def dispatch(request: Request, drive_of: Any, rest: str) -> Response:
         kind = "drives" if address.base is None else KINDS.get(address.action, "drive_item")
     else:
         kind = drives_transfer.write_kind(method, address)
+    if address.base and address.base != "root":  # the item id, for faults aimed at one item (not_found, ...)
+        request.scope.setdefault("path_params", {})["item"] = address.base
 
     async def handler(request: Request, ctx: Context) -> Response:
         if parse_error is not None:
@@ -299,6 +275,7 @@ async def dispatch(request: Request, drive_of: Any, rest: str) -> Response:
                 return await get_drive(request, ctx, drive)
             item = resolve(drive, address)
             assert item is not None
+            request.state.delta_token = address.token
             return await READERS[address.action](request, ctx, drive, item)
         return await drives_transfer.write(request, ctx, drive, address, method)
 
@@ -361,7 +338,7 @@ async def site_endpoint(request: Request) -> Response:
     async def handler(request: Request, ctx: Context) -> Response:
         charge(ctx, 1)
         if ref.lower() in ("getallsites", "getallsites()"):
-            return await list_sites(request, ctx)
+            return await list_sites(request, ctx, all_sites=True)
         site = files(ctx).store.sites.get(ref)
         if site is None:
             raise GraphError(404, "itemNotFound", "Requested site could not be found")

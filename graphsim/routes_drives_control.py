@@ -1,10 +1,12 @@
-"""/_sim control API for drives (not Graph; no auth): change drive items, add big generated files, expire drive
-delta tokens, drive knobs and statistics, and the drive part of /_sim/state."""
+"""/_sim control API for drives (not Graph; no auth): change drive items, their sharing and their listing, add big
+generated files, remove a library, expire drive delta tokens, drive knobs and statistics, and the drive part of
+/_sim/state."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import uuid
 from typing import Any
 
 from starlette.requests import Request
@@ -13,9 +15,10 @@ from starlette.routing import Route
 
 from graphsim.app import Simulator
 from graphsim.drives_content import Content
-from graphsim.drives_seed import add_bulk
+from graphsim.drives_delta import ORDERS
+from graphsim.drives_seed import add_bulk, grant_permission
 from graphsim.drives_service import DriveService
-from graphsim.drives_store import Drive, Item
+from graphsim.drives_store import Drive, Identity, Item
 from graphsim.errors import GraphError
 from graphsim.routes_control import _json, control
 
@@ -177,6 +180,43 @@ async def delete_item(request: Request) -> Response:
 
 
 @control
+async def remove_drive(request: Request) -> Response:
+    """Delete a document library (or a OneDrive): it leaves its site's drive list and /drives/{id} answers 404."""
+    svc, drive = _svc(request), _drive(request)
+    svc.store.remove_drive(drive)
+    return JSONResponse({"removed": drive.id})
+
+
+@control
+async def set_permissions(request: Request) -> Response:
+    """Replace an item's own sharing (links and grants; what it inherits is added when listed): `permissions` as
+    Graph permission JSON, and/or `grants`: that many generated user grants (a heavily shared item), or `clear`."""
+    drive = _drive(request)
+    item = _item(drive, request.path_params["item"])
+    body = await _json(request)
+    permissions = [] if body.get("clear") else list(body.get("permissions") or item.permissions)
+    for n in range(int(body.get("grants", 0))):
+        who = Identity(str(uuid.uuid5(uuid.NAMESPACE_URL, f"{drive.id}:{item.id}:grantee:{n}")),
+                       f"Grantee {n:05d} of a heavily shared item", f"grantee{n:05d}@partner.example")  # fmt: skip
+        permissions.append(grant_permission(who, "read" if n % 3 else "write"))
+    drive.set_permissions(item, permissions)
+    return JSONResponse({**item_summary(drive, item), "permissions": len(permissions)})
+
+
+@control
+async def set_listing(request: Request) -> Response:
+    """Make the item's listing disagree with its content: `size_delta` bytes off, and/or `wrong_hash`."""
+    drive = _drive(request)
+    item = _item(drive, request.path_params["item"])
+    if item.folder:
+        raise GraphError(400, "BadRequest", "folders have no content")
+    body = await _json(request)
+    item.listed_size_delta = int(body.get("size_delta", 0))
+    item.listed_hash_wrong = bool(body.get("wrong_hash", False))  # no change to the item: delta does not list it
+    return JSONResponse(item_summary(drive, item))
+
+
+@control
 async def item_content(request: Request) -> Response:
     drive = _drive(request)
     item = _item(drive, request.path_params["item"])
@@ -213,6 +253,15 @@ async def config(request: Request) -> Response:
             svc.ru.reset()
         if "strict_fragments" in body:
             cfg.strict_fragments = bool(body["strict_fragments"])
+        if "delta_order" in body:
+            if body["delta_order"] not in ORDERS:
+                raise GraphError(400, "BadRequest", f"delta_order must be one of {ORDERS}")
+            cfg.delta_order = str(body["delta_order"])
+        if "all_sites_status" in body:
+            cfg.all_sites_status = None if body["all_sites_status"] is None else int(body["all_sites_status"])
+        if "unindexed_sites" in body:
+            cfg.unindexed_sites = [str(s) for s in body["unindexed_sites"] or []]
+
     return JSONResponse(svc.config.to_json())
 
 
@@ -231,7 +280,10 @@ def drive_control_routes() -> list[Route]:
         Route("/_sim/drives-config", config, methods=["GET", "POST"]),
         Route("/_sim/drives-stats", stats, methods=["GET", "POST"]),
         Route("/_sim/drives-expire-delta-tokens", expire_tokens, methods=["POST"]),
+        Route(d, remove_drive, methods=["DELETE"]),
         Route(f"{d}/items", add_item, methods=["POST"]),
+        Route(f"{d}/items/{{item:path}}/permissions", set_permissions, methods=["POST"]),
+        Route(f"{d}/items/{{item:path}}/listing", set_listing, methods=["POST"]),
         Route(f"{d}/bulk-items", bulk_add, methods=["POST"]),
         Route(f"{d}/items/{{item:path}}/content", item_content, methods=["GET"]),
         Route(f"{d}/items/{{item:path}}/content", modify_item, methods=["POST"]),

@@ -14,6 +14,7 @@ from starlette.routing import Route
 from graphsim import extended_properties as ext
 from graphsim.app import Context, graph_route
 from graphsim.delta import SyncStateNotFound
+from graphsim.delta_links import delta_link, function_routes, tokens_of
 from graphsim.errors import GraphError
 from graphsim.mail_create import create_message
 from graphsim.mailstore import Folder, Mailbox, Message, User, opaque_id
@@ -162,8 +163,8 @@ async def message_delta(request: Request, ctx: Context) -> Response:
             return JSONResponse({"@odata.context": context(request, "Collection(message)")}, headers=headers)
         return JSONResponse({"@odata.context": context(request, "Collection(message)"), "value": [],
                              "@odata.nextLink": str(request.url)}, headers=headers)  # fmt: skip
-    skip, delta_token = qp(request, "$skiptoken"), qp(request, "$deltatoken")
     try:
+        skip, delta_token = tokens_of(request, engine)
         if skip:
             round_, offset = engine.resolve_skip(skip, mailbox, folder.id)
         elif delta_token:
@@ -181,9 +182,9 @@ async def message_delta(request: Request, ctx: Context) -> Response:
     page = engine.page(round_, offset, size, mailbox)
     body: dict[str, Any] = {"@odata.context": context(request, "Collection(message)")}
     if page.next_token:
-        body["@odata.nextLink"] = link(request, path, {"$skiptoken": page.next_token})
+        body["@odata.nextLink"] = delta_link(request, path, page.next_token, None)
     else:
-        body["@odata.deltaLink"] = link(request, path, {"$deltatoken": page.delta_token})
+        body["@odata.deltaLink"] = delta_link(request, path, None, page.delta_token)
     body["value"] = page.value
     return JSONResponse(body, headers=headers)
 
@@ -325,6 +326,7 @@ def graph_routes() -> list[Route]:
             Route(f"{u}/{mf}", list_top_folders),
             Route(f"{u}/{mf}", create_top_folder, methods=["POST"]),
             Route(f"{u}/{mf}('{{folder}}')/messages/delta", message_delta),
+            Route(function_routes(f"{u}/{mf}('{{folder}}')/messages/delta"), message_delta),
             Route(f"{f}/messages/delta", message_delta),
             Route(f"{f}/messages/microsoft.graph.delta()", message_delta),
             Route(f"{f}/messages", list_folder_messages),

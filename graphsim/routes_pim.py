@@ -14,6 +14,7 @@ from graphsim import extended_properties as ext
 from graphsim.app import Context, graph_route
 from graphsim.contacts_store import Contact, ContactFolder, ContactStore, Photo, contact_props, normalize_contact_prop
 from graphsim.delta import SyncStateNotFound
+from graphsim.delta_links import delta_link, function_routes, tokens_of
 from graphsim.errors import GraphError, json_object
 from graphsim.mailstore import opaque_id
 from graphsim.odata import context, int_param, link, pick, qp, select_of
@@ -276,8 +277,8 @@ async def contact_delta(request: Request, ctx: Context) -> Response:
     if broken is not None:
         return broken
     engine, scope = service(ctx).delta, f"contacts:{folder.id}"
-    skip, delta_token = qp(request, "$skiptoken"), qp(request, "$deltatoken")
     try:
+        skip, delta_token = tokens_of(request, engine.engine)
         if skip:
             round_, offset = engine.resolve_skip(skip, mailbox, scope)
         elif delta_token:
@@ -293,9 +294,9 @@ async def contact_delta(request: Request, ctx: Context) -> Response:
     page = engine.page(round_, offset, size)
     body: dict[str, Any] = {"@odata.context": context(request, "Collection(contact)")}
     if page.next_token:
-        body["@odata.nextLink"] = link(request, request.url.path, {"$skiptoken": page.next_token})
+        body["@odata.nextLink"] = delta_link(request, request.url.path, page.next_token, None)
     else:
-        body["@odata.deltaLink"] = link(request, request.url.path, {"$deltatoken": page.delta_token})
+        body["@odata.deltaLink"] = delta_link(request, request.url.path, None, page.delta_token)
     body["value"] = page.value
     return JSONResponse(body, headers=headers)
 
@@ -311,6 +312,7 @@ def contact_routes() -> list[BaseRoute]:
             Route(f"{f}/childFolders", list_child_contact_folders),
             Route(f"{f}/childFolders", create_folder, methods=["POST"]),
             Route(f"{f}/contacts/delta", contact_delta),
+            Route(function_routes(f"{f}/contacts/delta"), contact_delta),
             Route(f"{f}/contacts/microsoft.graph.delta()", contact_delta),
             Route(f"{f}/contacts", list_contacts),
             Route(f"{f}/contacts", create_contact, methods=["POST"]),
@@ -325,6 +327,7 @@ def contact_routes() -> list[BaseRoute]:
     c = f"{u}/contacts"
     routes += [
         Route(f"{c}/delta", contact_delta),
+        Route(function_routes(f"{c}/delta"), contact_delta),
         Route(f"{c}/microsoft.graph.delta()", contact_delta),
         Route(c, list_contacts),
         Route(c, create_contact, methods=["POST"]),

@@ -15,10 +15,11 @@ from graphsim.app import Context, graph_route
 from graphsim.calendar_recurrence import normalize
 from graphsim.calendar_store import DEFAULT_PROPS, Calendar, CalendarStore, Event, Instance, normalize_prop
 from graphsim.delta import SyncStateNotFound
+from graphsim.delta_links import delta_link, function_routes, tokens_of
 from graphsim.errors import GraphError
 from graphsim.mailstore import User, opaque_id
 from graphsim.meeting_mail import announce, announce_update, attendees_of
-from graphsim.odata import context, link, qp
+from graphsim.odata import context, qp
 from graphsim.pim_common import now, parse_graph_dt, parse_query_dt
 from graphsim.pim_seed import new_event
 from graphsim.routes_pim import fault_page, json_body, page_size, paged, pim_of, service, with_expanded
@@ -289,12 +290,17 @@ async def calendar_view_delta(request: Request, ctx: Context) -> Response:
     if broken is not None:
         return broken
     engine, scope = service(ctx).delta, f"view:{calendar.id}"
-    skip, delta_token = qp(request, "$skiptoken"), qp(request, "$deltatoken")
     try:
+        skip, delta_token = tokens_of(request, engine.engine)
         if skip:
             round_, offset = engine.resolve_skip(skip, mailbox, scope)
         elif delta_token:
             state = engine.resolve_delta(delta_token, mailbox, scope)
+            # The window is the one the round chain started with: "These tokens are state tokens that encode the
+            # startDateTime and endDateTime parameters, and any other query parameter in your initial delta query
+            # GET request" (https://learn.microsoft.com/graph/delta-query-events,
+            # https://learn.microsoft.com/graph/api/event-delta). A delta link never moves the window: only a new
+            # initial request does.
             lo, hi = dt.datetime.fromisoformat(state["x"]["a"]), dt.datetime.fromisoformat(state["x"]["b"])
             entries = view_entries(store, calendar.id, lo, hi, int(state["w"]))
             round_, offset = engine.new_round(mailbox, scope, entries, store.log.seq, None, state["x"]), 0
@@ -312,9 +318,9 @@ async def calendar_view_delta(request: Request, ctx: Context) -> Response:
     page = engine.page(round_, offset, size)
     body: dict[str, Any] = {"@odata.context": context(request, "Collection(event)")}
     if page.next_token:
-        body["@odata.nextLink"] = link(request, request.url.path, {"$skiptoken": page.next_token})
+        body["@odata.nextLink"] = delta_link(request, request.url.path, page.next_token, None)
     else:
-        body["@odata.deltaLink"] = link(request, request.url.path, {"$deltatoken": page.delta_token})
+        body["@odata.deltaLink"] = delta_link(request, request.url.path, None, page.delta_token)
     body["value"] = page.value
     return JSONResponse(body, headers=headers)
 
@@ -337,6 +343,7 @@ def calendar_routes() -> list[BaseRoute]:
     for base in (f"{u}/calendars/{{calendar}}", f"{u}/calendar", u):
         routes += [
             Route(f"{base}/calendarView/delta", calendar_view_delta),
+            Route(function_routes(f"{base}/calendarView/delta"), calendar_view_delta),
             Route(f"{base}/calendarview/delta", calendar_view_delta),
             Route(f"{base}/calendarView", calendar_view),
             Route(f"{base}/calendarview", calendar_view),

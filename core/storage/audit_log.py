@@ -8,6 +8,7 @@ stricter deployment exports the table to the immutable container (see docs/deplo
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,8 @@ from core.storage.tables import create_row_once
 _MAX_MS = 10**13  # milliseconds until the year 2286
 MAX_TEXT = 4_000
 RESULTS = ("accepted", "succeeded", "partial", "failed", "denied", "rejected")
+_TOKEN = re.compile(r"^(19[7-9][0-9]|2[0-2][0-9]{2})-(0[1-9]|1[0-2])/[0-9]{13}-[0-9a-f]{8}$")  # an entry's id
+_BAD_TOKEN = "the continuation token is not one this API gave"
 
 
 @dataclass(frozen=True)
@@ -76,9 +79,9 @@ class AuditLog:
         now = now or datetime.now(UTC)
         start_month, start_row = _month(now), ""
         if before:
+            if not isinstance(before, str) or not _TOKEN.match(before):
+                raise InvalidRequestError(_BAD_TOKEN)
             start_month, _, start_row = before.partition("/")
-            if len(start_month) != 7 or not start_row:
-                raise InvalidRequestError("the continuation token is not one this API gave")
         entries: list[dict[str, Any]] = []
         month = datetime.strptime(start_month + "-15", "%Y-%m-%d").replace(tzinfo=UTC)
         for _ in range(months):
@@ -86,8 +89,9 @@ class AuditLog:
             if start_row and _month(month) == start_month:
                 query += " and RowKey gt @row"
                 params["row"] = start_row
-            rows = sorted(self._table.query_entities(query, parameters=params), key=lambda e: e["RowKey"])
-            for entity in rows:
+            # the table service answers a partition in RowKey order: read only the pages this listing needs
+            page = min(max(limit - len(entries), 1), 1000)
+            for entity in self._table.query_entities(query, parameters=params, results_per_page=page):
                 entries.append(_entry_dict(entity))
                 if len(entries) == limit:
                     more = f"{entity['PartitionKey']}/{entity['RowKey']}"

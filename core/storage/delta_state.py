@@ -22,6 +22,7 @@ class DeltaState:
     delta_link: str
     container_path: str
     run_id: str
+    query: str = ""  # JSON of the query the round chain started with (a calendarView window), '' if unknown
 
 
 class DeltaStateStore:
@@ -36,7 +37,12 @@ class DeltaStateStore:
             if not entity.get("delta_link"):
                 continue
             states[(category, container_id)] = DeltaState(
-                category, container_id, entity["delta_link"], entity.get("container_path", ""), entity.get("run_id", "")
+                category,
+                container_id,
+                entity["delta_link"],
+                entity.get("container_path", ""),
+                entity.get("run_id", ""),
+                entity.get("query", ""),
             )
         return states
 
@@ -48,6 +54,7 @@ class DeltaStateStore:
                 "delta_link": state.delta_link,
                 "container_path": state.container_path,
                 "run_id": state.run_id,
+                "query": state.query,
                 "saved_at": datetime.now(UTC).isoformat(),
             },
             mode=UpdateMode.REPLACE,

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core import MatchConditions
+from azure.core.exceptions import HttpResponseError, ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableClient, UpdateMode
 
 from core.errors import InvalidRequestError, NotFoundError
@@ -18,9 +19,14 @@ from core.planning import new_run_id
 from core.storage import table_keys as keys
 from core.storage.tables import REPLAY_SAFE
 
+if TYPE_CHECKING:
+    from core.run_owner import RunOwner
+
 _RUNS_PK = "run"
 _COUNTS = ("resources", "succeeded", "partial", "failed", "skipped", "items", "bytes", "removed", "failed_items")
 USABLE = ("succeeded", "partial")
+RUN_STATUSES = ("running", "succeeded", "partial", "failed", "skipped", "interrupted")  # interrupted: never finished
+_OWNER = ("owner_host", "owner_pid", "heartbeat_at")
 _MAX_FAILURES_JSON = 30_000  # Table string properties hold 64 KiB of UTF-16
 
 
@@ -34,12 +40,46 @@ class RunStore:
         self._points = points
 
     # -- runs --------------------------------------------------------------------------------------------------
-    def start(self, run_id: str, trigger: str) -> None:
-        self._runs.upsert_entity(
-            {"PartitionKey": _RUNS_PK, "RowKey": run_id, "status": "running", "trigger": trigger, "started_at": _now()},
-            mode=UpdateMode.MERGE,
-            **REPLAY_SAFE,
+    def start(self, run_id: str, trigger: str, owner: RunOwner | None = None) -> None:
+        """Record a run as running. A local run names its `owner` process, whose heartbeat it keeps (see
+        core/run_owner.py); a Durable one does not."""
+        entity = {"PartitionKey": _RUNS_PK, "RowKey": run_id, "status": "running", "trigger": trigger}
+        entity["started_at"] = _now()
+        if owner is not None:
+            entity.update(owner_host=owner.host, owner_pid=owner.pid, heartbeat_at=entity["started_at"])
+        self._runs.upsert_entity(entity, mode=UpdateMode.MERGE, **REPLAY_SAFE)
+
+    def heartbeat(self, run_id: str) -> None:
+        entity = {"PartitionKey": _RUNS_PK, "RowKey": run_id, "heartbeat_at": _now()}
+        self._runs.upsert_entity(entity, mode=UpdateMode.MERGE, **REPLAY_SAFE)
+
+    def running(self) -> list[dict[str, Any]]:
+        """Runs recorded as running (with their owner and heartbeat, when they have one)."""
+        entities = self._runs.query_entities(
+            "PartitionKey eq @pk and status eq @status", parameters={"pk": _RUNS_PK, "status": "running"}
         )
+        return [{**_run_dict(e), **{k: e.get(k) for k in _OWNER}} for e in entities]
+
+    def interrupt(self, run_id: str, status: str, error: str, summary: dict[str, Any] | None = None) -> bool:
+        """Record the end of a run that did not finish (status 'interrupted' or 'failed') with its error and the
+        counts of what it did finish (`summary`), unless it ended meanwhile. True if this call recorded it."""
+        try:
+            current = self._runs.get_entity(_RUNS_PK, run_id)
+        except ResourceNotFoundError:
+            return False
+        if current.get("status") != "running":
+            return False
+        entity = {"PartitionKey": _RUNS_PK, "RowKey": run_id, "status": status, "finished_at": _now()}
+        entity.update({k: int((summary or {}).get(k, 0)) for k in _COUNTS} if summary is not None else {})
+        entity["error"] = " ".join(str(error).split())[:1000]
+        try:
+            self._runs.update_entity(entity, mode=UpdateMode.MERGE, etag=current.metadata["etag"],
+                                     match_condition=MatchConditions.IfNotModified)  # fmt: skip
+        except (ResourceModifiedError, HttpResponseError) as exc:
+            if getattr(exc, "status_code", None) != 412:
+                raise
+            return self.interrupt(run_id, status, error, summary)  # a heartbeat or the finish raced us: look again
+        return True
 
     def finish(self, run_id: str, summary: dict[str, Any]) -> None:
         entity = {"PartitionKey": _RUNS_PK, "RowKey": run_id, "status": summary["status"], "finished_at": _now()}

@@ -56,6 +56,10 @@ def _delta_path(user: str, folder: Container) -> str:
     return f"users/{quote(user, safe='')}/contactFolders/{quote(folder.id, safe='')}/contacts/delta"
 
 
+def _item_path(user: str, contact_id: str) -> str:
+    return f"users/{quote(user, safe='')}/contacts/{quote(contact_id, safe='')}"
+
+
 def _store(job: MailboxJob, data: bytes | None, spool: Spool | None, content_type: str) -> tuple[str, int]:
     stored = job.content.put_bytes(data, content_type) if data is not None else job.content.put(spool, content_type)
     job.report.add(**({"bytes": stored.size} if stored.written else {"deduplicated": 1}))
@@ -71,8 +75,9 @@ def _fetch(job: MailboxJob, entry: dict) -> Fetched:
             job.graph.download(url, spool)
             if spool.size:
                 photo, _ = _store(job, None, spool, "image/jpeg")
-    except GraphNotFound:  # no photo (ImageNotFound); the contact itself is there
-        pass
+    except GraphNotFound as exc:
+        if exc.code.lower() != "imagenotfound":  # not "no photo": the contact itself may be gone (read by id)
+            raise
     return sha, size, json.dumps({"photo": photo}) if photo else ""
 
 
@@ -93,4 +98,5 @@ CONTACT_KIND = ItemKind(
     delta_path=_delta_path,
     fetch=_fetch,
     describe=_describe,
+    item_path=_item_path,
 )

@@ -22,7 +22,13 @@ with a new changeKey is fetched (its content is how a change shows), then record
   change is one the catalog does not describe: only the live row's change key is updated in place, since it
   is what the next incremental round compares, not part of any point in time.
 A version first seen in this run is not yet a point in time of another run: a change to it replaces it whole.
-`report.items` counts the new versions a run creates (a state change is one, a change key update is none)."""
+`report.items` counts the new versions a run creates (a state change is one, a change key update is none).
+
+A 404 on an item's content is no proof that it was deleted: the item is read by id, and only a 404 there is a
+deletion. An item that fails (after the Graph client's own retries) is held in the quarantine (a failure of the
+run, listed by id with its error) and its container's round is saved anyway, so one bad item never holds a delta
+link back; held items are retried by id at every later run (held_items.py). A hold is durable before the link
+moves on, a release only after the version it stands for is committed."""
 
 from __future__ import annotations
 
@@ -32,15 +38,22 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from core.config import Settings
 from core.errors import DeltaExpired, GraphError, GraphNotFound, MalformedResponse, StorageError
 from core.graph.client import GraphClient
 from core.models import BackupReport
-from core.storage.catalog import CatalogWriter, ItemVersion, OpenVersion
+from core.storage.catalog import Catalog, CatalogWriter, ItemVersion, OpenVersion
 from core.storage.content_store import BlobContentStore
 from core.storage.delta_state import DeltaState, DeltaStateStore
+from core.storage.quarantine import HeldItem, QuarantineStore
 from core.workloads.mail_folders import MailFolder as Container
 
 Fetched = tuple[str, int, str]  # (content sha256, size, extra metadata JSON)
+IMMUTABLE_IDS = {"Prefer": 'IdType="ImmutableId"'}
+
+
+def _no_params(job: MailboxJob) -> dict[str, str]:
+    return {}
 
 
 @dataclass(frozen=True)
@@ -52,10 +65,27 @@ class ItemKind:
     delta_path: Callable[[str, Container], str]  # (user, container) -> the delta URL path, without a token
     fetch: Callable[[MailboxJob, dict], Fetched]  # store the item's content; GraphNotFound if it is gone
     describe: Callable[[dict], dict[str, Any]]  # ItemVersion fields read from the delta entry
-    params: Callable[[], dict[str, str]] = dict  # query of the first page ($select, a date window)
+    item_path: Callable[[str, str], str]  # (user, item id) -> the item's URL path, to read it by id
+    select: str = ""  # $select of a read by id ('' : every property, as delta lists them)
+    params: Callable[[MailboxJob], dict[str, str]] = _no_params  # query of a round chain's first page
     prefer_page_size: bool = True  # Prefer: odata.maxpagesize is honoured
-    # turns a delta page's entries into the items to keep (events: occurrences become their series master)
+    # turns a delta page's entries into the items to keep (events: occurrences become their series master); an
+    # item it cannot turn into one to keep is a `Failed` in its output
     prepare: Callable[[MailboxJob, Container, list], list] | None = None
+    # why a saved round chain must give way to a new full round now ('' : it need not); events: the window moves
+    reanchor: Callable[[MailboxJob, DeltaState], str] | None = None
+    # a full round's unseen live items are read by id before they are ended (calendarView: one out of the window
+    # is not listed, yet still there)
+    confirm_unseen: bool = False
+
+
+@dataclass(frozen=True)
+class Failed:
+    """An item that failed: held in the quarantine, a failure of the run."""
+
+    item_id: str
+    label: str
+    error: Exception
 
 
 @dataclass
@@ -74,123 +104,143 @@ class MailboxJob:
     pool: ThreadPoolExecutor
     page_size: int
     kind: ItemKind
+    settings: Settings
+    catalog: Catalog
+    quarantine: QuarantineStore
+    held: dict[str, HeldItem] = field(default_factory=dict)  # this kind's items held when the run began, by id
+    tried: set[str] = field(default_factory=set)  # items this run fetched (or found gone) in its delta rounds
     scratch: dict[str, Any] = field(default_factory=dict)  # per-kind working state of this backup
+    anchor: dict[str, str] = field(default_factory=dict)  # the query the current container's round chain began with
 
 
 @dataclass
 class RoundOutcome:
     delta_link: str
     seen: set[str]
-    failed: int
+    failed: int  # entries that could not even be named (no id): these keep the link back
+    failures: list[Failed] = field(default_factory=list)  # items to hold
+    released: list[tuple[str, str]] = field(default_factory=list)  # (item id, 'captured' | 'deleted')
 
 
 def _prefer(job: MailboxJob) -> dict[str, str]:
     if job.kind.prefer_page_size:
         return {"Prefer": f'odata.maxpagesize={job.page_size}, IdType="ImmutableId"'}
-    return {"Prefer": 'IdType="ImmutableId"'}
+    return dict(IMMUTABLE_IDS)
 
 
-def record_folders(job: MailboxJob, folders: list[Container], folder_index: dict[str, OpenVersion]) -> None:
-    """Folder versions: a new version when a folder appears, is renamed or moved; ended when it disappears."""
-    current = {f.id for f in folders}
-    for folder in folders:
-        previous = folder_index.get(folder.id)
-        signature = folder_signature(folder)
-        if previous is not None and previous.change_key == signature:
-            continue
-        job.writer.supersede(
-            previous,
-            ItemVersion(
-                category=job.kind.folder_category,
-                item_id=folder.id,
-                first_seen_run=job.run_id,
-                folder_id=folder.parent_id,
-                folder_path=folder.path,
-                name=folder.display_name,
-                change_key=signature,
-                extra=json.dumps({"wellKnownName": folder.well_known}) if folder.well_known else "",
-            ),
-        )
-    for folder_id, previous in folder_index.items():
-        if folder_id not in current:
-            job.writer.close(job.kind.folder_category, folder_id, previous.first_seen_run, job.run_id)
-    job.writer.flush()
-
-
-def folder_signature(folder: Container) -> str:
-    """What makes a new folder version: parent and path, and for a mailbox's top folder its well-known name
-    ('-' when it has none), so a backup knows which of its folders was the Inbox whatever its display name."""
-    signature = f"{folder.parent_id}\n{folder.path}"
-    return f"{signature}\n{folder.well_known or '-'}" if folder.well_known is not None else signature
+def graph_bool(value: Any, name: str) -> bool:
+    """A Graph boolean read strictly: JSON true/false (or their spelling as a string); null is false; anything
+    else is a malformed answer, never a guess (`bool("false")` is True)."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise MalformedResponse(f"{name} is not a boolean: {value!r:.50}")
 
 
 def backup_folder(job: MailboxJob, folder: Container, state: DeltaState | None) -> None:
-    """One container's delta round (or full enumeration), then its delta link, if every item made it."""
-    start = job.kind.delta_path(job.user, folder)
+    """One container's delta round (or full enumeration); its failed items held; then its delta link."""
+    reason = job.kind.reanchor(job, state) if state is not None and job.kind.reanchor is not None else ""
+    if reason:
+        job.report.note(f"{folder.path}: {reason}; full round")
+        state = None
     full = state is None
     try:
-        outcome = _run_round(job, folder, state.delta_link if state else start)
+        outcome, query = _run_round(job, folder, state)
     except DeltaExpired as exc:
         job.report.note(f"{folder.path}: delta link no longer valid ({exc.code or exc.status}); full enumeration")
         full = True
-        outcome = _run_round(job, folder, start)
+        outcome, query = _run_round(job, folder, None)
     if full:
         _end_unseen(job, folder, outcome.seen)
     job.writer.flush()
+    for failure in outcome.failures:  # durable before the link moves past them
+        job.quarantine.hold(job.resource, job.kind.category, failure.item_id, folder.id, str(failure.error),
+                            job.run_id)  # fmt: skip
+    release(job, outcome.released)
     if outcome.failed:
-        job.report.note(f"{folder.path}: {outcome.failed} item(s) failed; delta link kept at the previous round")
+        job.report.note(f"{folder.path}: {outcome.failed} entries without an id; delta link kept at the previous round")
         return
+    if outcome.failures:
+        job.report.note(f"{folder.path}: {len(outcome.failures)} item(s) held, to be retried by id next run")
     job.delta_state.save(
-        job.resource, DeltaState(job.kind.category, folder.id, outcome.delta_link, folder.path, job.run_id)
+        job.resource, DeltaState(job.kind.category, folder.id, outcome.delta_link, folder.path, job.run_id, query)
     )
 
 
-def end_removed_folder(job: MailboxJob, folder_id: str) -> None:
-    """A folder gone from the mailbox: its live messages are ended and its delta link cleared."""
-    for item_id, version in list(job.index.items()):
-        if version.folder_id == folder_id:
-            job.writer.close(job.kind.category, item_id, version.first_seen_run, job.run_id)
-            del job.index[item_id]
-            job.report.add(removed=1)
-    job.writer.flush()
-    job.delta_state.forget(job.resource, job.kind.category, folder_id, job.run_id)
+def release(job: MailboxJob, released: list[tuple[str, str]]) -> None:
+    """Held items captured (their versions committed) or found deleted: no longer held."""
+    for item_id, how in released:
+        if job.held.pop(item_id, None) is not None:
+            job.quarantine.release(job.resource, job.kind.category, item_id, job.run_id, how)
 
 
 def _end_unseen(job: MailboxJob, folder: Container, seen: set[str]) -> None:
-    for item_id, version in list(job.index.items()):
-        if version.folder_id == folder.id and item_id not in seen:
-            job.writer.close(job.kind.category, item_id, version.first_seen_run, job.run_id)
-            del job.index[item_id]
-            job.report.add(removed=1)
+    unseen = [i for i, v in job.index.items() if v.folder_id == folder.id and i not in seen]
+    if job.kind.confirm_unseen:
+        unseen = [i for i, gone in zip(unseen, job.pool.map(lambda i: is_gone(job, i), unseen), strict=True) if gone]
+    for item_id in unseen:
+        remove_item(job, folder, item_id)
 
 
-def _run_round(job: MailboxJob, folder: Container, url: str) -> RoundOutcome:
-    params = None if "?" in url else (job.kind.params() or None)  # a saved link carries its own query
-    next_url: str | None = url
-    seen: set[str] = set()
-    failed = 0
+def is_gone(job: MailboxJob, item_id: str) -> bool:
+    """True only when a read of the item by id answers 404: any other answer (the item, or an error) is no proof
+    that it was deleted."""
+    try:
+        job.graph.get_json(job.kind.item_path(job.user, item_id), params={"$select": "id"}, headers=IMMUTABLE_IDS)
+    except GraphNotFound:
+        return True
+    except GraphError:
+        return False
+    return False
+
+
+def _run_round(job: MailboxJob, folder: Container, state: DeltaState | None) -> tuple[RoundOutcome, str]:
+    """A round from the saved link (sent exactly as Graph gave it: links are opaque), or a new round chain from the
+    delta path with the kind's query; returns the outcome and the query the chain began with (JSON)."""
+    if state is None:
+        job.anchor = job.kind.params(job)
+        next_url: str | None = job.kind.delta_path(job.user, folder)
+        params: dict[str, str] | None = job.anchor or None
+        query = json.dumps(job.anchor, sort_keys=True) if job.anchor else ""
+    else:
+        job.anchor = anchor_of(state)
+        next_url, params, query = state.delta_link, None, state.query
+    outcome = RoundOutcome("", set(), 0)
     while next_url:
         page = job.graph.get_json(next_url, params=params, headers=_prefer(job))
         params = None  # links carry their own query
         entries = page.get("value")
         if not isinstance(entries, list):
             raise MalformedResponse("delta page has no 'value' list", url=job.graph.url(next_url))
-        failed += _apply_page(job, folder, entries, seen)
+        _apply_page(job, folder, entries, outcome)
         next_link, delta_link = page.get("@odata.nextLink"), page.get("@odata.deltaLink")
         if isinstance(delta_link, str) and delta_link:
-            return RoundOutcome(delta_link, seen, failed)
+            outcome.delta_link = delta_link
+            return outcome, query
         if not isinstance(next_link, str) or not next_link:
             raise MalformedResponse("delta page has neither @odata.nextLink nor @odata.deltaLink", url=next_url)
         next_url = next_link
     raise AssertionError("unreachable")
 
 
-def _apply_page(job: MailboxJob, folder: Container, entries: list, seen: set[str]) -> int:
+def anchor_of(state: DeltaState) -> dict[str, str]:
+    """The query a saved round chain began with ({} when not recorded)."""
+    try:
+        anchor = json.loads(state.query) if state.query else {}
+    except ValueError:
+        return {}
+    return anchor if isinstance(anchor, dict) else {}
+
+
+def _apply_page(job: MailboxJob, folder: Container, entries: list, outcome: RoundOutcome) -> None:
     """Store the page's new content in parallel, then apply its changes to the catalog in page order."""
     if job.kind.prepare is not None:
         entries = job.kind.prepare(job, folder, entries)
     to_fetch: dict[str, dict] = {}
     for entry in entries:
+        if isinstance(entry, Failed):
+            continue
         if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
             job.report.fail(f"{folder.path}: entry", MalformedResponse(f"delta entry without an id: {entry!r:.200}"))
             continue
@@ -198,29 +248,50 @@ def _apply_page(job: MailboxJob, folder: Container, entries: list, seen: set[str
             to_fetch.pop(entry["id"], None)
             continue
         known = job.index.get(entry["id"])
-        if known is None or known.change_key != entry.get("changeKey"):
+        if known is None or known.change_key != entry.get("changeKey") or entry["id"] in job.held:
             to_fetch[entry["id"]] = entry
-    fetched = dict(zip(to_fetch, job.pool.map(lambda e: _fetch(job, folder, e), to_fetch.values()), strict=True))
-    failed = 0
+    fetched = dict(zip(to_fetch, job.pool.map(lambda e: fetch_item(job, folder, e), to_fetch.values()), strict=True))
+    job.tried.update(to_fetch)
     for entry in entries:
+        if isinstance(entry, Failed):
+            fail_item(job, outcome, entry)
+            continue
         if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
-            failed += 1
+            outcome.failed += 1
             continue
         item_id = entry["id"]
         if "@removed" in entry:
-            seen.discard(item_id)
-            _remove(job, folder, item_id)
+            outcome.seen.discard(item_id)
+            remove_item(job, folder, item_id)
             continue
-        seen.add(item_id)
-        outcome = fetched.get(item_id)
-        if isinstance(outcome, Exception):
-            failed += 1
-            job.report.fail(f"{folder.path}: {entry.get('subject', '')!s:.80} ({item_id})", outcome)
-            continue
-        if outcome == "gone":
-            continue
-        _record(job, folder, entry, outcome)
-    return failed
+        outcome.seen.add(item_id)
+        record_outcome(job, folder, entry, fetched.get(item_id), outcome)
+
+
+def record_outcome(job: MailboxJob, folder: Container, entry: dict, fetched: Any, outcome: RoundOutcome) -> None:
+    """Apply what fetching one item gave: a failure (held), a confirmed deletion, or its content recorded."""
+    item_id = entry["id"]
+    label = f"{folder.path}: {entry.get('subject') or entry.get('displayName') or ''!s:.80} ({item_id})"
+    if isinstance(fetched, Exception):
+        fail_item(job, outcome, Failed(item_id, label, fetched))
+        return
+    if fetched == "gone":  # read by id: 404, deleted meanwhile
+        remove_item(job, folder, item_id)
+        outcome.released.append((item_id, "deleted"))
+        return
+    try:
+        described = job.kind.describe(entry)
+    except MalformedResponse as exc:
+        fail_item(job, outcome, Failed(item_id, label, exc))
+        return
+    record_item(job, folder, entry, fetched, described)
+    if fetched is not None:
+        outcome.released.append((item_id, "captured"))
+
+
+def fail_item(job: MailboxJob, outcome: RoundOutcome, failure: Failed) -> None:
+    job.report.fail(failure.label, failure.error)
+    outcome.failures.append(failure)
 
 
 @dataclass(frozen=True)
@@ -233,9 +304,10 @@ class _Stored:
     live: ItemVersion | None = None
 
 
-def _fetch(job: MailboxJob, folder: Container, entry: dict) -> _Stored | str | Exception:
-    """Store an item's content; 'gone' if it was deleted meanwhile. Runs in the pool, as does the catalog read of
-    the live version when the content and folder are unchanged (the index is not written while the pool runs)."""
+def fetch_item(job: MailboxJob, folder: Container, entry: dict) -> _Stored | str | Exception:
+    """Store an item's content; 'gone' if it was deleted meanwhile (its content answered 404 and so did a read of
+    it by id: only that is a deletion). Runs in the pool, as does the catalog read of the live version when the
+    content and folder are unchanged (the index is not written while the pool runs)."""
     try:
         sha, size, extra = job.kind.fetch(job, entry)
         known = job.index.get(entry["id"])
@@ -248,8 +320,8 @@ def _fetch(job: MailboxJob, folder: Container, entry: dict) -> _Stored | str | E
         ):
             live = job.writer.read(job.kind.category, entry["id"], known.first_seen_run)
         return _Stored(sha, size, extra, live)
-    except GraphNotFound:
-        return "gone"
+    except GraphNotFound as exc:
+        return "gone" if is_gone(job, entry["id"]) else exc
     except (GraphError, StorageError) as exc:
         return exc
 
@@ -263,16 +335,16 @@ def _description(version: ItemVersion) -> tuple[Any, ...]:
     return tuple(getattr(version, name) for name in _DESCRIPTION)
 
 
-def _record(job: MailboxJob, folder: Container, entry: dict, stored: _Stored | None) -> None:
+def record_item(job: MailboxJob, folder: Container, entry: dict, stored: _Stored | None, described: dict) -> None:
     item_id = entry["id"]
     known = job.index.get(item_id)
     change_key = str(entry.get("changeKey") or "")
     if stored is None:  # not fetched: same changeKey
         if known is None or known.folder_id == folder.id:
             return
-        version = _version(job, folder, entry, known.content_hash, known.size, None)  # moved: same content
+        version = _version(job, folder, entry, known.content_hash, known.size, None, described)  # moved
     else:
-        version = _version(job, folder, entry, stored.sha256, stored.size, stored.extra)
+        version = _version(job, folder, entry, stored.sha256, stored.size, stored.extra, described)
         if known is not None and known.content_hash == stored.sha256 and known.folder_id == folder.id:
             if known.change_key == change_key:
                 return  # recorded already (the item came twice)
@@ -286,8 +358,10 @@ def _record(job: MailboxJob, folder: Container, entry: dict, stored: _Stored | N
         job.report.add(items=1)
 
 
-def _version(job: MailboxJob, folder: Container, entry: dict, sha: str, size: int, extra: str | None) -> ItemVersion:
-    described = job.kind.describe(entry)
+def _version(
+    job: MailboxJob, folder: Container, entry: dict, sha: str, size: int, extra: str | None, described: dict
+) -> ItemVersion:
+    described = dict(described)
     if extra is not None:
         described["extra"] = extra
     return ItemVersion(
@@ -303,9 +377,10 @@ def _version(job: MailboxJob, folder: Container, entry: dict, sha: str, size: in
     )
 
 
-def _remove(job: MailboxJob, folder: Container, item_id: str) -> None:
+def remove_item(job: MailboxJob, folder: Container | None, item_id: str) -> None:
+    """End the item's live version (in `folder`; in any folder when None)."""
     known = job.index.get(item_id)
-    if known is None or known.folder_id != folder.id:
+    if known is None or (folder is not None and known.folder_id != folder.id):
         return  # never captured, or already recorded in the folder it moved to
     job.writer.close(job.kind.category, item_id, known.first_seen_run, job.run_id)
     del job.index[item_id]

@@ -5,7 +5,9 @@ skip, fail, replace or keep both (Graph's conflictBehavior fail / replace / rena
 Paths are rebuilt from the folder versions of the run and recreated by name under the destination; a name that
 could step out of its folder ('..', '/', '\\') is refused for that item. Content is read back from the write-once
 store hash-verified (SHA-256), uploaded in one PUT (small) or an upload session (large, resumable), with the
-original timestamps, and the restored file is checked against its QuickXorHash when Graph reports one.
+original timestamps, and the restored file is checked against its QuickXorHash when Graph reports one. Sharing is
+not re-applied: each restored file's report entry says how many links and grants of its own it had
+(`sharing_omitted`), read back whole from the version (inline, or the content store for long lists).
 
 A large restore runs as several parts at once (request.part of request.parts, see RestoreRequest.select_part): each
 part uploads its share of the files; only part 0 recreates the folder trees (empty folders too). Every folder is
@@ -32,6 +34,7 @@ from core.restore_request import RestoreReport, RestoreRequest
 from core.storage.catalog import ItemVersion
 from core.storage.content_store import Spool
 from core.workloads.drive_backup import DRIVE_FOLDER, FILE
+from core.workloads.drive_metadata import recorded_permissions
 from core.workloads.folder_paths import is_within, join_path, split_path
 
 if TYPE_CHECKING:
@@ -177,8 +180,21 @@ def restore_files(services: Services, request: RestoreRequest) -> RestoreReport:
         except (BackupError, OSError) as exc:
             report.fail(version.item_id, exc)
             continue
+        shared = _own_permissions(services, version)
+        if shared:  # sharing is captured with each version, not re-applied: say how much the copy lacks
+            entry["sharing_omitted"] = str(shared)
         report.done(entry, str(created.get("id", "")))
     return report
+
+
+def _own_permissions(services: Services, version: ItemVersion) -> int:
+    """Links and grants the file had of its own (not inherited) as of its version, read back whole (inline or
+    from the content store, see drive_metadata)."""
+    try:
+        permissions = recorded_permissions(services.content, version.extra)
+    except (BackupError, ValueError):
+        return 0
+    return sum(1 for p in permissions if isinstance(p, dict) and "inheritedFrom" not in p)
 
 
 def _upload(services: Services, folders: _Folders, parent: str, version: ItemVersion, behaviour: str) -> dict:

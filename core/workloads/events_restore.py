@@ -206,18 +206,30 @@ def _create(
     attach_all(services, user, new_id, extra.get("attachments", []))
     if event.get("type") == "seriesMaster":
         kept = set(extra.get("instances", []))
-        _shape_series(graph, user, new_id, kept, exceptions, request.notify_attendees)
+        settings = services.settings
+        span = extra.get("window") or window(past_days=settings.calendar_past_days,
+                                             future_days=settings.calendar_future_days)  # fmt: skip
+        _shape_series(graph, user, new_id, kept, exceptions, request.notify_attendees, span)
     return new_id, omitted
 
 
 def _shape_series(
-    graph: GraphClient, user: str, master: str, kept: set[str], exceptions: list[dict], notify: bool
+    graph: GraphClient,
+    user: str,
+    master: str,
+    kept: set[str],
+    exceptions: list[dict],
+    notify: bool,
+    span: dict[str, str],
 ) -> None:
     """Make the new series look as it did: exceptions applied, cancelled occurrences deleted. Both are replay-safe
-    (PATCH sets the same values again; a DELETE repeated after its answer was lost finds the occurrence gone)."""
+    (PATCH sets the same values again; a DELETE repeated after its answer was lost finds the occurrence gone).
+    The new series' instances are listed over `span`, the window the backed-up instances were listed in: an
+    occurrence outside it was never known to the backup, so it is not taken for a cancelled one."""
     url = f"{_user(user)}/events/{quote(master, safe='')}/instances"
-    instances = [i for page in graph.iter_pages(url, params={**window(), "$select": "id,originalStart,start"})
-                 for i in page]  # fmt: skip
+    params = {"startDateTime": span["startDateTime"], "endDateTime": span["endDateTime"],
+              "$select": "id,originalStart,start"}  # fmt: skip
+    instances = [i for page in graph.iter_pages(url, params=params) for i in page]
     by_start = {str(i.get("originalStart") or (i.get("start") or {}).get("dateTime")): i["id"] for i in instances}
     for exception in exceptions:
         occurrence = by_start.get(str(exception.get("originalStart")))

@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING
 
 from core.errors import GraphError, GraphNotFound
 from core.selectors import Selectors
-from core.workloads import container_delta
+from core.workloads import container_delta, container_folders
 from core.workloads.contacts_backup import CONTACT_KIND, list_contact_folders
 from core.workloads.contacts_restore import restore_contacts
 from core.workloads.events_backup import EVENT_KIND, list_calendars
 from core.workloads.events_restore import restore_events
+from core.workloads.held_items import retry_held
 from core.workloads.mail_backup import MAIL_KIND
 from core.workloads.mail_folders import MailFolder, list_folders, with_well_known
 from core.workloads.mail_restore import restore_mail
@@ -86,18 +87,26 @@ class ExchangeHandler:
             pool=pool,
             page_size=services.settings.page_size,
             kind=kind,
+            settings=services.settings,
+            catalog=services.catalog,
+            quarantine=services.quarantine,
+            held={h.item_id: h for h in services.quarantine.held(resource, kind.category)},
         )
-        container_delta.record_folders(job, containers, services.catalog.open_index(resource, kind.folder_category))
+        container_folders.record_folders(job, containers, services.catalog.open_index(resource, kind.folder_category))
         states = services.delta_state.load(resource)
         for container in containers:
             try:
                 container_delta.backup_folder(job, container, states.get((kind.category, container.id)))
             except Exception as exc:  # one container failing must not stop the others
                 report.fail(f"{kind.category} folder {container.path}", exc)
+        try:
+            retry_held(job, {c.id: c for c in containers}, services.delta_state.load(resource))
+        except Exception as exc:  # the held items stay held; the next run tries them again
+            report.fail(f"{kind.category} held items", exc)
         current = {c.id for c in containers}
         for category, container_id in states:
             if category == kind.category and container_id not in current:
-                container_delta.end_removed_folder(job, container_id)
+                container_folders.end_removed_folder(job, container_id)
         writer.flush()
 
     def restore(self, services: Services, request: RestoreRequest) -> RestoreReport:

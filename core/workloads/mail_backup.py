@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from core.storage.catalog import FOLDER
 from core.storage.content_store import Spool
-from core.workloads.container_delta import Container, Fetched, ItemKind, MailboxJob
+from core.workloads.container_delta import Container, Fetched, ItemKind, MailboxJob, graph_bool
 
 MAIL = "mail"
 MESSAGE_SELECT = (
@@ -21,6 +21,10 @@ MAX_RECIPIENTS_CHARS = 4000  # bounded: a catalog entity stays small however lon
 
 def _delta_path(user: str, folder: Container) -> str:
     return f"users/{quote(user, safe='')}/mailFolders/{quote(folder.id, safe='')}/messages/delta"
+
+
+def _item_path(user: str, message_id: str) -> str:
+    return f"users/{quote(user, safe='')}/messages/{quote(message_id, safe='')}"
 
 
 def _fetch(job: MailboxJob, entry: dict) -> Fetched:
@@ -72,8 +76,8 @@ def _describe(entry: dict) -> dict[str, Any]:
         "received": str(entry.get("receivedDateTime") or ""),
         "modified": str(entry.get("lastModifiedDateTime") or ""),
         "internet_message_id": str(entry.get("internetMessageId") or "")[:1000],
-        "has_attachments": bool(entry.get("hasAttachments")),
-        "is_read": bool(entry.get("isRead")),
+        "has_attachments": graph_bool(entry.get("hasAttachments"), "hasAttachments"),
+        "is_read": graph_bool(entry.get("isRead"), "isRead"),
         "recipients": recipients(entry),
     }
 
@@ -84,5 +88,7 @@ MAIL_KIND = ItemKind(
     delta_path=_delta_path,
     fetch=_fetch,
     describe=_describe,
-    params=lambda: {"$select": MESSAGE_SELECT},
+    item_path=_item_path,
+    select=MESSAGE_SELECT,
+    params=lambda job: {"$select": MESSAGE_SELECT},
 )

@@ -1,0 +1,55 @@
+"""The links mail, contact and calendarView delta pages hand out, in one of two shapes (`/_sim/config` link_style):
+
+- "query" (default): `.../messages/delta?$skiptoken=X` and `...?$deltatoken=X`, as the message, contact and
+  event delta pages show them (https://learn.microsoft.com/graph/api/message-delta,
+  https://learn.microsoft.com/graph/api/event-delta);
+- "function": the token as an OData function parameter and no query string at all, `.../delta(token='X')`, the
+  shape driveItem delta documents for its links (https://learn.microsoft.com/graph/api/driveitem-delta) and that
+  national clouds hand out.
+
+Either way a link is opaque: "you don't need to include those parameters in subsequent requests because they're
+encoded in the token" and a client uses the whole URL as it was given (https://learn.microsoft.com/graph/
+delta-query-overview, https://learn.microsoft.com/graph/delta-query-events). A function-shaped link carries all of
+its query in the token, so a request that adds query options to it was edited by the client: it is refused with
+400, as Graph refuses query options a request does not support."""
+
+from __future__ import annotations
+
+import re
+
+from starlette.requests import Request
+
+from graphsim.delta import DeltaEngine
+from graphsim.errors import GraphError
+from graphsim.odata import link, qp
+
+FUNCTION_TOKEN = re.compile(r"\(token='[^']*'\)$")
+
+
+def delta_link(request: Request, path: str, skip_token: str | None, delta_token: str | None) -> str:
+    """The @odata.nextLink (with `skip_token`) or @odata.deltaLink (with `delta_token`) of a delta page."""
+    path = FUNCTION_TOKEN.sub("", path)
+    if request.app.state.sim.config.link_style == "function":
+        return f"{request.app.state.sim.base_url}{path}(token='{skip_token or delta_token}')"
+    if skip_token:
+        return link(request, path, {"$skiptoken": skip_token})
+    return link(request, path, {"$deltatoken": delta_token})
+
+
+def tokens_of(request: Request, engine: DeltaEngine) -> tuple[str | None, str | None]:
+    """(skip token, delta token) of a delta request, from its query or its function-shaped path. Raises
+    SyncStateNotFound for a function token the simulator did not seal."""
+    token = request.path_params.get("token")
+    if token is None:
+        return qp(request, "$skiptoken"), qp(request, "$deltatoken")
+    if request.query_params:
+        names = ", ".join(sorted(request.query_params))
+        raise GraphError(400, "ErrorInvalidUrlQuery", f"The query options '{names}' are not supported on this "
+                         "request: its link encodes its whole query.")  # fmt: skip
+    kind = engine.unseal(token).get("k")
+    return (token, None) if kind == "s" else (None, token)
+
+
+def function_routes(path: str) -> str:
+    """The route of a delta function's function-shaped links."""
+    return f"{path}(token='{{token}}')"
