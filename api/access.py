@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from core.errors import PermissionDeniedError
 from core.models import ResourceKey
+from core.workloads.registry import self_service_workloads
 
 if TYPE_CHECKING:
     from api.auth import Principal
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
 ADMIN = "Backup.Admin"
 OPERATOR = "Restore.Operator"
-SELF_SERVICE_WORKLOADS = ("exchange", "onedrive")  # whose owner is a user object id
+SELF_SERVICE_WORKLOADS = self_service_workloads()  # whose owner is a user object id (the registry says which)
 
 
 def _same_id(a: str, b: str) -> bool:

@@ -12,7 +12,7 @@ from api import problems, routes_admin, routes_catalog, routes_exports, routes_r
 from api.body_limit import BodyLimit
 from api.context import ApiContext
 from api.orchestrations import Orchestrations
-from core.bootstrap import Services, get_services
+from core.bootstrap import Services
 
 PREFIX = "/api/v1"
 DESCRIPTION = """Browse, search, restore and export Microsoft 365 backups; start backups; read the audit log.
@@ -24,9 +24,11 @@ and export only their own mailbox and OneDrive, back into their own data. Errors
 
 def create_app(
     orchestrations: Orchestrations,
-    services: Callable[[], Services] = get_services,
+    services: Callable[[], Services],
     context: ApiContext | None = None,
 ) -> FastAPI:
+    """The app over `services` (the host's provider: blueprints.services.provider under Functions) and the
+    orchestration starter `orchestrations`."""
     app = FastAPI(
         title="Microsoft 365 backup: restore API",
         version="1.0.0",

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-BACKUP_INSTANCE = "backup"  # one backup run at a time: the timer, the function-key starter and the API share it
+from core.backup_start import BACKUP_INSTANCE  # one backup run at a time: every starter shares the instance
+
+__all__ = ["BACKUP_INSTANCE", "Orchestrations", "restore_instance_id"]
 
 
 def restore_instance_id(job_id: str) -> str:

@@ -3,7 +3,7 @@ items, and the backup runs. Self-service users see only their own mailbox and On
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import AwareDatetime
@@ -13,7 +13,7 @@ from api.audit_trail import guard
 from api.auth import Principal
 from api.context import Caller, Svc
 from api.params import AtPoint, Continuation, PageSize, ResourcePath
-from api.schemas import PROBLEM_RESPONSES, RUN_PATTERN
+from api.schemas import PROBLEM_RESPONSES, RUN_PATTERN, CategoryName, WorkloadName
 from core.bootstrap import Services
 from core.browse import ItemQuery, list_tree, search_page
 from core.errors import InvalidRequestError, NotFoundError
@@ -22,7 +22,7 @@ from core.quarantine_view import points_with_quarantine, quarantine_listing
 from core.storage.runs import USABLE
 
 router = APIRouter(responses=PROBLEM_RESPONSES)
-Category = Annotated[Literal["mail", "contact", "event", "file"] | None, Query(description="what kind of item")]
+Category = Annotated[CategoryName | None, Query(description="what kind of item")]
 
 
 def _readable(svc: Services, request: Request, who: Principal, resource: str, action: str) -> None:
@@ -39,7 +39,7 @@ def resources(
     request: Request,
     who: Caller,
     svc: Svc,
-    workload: Annotated[Literal["exchange", "onedrive", "sharepoint"] | None, Query()] = None,
+    workload: Annotated[WorkloadName | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> dict[str, Any]:
     by_resource = svc.runs.points_by_resource()  # one scan, not one query per resource

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
@@ -13,14 +13,16 @@ from api import access
 from api.audit_trail import guard, record
 from api.context import Caller, Svc
 from api.params import AtPoint, Point, ResourcePath
-from api.schemas import PROBLEM_RESPONSES
+from api.schemas import PROBLEM_RESPONSES, CategoryName
 from api.streaming import writer_chunks
-from core.exports.downloads import open_download, open_zip
+from core.exports.downloads import OCTET_STREAM, open_download, open_zip
+from core.workloads import registry
 
 router = APIRouter(responses=PROBLEM_RESPONSES)
-# a message, a contact, an event, or a file in the type its name implies
-DOWNLOAD_TYPES = {t: {} for t in ("message/rfc822", "text/vcard", "text/calendar", "application/octet-stream", "*/*")}
-Category = Annotated[Literal["mail", "contact", "event", "file"] | None, Query(description="what kind of item")]
+# each category's media type, or a file in the type its name implies
+_TYPES = {c.media_type for w in registry.WORKLOADS.values() for c in w.categories if c.media_type}
+DOWNLOAD_TYPES = {t: {} for t in (*sorted(_TYPES), OCTET_STREAM, "*/*")}
+Category = Annotated[CategoryName | None, Query(description="what kind of item")]
 
 
 def _attachment(filename: str) -> str:

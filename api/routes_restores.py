@@ -1,5 +1,6 @@
 """Restores: start one (validated completely before anything is written: 202 with a status URL, or a 4xx and nothing
-recorded or started), list them, and read one's status with progress counts and per-item failures."""
+recorded or started; what it selects is kept with the job, so the job selects nothing again), list them, and read
+one's status with progress counts and per-item failures."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from core.errors import PermissionDeniedError
 from core.restore_plan import validate_restore
 from core.restore_request import RestoreRequest
 from core.storage.restore_jobs import new_job_id
+from core.workloads.base import Pick
 
 log = logging.getLogger(__name__)
 router = APIRouter(responses=PROBLEM_RESPONSES)
@@ -58,6 +60,10 @@ def _prepare(ctx: ApiContext, request: Request, body: RestoreBody, who: Principa
         wanted = replace(wanted, destination_name=wanted.new_folder_name())
     validated = validate_restore(svc, wanted)  # the target included: it exists, and a user has a mailbox
     job_id = new_job_id()
+    # the one selection of this restore, kept with the job (before the job row, which makes it visible): the job's
+    # planning splits it into parts and its parts read their items by id, so nothing selects again
+    selected = validated.selection.items if validated.selection is not None else []
+    svc.restore_jobs.save_selection(job_id, validated.run_id, validated.items, [Pick.of(s) for s in selected])
     svc.restore_jobs.create(job_id, wanted, who.to_dict())
     record(svc, who, "restore", "accepted", 202, resource=wanted.resource, scope=_scope(wanted),
            point=validated.run_id, destination=_destination(wanted), detail=job_id,

@@ -9,15 +9,21 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, St
 
 from core.errors import InvalidRequestError
 from core.models import ResourceKey
-from core.restore_request import RestoreRequest
+from core.restore_request import CONFLICT_POLICIES, RestoreRequest
+from core.workloads import registry
 
-RESOURCE_PATTERN = r"^(exchange|onedrive|sharepoint):[^\s:/\\?#][^\s/\\?#]{0,255}$"
+RESOURCE_PATTERN = registry.resource_pattern()
 RUN_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z_.:-]{0,63}$"
-ResourceText = Annotated[StrictStr, Field(pattern=RESOURCE_PATTERN, examples=["exchange:7f1d4c0e-7a52-4ad6-9e10"])]
+_EXAMPLE = f"{registry.workload_names()[0]}:7f1d4c0e-7a52-4ad6-9e10"
+ResourceText = Annotated[StrictStr, Field(pattern=RESOURCE_PATTERN, examples=[_EXAMPLE])]
 RunText = Annotated[StrictStr, Field(pattern=RUN_PATTERN, examples=["20261122T060000Z"])]
 ItemId = Annotated[StrictStr, Field(min_length=1, max_length=512)]
 MAX_RESTORE_ITEMS = 1_000
-WORKLOAD_CATEGORIES = {"exchange": ("mail", "contact", "event"), "onedrive": ("file",), "sharepoint": ("file",)}
+# the enums of the schema (and of the OpenAPI document) are the registry's names
+CategoryName = Literal[registry.category_names()]  # type: ignore[valid-type]
+WorkloadName = Literal[registry.workload_names()]  # type: ignore[valid-type]
+ConflictName = Literal[CONFLICT_POLICIES]  # type: ignore[valid-type]
+CATEGORY_HELP = "; ".join(f"{w.name}: {', '.join(c.name for c in w.categories)}" for w in registry.WORKLOADS.values())
 
 
 class Strict(BaseModel):
@@ -34,9 +40,7 @@ class RestoreBody(Strict):
     item_ids: Annotated[list[ItemId], Field(min_length=1, max_length=MAX_RESTORE_ITEMS)] | None = None
     folder: Annotated[StrictStr, Field(min_length=1, max_length=1024)] | None = None
     whole: StrictBool = False
-    category: Literal["mail", "contact", "event", "file"] | None = Field(
-        None, description="mailboxes: mail (default), contact or event; OneDrive and sites: file"
-    )
+    category: CategoryName | None = Field(None, description=f"what kind of item (default: the first): {CATEGORY_HELP}")
     destination: Literal["original", "new-folder"] = "original"
     destination_name: Annotated[StrictStr, Field(min_length=1, max_length=200)] | None = Field(
         None, description="name of the new folder (default 'Restored <time> UTC')"
@@ -44,7 +48,7 @@ class RestoreBody(Strict):
     target_resource: ResourceText | None = Field(
         None, description="restore into another resource of the same workload (another user's mailbox, OneDrive, site)"
     )
-    conflict: Literal["skip", "keep-both", "replace", "fail"] = "skip"
+    conflict: ConflictName = "skip"
     notify_attendees: StrictBool = Field(
         False,
         description="events only: recreate meetings with their attendees, so Exchange sends them invitations, "
@@ -54,10 +58,9 @@ class RestoreBody(Strict):
     def to_core(self) -> RestoreRequest:
         """The core request; InvalidRequestError (400) for combinations the schema cannot express."""
         key = ResourceKey.parse(self.resource)
-        allowed = WORKLOAD_CATEGORIES[key.workload]
-        category = self.category or allowed[0]
-        if category not in allowed:
-            raise InvalidRequestError(f"category {category!r} does not apply to {key.workload}: use {allowed}")
+        declared = registry.workload(key.workload)
+        if self.category is not None and self.category not in (allowed := [c.name for c in declared.categories]):
+            raise InvalidRequestError(f"category {self.category!r} does not apply to {key.workload}: use {allowed}")
         target_owner = None
         if self.target_resource is not None:
             target = ResourceKey.parse(self.target_resource)
@@ -79,7 +82,7 @@ class RestoreBody(Strict):
             destination_name=self.destination_name,
             target_owner=target_owner,
             conflict=self.conflict,
-            category="mail" if category == "file" else category,
+            category=self.category,
             notify_attendees=self.notify_attendees,
         )
 

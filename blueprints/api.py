@@ -14,8 +14,10 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from api.app import create_app
-from api.orchestrations import BACKUP_INSTANCE, restore_instance_id
-from blueprints.backup import ACTIVE_STATUSES
+from api.orchestrations import restore_instance_id
+from blueprints.backup import start_backup
+from blueprints.services import provider
+from core.backup_start import BACKUP_INSTANCE
 from core.errors import AlreadyRunningError
 
 log = logging.getLogger(__name__)
@@ -38,21 +40,8 @@ class DurableOrchestrations:
     """The API's orchestration port over the Durable client bound to the current request."""
 
     async def start_backup(self, resources: list[str] | None) -> None:
-        client = _client.get()
-        status = await client.get_status(BACKUP_INSTANCE)
-        if status and status.runtime_status in ACTIVE_STATUSES:
+        if not await start_backup(_client.get(), "api", resources):
             raise AlreadyRunningError("a backup run is already pending or running; poll /api/v1/backups/current")
-        payload: dict[str, Any] = {"trigger": "api"}
-        if resources:
-            payload["resources"] = resources
-        try:
-            await client.start_new("backup_orchestrator", BACKUP_INSTANCE, payload)
-        except Exception as error:
-            status = await client.get_status(BACKUP_INSTANCE)
-            if status and status.runtime_status in ACTIVE_STATUSES:
-                message = "a backup run started at the same time; poll /api/v1/backups/current"
-                raise AlreadyRunningError(message) from error
-            raise
 
     async def backup_status(self) -> dict[str, Any] | None:
         status = await _client.get().get_status(BACKUP_INSTANCE)
@@ -62,7 +51,7 @@ class DurableOrchestrations:
         await _client.get().start_new("restore_orchestrator", restore_instance_id(job_id), {"job_id": job_id})
 
 
-_asgi = func.AsgiMiddleware(create_app(DurableOrchestrations()))
+_asgi = func.AsgiMiddleware(create_app(DurableOrchestrations(), provider.get))
 
 
 @bp.route(

@@ -9,7 +9,8 @@
     GET /api/v1/automation/backups/status ──> the "backup" instance's runtimeStatus, customStatus, output
 
 Orchestrators only yield Durable tasks and call pure core.planning functions (they are replayed). Activities build
-the services lazily and call one core.backup use case each. Payloads are ids and counts.
+the services from blueprints.services.provider and call one core.backup use case each. Payloads are ids and counts.
+Every starter (and the API's, blueprints/api.py) starts a run through `start_backup` (core.backup_start).
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from blueprints.fan_in import error_text, settle
+from blueprints.services import provider
 from core import backup as use_cases
-from core.bootstrap import get_services
+from core.backup_start import BACKUP_INSTANCE, BACKUP_ORCHESTRATOR, start_backup_unless_running
 from core.planning import (
     RESOURCE_STATUSES,
     failed_result,
@@ -40,10 +42,7 @@ log = logging.getLogger(__name__)
 
 bp = df.Blueprint()
 
-INSTANCE_ID = "backup"
-ORCHESTRATOR = "backup_orchestrator"
 BATCH_ORCHESTRATOR = "backup_batch"
-ACTIVE_STATUSES = frozenset({df.OrchestrationRuntimeStatus.Pending, df.OrchestrationRuntimeStatus.Running})
 
 # Retries for infrastructure failures of one resource's activity (backup_resource itself returns resource-level
 # failures as status 'failed' instead of raising): 3 attempts, the first retry after 5 s.
@@ -58,8 +57,23 @@ RESOURCE_KEY = re.compile(r"^[a-z][a-z0-9]*:[^\s:][^\s]{0,255}$")
 # ---------------------------------------------------------------------------------------------------- starters
 
 
-def _is_active(status: df.DurableOrchestrationStatus | None) -> bool:
-    return bool(status) and status.runtime_status in ACTIVE_STATUSES
+class DurableBackupInstance:
+    """The backup instance through the Durable client the host binds (a core.backup_start.BackupInstance)."""
+
+    def __init__(self, client: df.DurableOrchestrationClient) -> None:
+        self._client = client
+
+    async def runtime_status(self) -> str | None:
+        status = await self._client.get_status(BACKUP_INSTANCE)
+        return status.runtime_status.value if status and status.runtime_status else None
+
+    async def start(self, run_input: dict[str, Any]) -> None:
+        await self._client.start_new(BACKUP_ORCHESTRATOR, BACKUP_INSTANCE, run_input)
+
+
+async def start_backup(client: df.DurableOrchestrationClient, trigger: str, resources: list[str] | None = None) -> bool:
+    """Start a backup run unless one is pending or running (trigger 'schedule', 'http' or 'api'). True if started."""
+    return await start_backup_unless_running(DurableBackupInstance(client), trigger, resources)
 
 
 @bp.timer_trigger(arg_name="timer", schedule="%BACKUP_SCHEDULE%", run_on_startup=False, use_monitor=True)
@@ -67,19 +81,10 @@ def _is_active(status: df.DurableOrchestrationStatus | None) -> bool:
 @bp.durable_client_input(client_name="client")
 async def backup_timer(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
     """Start a scheduled run unless one is still going (runs never overlap: one fixed instance id)."""
-    if _is_active(await client.get_status(INSTANCE_ID)):
-        log.warning("backup run %r is still pending or running: scheduled run skipped", INSTANCE_ID)
+    if not await start_backup(client, "schedule"):
+        log.warning("backup run %r is still pending or running: scheduled run skipped", BACKUP_INSTANCE)
         return
-    try:
-        await client.start_new(ORCHESTRATOR, INSTANCE_ID, {"trigger": "schedule"})
-    except Exception:
-        # The host refuses to replace a running instance (overridableExistingInstanceStates = NonRunningStates):
-        # a run started between our status check and start_new is not an error.
-        if _is_active(await client.get_status(INSTANCE_ID)):
-            log.warning("backup run %r started concurrently: scheduled run skipped", INSTANCE_ID)
-            return
-        raise
-    log.info("scheduled backup run started (instance %r)", INSTANCE_ID)
+    log.info("scheduled backup run started (instance %r)", BACKUP_INSTANCE)
 
 
 class RequestProblem(ValueError):
@@ -122,11 +127,11 @@ def _problem(status: HTTPStatus, detail: str, **members: Any) -> func.HttpRespon
 
 
 def _already_running(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    links = client.get_client_response_links(req, INSTANCE_ID)
+    links = client.get_client_response_links(req, BACKUP_INSTANCE)
     response = _problem(
         HTTPStatus.CONFLICT,
         "a backup run is already pending or running; poll its status or wait for it to finish",
-        instance=INSTANCE_ID,
+        instance=BACKUP_INSTANCE,
         links=links,
     )
     response.headers["Location"] = links["statusQueryGetUri"]
@@ -142,30 +147,21 @@ async def backup_start(req: func.HttpRequest, client: df.DurableOrchestrationCli
         resources = parse_start_request(req.get_body())
     except RequestProblem as problem:
         return _problem(HTTPStatus.BAD_REQUEST, str(problem))
-    if _is_active(await client.get_status(INSTANCE_ID)):
+    if not await start_backup(client, "http", resources):
         return _already_running(req, client)
-    run_input: dict[str, Any] = {"trigger": "http"}
-    if resources is not None:
-        run_input["resources"] = resources
-    try:
-        await client.start_new(ORCHESTRATOR, INSTANCE_ID, run_input)
-    except Exception:
-        if _is_active(await client.get_status(INSTANCE_ID)):
-            return _already_running(req, client)
-        raise
-    log.info("backup run started over HTTP (instance %r, %s)", INSTANCE_ID, len(resources or ()) or "all resources")
-    return client.create_check_status_response(req, INSTANCE_ID)
+    log.info("backup run started over HTTP (instance %r, %s)", BACKUP_INSTANCE, len(resources or ()) or "all resources")
+    return client.create_check_status_response(req, BACKUP_INSTANCE)
 
 
 @bp.route(route="v1/automation/backups/status", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 @bp.durable_client_input(client_name="client")
 async def backup_status(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """The current (or last) run's status: runtimeStatus, customStatus (progress counts), output (summary)."""
-    status = await client.get_status(INSTANCE_ID)
+    status = await client.get_status(BACKUP_INSTANCE)
     if not status:
-        return _problem(HTTPStatus.NOT_FOUND, "no backup run has been started yet", instance=INSTANCE_ID)
+        return _problem(HTTPStatus.NOT_FOUND, "no backup run has been started yet", instance=BACKUP_INSTANCE)
     body = {
-        "instanceId": INSTANCE_ID,
+        "instanceId": BACKUP_INSTANCE,
         "runtimeStatus": status.runtime_status.value if status.runtime_status else None,
         "createdTime": status.created_time.isoformat() if status.created_time else None,
         "lastUpdatedTime": status.last_updated_time.isoformat() if status.last_updated_time else None,
@@ -189,7 +185,7 @@ def _finish(context: df.DurableOrchestrationContext, run_id: str, summary: dict)
 
 @bp.orchestration_trigger(context_name="context", input_type=dict)
 def backup_orchestrator(context: df.DurableOrchestrationContext):
-    """One backup run. Input: {"trigger": "schedule" | "http", "resources": optional list of resource keys}."""
+    """One backup run. Input: {"trigger": "schedule" | "http" | "api", "resources": optional list of resource keys}."""
     run_input = context.get_input() or {}
     trigger = run_input.get("trigger", "schedule")
     requested = run_input.get("resources")
@@ -267,14 +263,14 @@ def _count_failed(results: list[dict]) -> int:
 
 @bp.activity_trigger(input_name="payload")
 def start_run(payload: dict) -> dict:
-    services = get_services()
+    services = provider.get()
     use_cases.start_run(services, payload["run_id"], payload["trigger"])
     return {"run_id": payload["run_id"], "batch_size": services.settings.batch_size}
 
 
 @bp.activity_trigger(input_name="payload")
 def discover_resources(payload: dict) -> dict:
-    services = get_services()
+    services = provider.get()
     errors: dict[str, str] = {}
     resources = use_cases.discover_resources(services, errors)
     return {"run_id": payload["run_id"], "resources": resources, "batch_size": services.settings.batch_size,
@@ -284,11 +280,11 @@ def discover_resources(payload: dict) -> dict:
 @bp.activity_trigger(input_name="payload")
 def backup_resource(payload: dict) -> dict:
     # the core result is already small: resource, status, counts, and an error text of bounded length
-    return use_cases.backup_resource(get_services(), payload["run_id"], payload["resource"])
+    return use_cases.backup_resource(provider.get(), payload["run_id"], payload["resource"])
 
 
 @bp.activity_trigger(input_name="payload")
 def finish_run(payload: dict) -> dict:
     summary = payload["summary"]
-    use_cases.finish_run(get_services(), payload["run_id"], summary)
+    use_cases.finish_run(provider.get(), payload["run_id"], summary)
     return {key: summary.get(key) for key in ("run_id", "status", "resources", *RESOURCE_STATUSES)}

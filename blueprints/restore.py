@@ -22,8 +22,8 @@ from typing import Any
 import azure.durable_functions as df
 
 from blueprints.fan_in import error_text, settle
+from blueprints.services import provider
 from core import restore_job
-from core.bootstrap import get_services
 from core.restore_plan import part_batches
 from core.storage.restore_jobs import COUNTS
 
@@ -152,13 +152,13 @@ def restore_batch(context: df.DurableOrchestrationContext):
 
 @bp.activity_trigger(input_name="payload")
 def plan_restore(payload: dict) -> dict:
-    return restore_job.plan_job(get_services(), payload["job_id"], payload.get("part_size"))
+    return restore_job.plan_job(provider.get(), payload["job_id"], payload.get("part_size"))
 
 
 @bp.activity_trigger(input_name="payload")
 def restore_part(payload: dict) -> dict:
     return restore_job.run_part(
-        get_services(),
+        provider.get(),
         payload["job_id"],
         payload["part"],
         payload["parts"],
@@ -170,5 +170,5 @@ def restore_part(payload: dict) -> dict:
 @bp.activity_trigger(input_name="payload")
 def finish_restore(payload: dict) -> dict:
     return restore_job.finish_job(
-        get_services(), payload["job_id"], payload["totals"], payload["failed_parts"], payload.get("error", "")
+        provider.get(), payload["job_id"], payload["totals"], payload["failed_parts"], payload.get("error", "")
     )

@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING
-from urllib.parse import quote
 
 from core.errors import GraphNotFound, InvalidRequestError, StorageError
 from core.models import BackupReport, ResourceKey
 from core.planning import failed_result
-from core.workloads import handler_for
+from core.workloads import registry
+from core.workloads.registry import handler_for
 
 if TYPE_CHECKING:
     from core.bootstrap import Services
     from core.run_owner import RunOwner
 
 log = logging.getLogger(__name__)
-
-# workload -> (the Graph path of a resource's owner, what it is called): read once when a resource has nothing to
-# back up or answered 404, to tell "no mailbox / no OneDrive" (skipped) from "no such user or site" (failed)
-OWNERS = {"exchange": ("users/{}", "user"), "onedrive": ("users/{}", "user"), "sharepoint": ("sites/{}", "site")}
 
 
 def start_run(services: Services, run_id: str, trigger: str, owner: RunOwner | None = None) -> None:
@@ -80,14 +76,12 @@ def backup_resource(services: Services, run_id: str, resource_key: str) -> dict:
 def confirm_owner(services: Services, key: ResourceKey, report: BackupReport) -> None:
     """A resource skipped as having nothing to back up (no mailbox, no OneDrive), or failed with a 404, whose owner
     is not in the tenant at all is failed with that reason: a user or site that is gone (or was mistyped) is never
-    'nothing to back up'. Graph answers both with similar 404s, so the owner is read to tell them apart."""
-    owner_path = OWNERS.get(key.workload)
-    if owner_path is None:
-        return
-    path, what = owner_path
-    safe = "," if key.workload == "sharepoint" else ""  # a site id is 'host,site guid,web guid'
+    'nothing to back up'. Graph answers both with similar 404s, so the owner (its workload's owner_path) is read
+    to tell them apart."""
+    declared = registry.workload(key.workload)
+    what = declared.owner_noun
     try:
-        services.graph.get_json(path.format(quote(key.owner, safe=safe)), params={"$select": "id"})
+        services.graph.get_json(declared.graph_path(declared.owner_path, key.owner), params={"$select": "id"})
     except GraphNotFound as exc:
         reason = report.fatal or report.skipped_reason
         report.fatal = f"{what} {key.owner!r} is not in the tenant ({exc.code or exc.status}): {reason}"[:1000]

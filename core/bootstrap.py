@@ -1,9 +1,19 @@
-"""Composition root: builds the services from Settings. The Functions app calls `get_services()` lazily on first
-use, so a missing setting never breaks function indexing."""
+"""Composition root: `build_services(settings)` is the one function that builds the services from Settings; every
+use case takes the Services it gets. Hosts own a `ServiceProvider`, which builds them lazily on first use (so a
+missing setting never breaks function indexing) and which tests replace with `provider.override(services)`.
+
+    Settings ──build_services──> Services ──> core use cases (core.backup, core.restore_job, ...)
+    ServiceProvider: get() builds once (from the environment by default), override() swaps in others, close()
+      the Functions app and its API: blueprints.services.provider
+      the local API server (devenv.api_server): the same provider, since it runs the blueprints' activities
+      the CLI (core.cli): build_services(load_settings()) directly, once per command
+"""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from core.config import Settings, load_settings
@@ -52,15 +62,46 @@ def build_services(settings: Settings) -> Services:
     )
 
 
-_services: Services | None = None
-_lock = threading.Lock()
+def services_from_environment() -> Services:
+    """What a host builds when nothing overrides it: the services for the settings in os.environ."""
+    return build_services(load_settings())
 
 
-def get_services() -> Services:
-    """The process-wide services, built from the environment on first use (once, however many activities of
-    a fresh worker ask at the same time)."""
-    global _services
-    with _lock:
-        if _services is None:
-            _services = build_services(load_settings())
-        return _services
+class ServiceProvider:
+    """A host's services, built by `build` on first use (once, however many activities of a fresh worker ask at
+    the same time). Pass the provider itself (or `provider.get`) where a `Callable[[], Services]` is expected."""
+
+    def __init__(self, build: Callable[[], Services] = services_from_environment) -> None:
+        self._build = build
+        self._built: Services | None = None
+        self._override: Services | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Services:
+        with self._lock:
+            if self._override is not None:
+                return self._override
+            if self._built is None:
+                self._built = self._build()
+            return self._built
+
+    __call__ = get
+
+    @contextmanager
+    def override(self, services: Services) -> Iterator[Services]:
+        """Serve `services` instead until the block ends, then what was served before (overrides nest). The
+        caller owns `services`: they are not closed here. The seam tests use instead of a process-wide global."""
+        with self._lock:
+            previous, self._override = self._override, services
+        try:
+            yield services
+        finally:
+            with self._lock:
+                self._override = previous
+
+    def close(self) -> None:
+        """Close the services this provider built; the next `get()` builds new ones."""
+        with self._lock:
+            built, self._built = self._built, None
+        if built is not None:
+            built.close()

@@ -21,7 +21,6 @@ from core.catalog_view import (
     SCAN_BUDGET,
     Scope,
     aware,
-    category_of,
     check_page_size,
     describe,
     open_scope,
@@ -32,6 +31,7 @@ from core.catalog_view import (
 from core.errors import NotFoundError
 from core.storage.catalog import ItemVersion
 from core.workloads.folder_paths import is_within, split_path
+from core.workloads.registry import category_for
 
 if TYPE_CHECKING:
     from core.bootstrap import Services
@@ -52,7 +52,7 @@ class ItemQuery:
     recipient: str | None = None  # case-insensitive substring of a to/cc/bcc address (mail)
     has_attachments: bool | None = None  # mail and events
     name: str | None = None  # case-insensitive substring of the name: a file's, a contact's display name, a subject
-    category: str | None = None  # 'mail' (default for exchange), 'contact', 'event'; 'file' (onedrive, sharepoint)
+    category: str | None = None  # one of the resource's workload's categories (default: its first)
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ class _Matcher:
         if query.has_attachments is not None and v.has_attachments != query.has_attachments:
             return False
         if self.after or self.before:
-            when = parse_time(v.modified if self.scope.files else v.received)
+            when = parse_time(getattr(v, self.scope.time_field))
             if when is None or (self.after and when < self.after) or (self.before and when >= self.before):
                 return False
         return True
@@ -117,13 +117,13 @@ class _Matcher:
 
 def find_items(services: Services, query: ItemQuery) -> tuple[str, Iterator[dict]]:
     """(the run resolved, an iterator of every matching item as a dict), streamed from the catalog."""
-    category = category_of(query.resource, query.category)
+    category = category_for(query.resource, query.category)
     run_id = services.runs.resolve_point(query.resource, query.run_id, query.at)
     scope = open_scope(services, query.resource, run_id, category)
     matcher = _Matcher(scope, query)
 
     def matches() -> Iterator[dict]:
-        for version in services.catalog.as_of(query.resource, category, run_id, folder_ids=matcher.folder_ids()):
+        for version in services.catalog.as_of(query.resource, category.name, run_id, folder_ids=matcher.folder_ids()):
             if matcher(version):
                 yield describe(scope, version)
 
@@ -134,12 +134,13 @@ def search_page(services: Services, query: ItemQuery, page_size: int, continuati
     """One page of `find_items`' matches, in catalog (item id) order. Pass the page's continuation back with the
     same query for the next one; a token of another query, or a garbled one, is an InvalidRequestError."""
     check_page_size(page_size)
-    category = category_of(query.resource, query.category)
-    digest = tokens.query_digest("search", {**asdict(query), "category": category})
+    category = category_for(query.resource, query.category)
+    digest = tokens.query_digest("search", {**asdict(query), "category": category.name})
     run_id, start = start_point(services, query.resource, query.run_id, query.at, digest, continuation)
     scope = open_scope(services, query.resource, run_id, category)
     matcher = _Matcher(scope, query)
-    versions = services.catalog.as_of(query.resource, category, run_id, start=start, folder_ids=matcher.folder_ids())
+    folder_ids = matcher.folder_ids()
+    versions = services.catalog.as_of(query.resource, category.name, run_id, start=start, folder_ids=folder_ids)
     kept, token = page_of(versions, matcher, page_size, digest, run_id)
     return SearchPage(run_id, [describe(scope, v) for v in kept], token)
 
@@ -159,11 +160,11 @@ def list_tree(
     contact folders and contacts, calendars and events, drive folders and files. NotFoundError for a path that
     is no folder as of that run."""
     check_page_size(page_size)
-    category = category_of(resource, category)
-    asked = {"resource": resource, "run_id": run_id, "at": at, "path": path, "category": category}
+    kind = category_for(resource, category)
+    asked = {"resource": resource, "run_id": run_id, "at": at, "path": path, "category": kind.name}
     digest = tokens.query_digest("tree", asked)
     run, start = start_point(services, resource, run_id, at, digest, continuation)
-    scope = open_scope(services, resource, run, category)
+    scope = open_scope(services, resource, run, kind)
     target = split_path(path)
     here = [key for key, p in scope.paths.items() if split_path(p) == target]
     if target and not here:
@@ -175,8 +176,8 @@ def list_tree(
             children.setdefault(p, {"name": segments[-1], "path": p, "id": key})
     folders = sorted(children.values(), key=lambda f: (f["name"].casefold(), f["path"]))
     if not here:  # the top of a mailbox holds folders only
-        return TreeListing(run, path, category, folders, [], None)
+        return TreeListing(run, path, kind.name, folders, [], None)
     inside = set(here)
-    versions = services.catalog.as_of(resource, category, run, start=start, folder_ids=scope.server_filter(here))
+    versions = services.catalog.as_of(resource, kind.name, run, start=start, folder_ids=scope.server_filter(here))
     kept, token = page_of(versions, lambda v: v.folder_id in inside, page_size, digest, run)
-    return TreeListing(run, path, category, folders, [describe(scope, v) for v in kept], token)
+    return TreeListing(run, path, kind.name, folders, [describe(scope, v) for v in kept], token)

@@ -2,9 +2,10 @@
 which categories a resource has, the paths of its folders, an item as the CLI and the API show it, and bounded
 pages of catalog versions with opaque continuation tokens.
 
-Categories: a mailbox (exchange) holds 'mail' (the default), 'contact' and 'event'; a OneDrive or SharePoint site
-holds 'file'. Drive paths are rebuilt from the folder versions of the run and start below the drive's root; a
-site with several libraries shows their trees merged, as the CLI and restores do."""
+Which categories a workload holds, and how each one's folder paths are known, is the registry's business
+(core/workloads/registry.py): a scope is opened for one Category. Drive paths, for instance, are rebuilt from the
+folder versions of the run and start below the drive's root; a site with several libraries shows their trees
+merged, as the CLI and restores do."""
 
 from __future__ import annotations
 
@@ -15,21 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from core import continuation as tokens
 from core.errors import InvalidRequestError
-from core.models import ResourceKey
-from core.storage.catalog import FOLDER, ItemVersion
-from core.workloads.contacts_backup import CONTACT, CONTACT_FOLDER
-from core.workloads.drive_backup import DRIVE_FOLDER, FILE
-from core.workloads.drive_restore import folder_paths
-from core.workloads.events_backup import CALENDAR, EVENT
+from core.storage.catalog import ItemVersion
 from core.workloads.folder_paths import join_path, split_path
 
 if TYPE_CHECKING:
     from core.bootstrap import Services
+    from core.workloads.base import Category
 
-MAIL = "mail"
-MAILBOX_CATEGORIES = (MAIL, CONTACT, EVENT)
-FILE_CATEGORIES = (FILE,)
-FOLDER_CATEGORY = {MAIL: FOLDER, CONTACT: CONTACT_FOLDER, EVENT: CALENDAR, FILE: DRIVE_FOLDER}
 MAX_PAGE_SIZE = 1000
 SCAN_BUDGET = 20_000  # catalog entries one page may read before it answers (then with a continuation)
 SERVER_FILTER_MAX = 20  # up to this many folder ids are filtered by the table service itself
@@ -44,10 +37,8 @@ class Scope:
     category: str
     folders: dict[str, ItemVersion] = field(default_factory=dict)  # folder id -> version
     paths: dict[str, str] = field(default_factory=dict)  # folder id -> path ('' for a drive root)
-
-    @property
-    def files(self) -> bool:
-        return self.category == FILE
+    own_paths: bool = False  # an item's path is its own (a file's), not its folder's
+    time_field: str = "received"  # the ItemVersion field a browse's --after / --before compare
 
     def path_of(self, version: ItemVersion) -> str:
         """The path of the folder holding `version` as of the run."""
@@ -58,25 +49,14 @@ class Scope:
         return folder_ids if len(folder_ids) <= SERVER_FILTER_MAX else None
 
 
-def category_of(resource: str, category: str | None) -> str:
-    """The item category to read: validated against the resource's workload, defaulted from it."""
-    try:
-        workload = ResourceKey.parse(resource).workload
-    except ValueError as exc:
-        raise InvalidRequestError(str(exc)) from None
-    allowed = MAILBOX_CATEGORIES if workload == "exchange" else FILE_CATEGORIES
-    if category is None:
-        return allowed[0]
-    if category not in allowed:
-        raise InvalidRequestError(f"category must be one of {allowed} for {workload}, got {category!r}")
-    return category
-
-
-def open_scope(services: Services, resource: str, run_id: str, category: str) -> Scope:
+def open_scope(services: Services, resource: str, run_id: str, category: Category) -> Scope:
     """Load the category's folders as of the run (folders are few beside items: they are held in memory)."""
-    folders = {v.item_id: v for v in services.catalog.as_of(resource, FOLDER_CATEGORY[category], run_id)}
-    paths = folder_paths(folders) if category == FILE else {key: v.folder_path for key, v in folders.items()}
-    return Scope(resource, run_id, category, folders, paths)
+    folders = {v.item_id: v for v in services.catalog.as_of(resource, category.folder_category, run_id)}
+    if category.folder_paths is not None:
+        paths = category.folder_paths(folders)
+    else:
+        paths = {key: v.folder_path for key, v in folders.items()}
+    return Scope(resource, run_id, category.name, folders, paths, category.own_paths, category.time_field)
 
 
 def parse_time(value: str) -> datetime | None:
@@ -99,7 +79,7 @@ def describe(scope: Scope, version: ItemVersion) -> dict[str, Any]:
         "id": version.item_id,
         "category": version.category,
         "folder": path,
-        "path": join_path([*split_path(path), version.name]) if scope.files else path,
+        "path": join_path([*split_path(path), version.name]) if scope.own_paths else path,
         "name": version.name,
         "subject": version.name,
         "modified": version.modified,

@@ -16,7 +16,6 @@ from typing import Any
 
 from core.bootstrap import Services, build_services
 from core.browse import ItemQuery, find_items
-from core.catalog_view import FILE_CATEGORIES, MAILBOX_CATEGORIES, category_of
 from core.config import load_settings, settings_help
 from core.errors import BackupError
 from core.exports.contacts_export import export_contacts_vcf
@@ -25,9 +24,10 @@ from core.exports.mail_export import export_mail_zip, export_message
 from core.progress import Progress
 from core.quarantine_view import points_with_quarantine
 from core.restore import restore
-from core.restore_request import CATEGORIES, CONFLICT_POLICIES, DESTINATIONS, RestoreRequest
-from core.restore_target import check_mailbox
+from core.restore_plan import target_owner
+from core.restore_request import CONFLICT_POLICIES, DESTINATIONS, RestoreRequest
 from core.runner import run_backup
+from core.workloads import registry
 
 EXIT_OK, EXIT_ERROR, EXIT_PARTIAL, EXIT_FAILED = 0, 2, 3, 4
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
@@ -44,8 +44,14 @@ def _time(text: str) -> datetime:
 
 
 def _resource(text: str) -> str:
-    """'exchange:<user id>', 'onedrive:<user id>', 'sharepoint:<site id>', or a bare user id for Exchange."""
-    return text if ":" in text else f"exchange:{text}"
+    """'<workload>:<owner id>' ('exchange:<user id>', 'sharepoint:<site id>'), or a bare id of the first workload's
+    owner (a user id, for Exchange)."""
+    return text if ":" in text else f"{registry.workload_names()[0]}:{text}"
+
+
+_CATEGORY_HELP = "what kind of item, by workload (default: the first): " + "; ".join(
+    f"{w.name}: {', '.join(c.name for c in w.categories)}" for w in registry.WORKLOADS.values()
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,7 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("backup", help="run a backup now (all discovered resources, or --resource)")
     p.add_argument("--resource", action="append", type=_resource, help="back up only this resource (repeatable)")
-    p.add_argument("--workload", action="append", help="exchange, onedrive or sharepoint (default: the setting)")
+    p.add_argument(
+        "--workload",
+        action="append",
+        choices=registry.workload_names(),
+        help=f"{', '.join(registry.workload_names())} (default: the setting)",
+    )
     p.add_argument("--include-user", action="append", default=[], help="only these users (id or UPN)")
     p.add_argument("--exclude-user", action="append", default=[], help="never these users")
     p.add_argument("--include-site", action="append", default=[], help="only these site URLs (and subsites)")
@@ -81,8 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("resource", type=_resource)
     _point_args(p)
     p.add_argument("--folder", help="this folder path and below, e.g. Inbox/Projects")
-    kinds = MAILBOX_CATEGORIES + FILE_CATEGORIES
-    p.add_argument("--category", choices=kinds, help="a mailbox's mail (default), contact or event; a drive's file")
+    p.add_argument("--category", choices=registry.category_names(), help=_CATEGORY_HELP)
     p.add_argument("--subject", help="subject (mail, events) or name contains (case-insensitive)")
     p.add_argument("--name", help="name contains: a file's, a contact's display name, a subject (case-insensitive)")
     p.add_argument("--sender", help="sender address contains (case-insensitive)")
@@ -110,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="restore into this user's mailbox/OneDrive (user id) or this site (site id) instead",
     )
     p.add_argument("--conflict", choices=CONFLICT_POLICIES, default="skip")
-    p.add_argument("--category", choices=CATEGORIES, default="mail", help="for a mailbox: mail, contact or event")
+    p.add_argument("--category", choices=registry.category_names(), help=_CATEGORY_HELP)
     p.add_argument(
         "--notify-attendees",
         action="store_true",
@@ -203,7 +213,11 @@ def _items(services: Services, args: argparse.Namespace) -> int:
             break
     text = [f"{args.resource} as of run {run_id}: {len(items)} item(s)"]
     text += [f"  {i['id']}  {i['folder']}  {i['received']}  {i['sender']}  {i['subject']}" for i in items]
-    data = {"resource": args.resource, "run_id": run_id, "category": category_of(args.resource, args.category)}
+    data = {
+        "resource": args.resource,
+        "run_id": run_id,
+        "category": registry.category_for(args.resource, args.category).name,
+    }
     _emit(args, {**data, "items": items}, "\n".join(text))
     return EXIT_OK
 
@@ -222,7 +236,9 @@ def _restore(services: Services, args: argparse.Namespace) -> int:
         category=args.category,
         notify_attendees=args.notify_attendees,
     )
-    check_mailbox(services, request)  # a user without a mailbox: refused before anything is written
+    declared = registry.workload(request.key.workload)
+    if declared.check_target is not None:  # a user without a mailbox: refused before anything is written
+        declared.check_target(services, target_owner(request) or request.key.owner)
     report = restore(services, request)
     text = (
         f"restored {report.restored}, skipped {report.skipped}, failed {report.failed} "

@@ -82,7 +82,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BACKUP_TABLE_PREFIX", "m365bk", "Prefix of the Table Storage tables (delta state, catalog, runs)."),
     Setting("BACKUP_SCHEDULE", "0 0 */4 * * *", "NCRONTAB schedule of the timer-triggered backup."),
     Setting("BACKUP_BATCH_SIZE", "50", "Resources per sub-orchestration in the backup fan-out."),
-    Setting("BACKUP_WORKLOADS", "exchange", "Comma-separated workloads to back up."),
+    Setting(
+        "BACKUP_WORKLOADS",
+        "",
+        "Comma-separated workloads to back up (exchange, onedrive, sharepoint); empty: those on by default (exchange).",
+    ),
     Setting(
         "BACKUP_INCLUDE_USERS",
         "",
@@ -229,7 +233,7 @@ def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from `env` (default: os.environ). Raises ConfigError naming the bad setting."""
     env = os.environ if env is None else env
-    workloads = _list(env, "BACKUP_WORKLOADS")
+    workloads = _list(env, "BACKUP_WORKLOADS") if env.get("BACKUP_WORKLOADS") else _default_workloads()
     settings = Settings(
         tenant_id=_get(env, "GRAPH_TENANT_ID"),
         client_id=_get(env, "GRAPH_CLIENT_ID"),
@@ -284,6 +288,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if not workloads:
         raise ConfigError("BACKUP_WORKLOADS names no workload")
     return settings
+
+
+def _default_workloads() -> tuple[str, ...]:
+    from core.workloads.registry import default_workloads  # the registry imports every workload: only when needed
+
+    return default_workloads()
 
 
 def settings_help() -> str:

@@ -9,7 +9,8 @@ from typing import Any
 
 @dataclass(frozen=True)
 class ResourceKey:
-    """'exchange:<user id>': a workload and the owner of the data it backs up (a user, later a site or drive)."""
+    """'<workload>:<owner id>' ('exchange:<user id>', 'sharepoint:<site id>'): a workload and the owner of the
+    data it backs up (core/workloads/registry.py knows the workloads)."""
 
     workload: str
     owner: str

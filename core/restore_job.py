@@ -1,13 +1,15 @@
 """Carrying out a recorded restore job: the use cases behind the restore orchestration's activities.
 
-    plan_job(services, job_id)      validate the job's request again, fix its run and destination folder (for mail,
-                                    find or make the target folders once, kept with the job), start it
-    run_part(services, job_id, ...) restore one part and record what it did
+    plan_job(services, job_id)      split the selection kept with the job into parts (a job recorded without one,
+                                    validated and selected here, once), fix its destination folder, prepare what its
+                                    category prepares once per job (mail: find or make the target folders, kept with
+                                    the job), start it
+    run_part(services, job_id, ...) restore one part (its items of the kept selection, read by id) and record it
     finish_job(services, job_id, ...)  record failed parts, set the job's final status, append the audit entry
 
-Each is safe to run again (activities run at least once): planning derives the destination folder's name from the
-job's creation time, parts record their outcome under their own row, finishing overwrites the same fields. Payloads
-in and out are ids and counts."""
+Each is safe to run again (activities run at least once): planning reuses the selection kept with the job (it
+selects at most once), derives the destination folder's name from the job's creation time, parts record their
+outcome under their own row, finishing overwrites the same fields. Payloads in and out are ids and counts."""
 
 from __future__ import annotations
 
@@ -16,12 +18,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from core.errors import GraphError, InvalidRequestError, NotFoundError, StorageError
-from core.restore import restore
-from core.restore_plan import PART_BATCH_SIZE, PART_SIZE, job_status, part_request, validate_restore
-from core.restore_request import RestoreRequest
+from core.restore import restore, restore_picks
+from core.restore_plan import PART_BATCH_SIZE, PART_SIZE, job_status, part_request, parts_of, validate_restore
 from core.storage.audit_log import AuditEntry
 from core.storage.restore_jobs import COUNTS
-from core.workloads import mail_restore
+from core.workloads.base import Pick
 
 if TYPE_CHECKING:
     from core.bootstrap import Services
@@ -39,44 +40,56 @@ def _created(job: dict[str, Any]) -> datetime | None:
 
 
 def plan_job(services: Services, job_id: str, part_size: int | None = None) -> dict[str, Any]:
-    """Validate the job's request against the backup and the tenant as they are now and start the job: returns
-    {job_id, run_id, parts, batch_size, items, destination_name}. A request that can no longer be carried out
-    finishes the job as failed and returns parts 0 with the reason in `error`. NotFoundError if there is no job."""
+    """Start the job from the selection kept with it (the API's validation kept it; a job recorded without one is
+    validated against the backup and the tenant as they are now, and its selection kept, here): returns {job_id,
+    run_id, parts, batch_size, items, destination_name}. A request that can no longer be carried out finishes the
+    job as failed and returns parts 0 with the reason in `error`. NotFoundError if there is no job."""
     store = services.restore_jobs
     job = store.get(job_id)
     plan: dict[str, Any] = {"job_id": job_id, "run_id": "", "parts": 0, "batch_size": PART_BATCH_SIZE, "items": 0}
     try:
         request = store.request(job_id)
-        checked = validate_restore(services, request, part_size or PART_SIZE)
+        kept = store.selection(job_id)
+        if kept is None:
+            checked = validate_restore(services, request, part_size or PART_SIZE)
+            selected = checked.selection.items if checked.selection is not None else []
+            store.save_selection(job_id, checked.run_id, checked.items, [Pick.of(s) for s in selected])
+            kept = {"run_id": checked.run_id, "items": checked.items}
     except (InvalidRequestError, NotFoundError) as exc:
         store.finish(job_id, "failed", str(exc))
         log.info("restore job %s refused at planning: %s", job_id, exc)
         return {**plan, "destination_name": None, "error": str(exc)}
+    run_id, items = str(kept["run_id"]), int(kept["items"])
+    parts = parts_of(request, items, part_size or PART_SIZE)
     name = request.new_folder_name(_created(job)) if request.destination == "new-folder" else None
-    if _resolves_folders(request) and store.folders(job_id) is None:
-        whole = part_request(request, checked.run_id, 1, 0, name)
+    prepare = request.kind.prepare
+    if prepare is not None and store.folders(job_id) is None:
+        whole = part_request(request, run_id, 1, 0, name)
         try:
-            store.save_folders(job_id, mail_restore.prepare_targets(services, whole, checked.run_id))
+            store.save_folders(job_id, prepare(services, whole, store.part_picks(job_id, 0, 1) or []))
         except (GraphError, StorageError, NotFoundError, ValueError) as exc:  # each part finds its folders itself
             log.warning("restore job %s: target folders not resolved at planning: %s", job_id, exc)
-    store.start(job_id, checked.run_id, checked.parts, name or "")
-    return {**plan, "run_id": checked.run_id, "parts": checked.parts, "items": checked.items, "destination_name": name}
+    store.start(job_id, run_id, parts, name or "")
+    return {**plan, "run_id": run_id, "parts": parts, "items": items, "destination_name": name}
 
 
 def run_part(
     services: Services, job_id: str, part: int, parts: int, run_id: str, destination_name: str | None
 ) -> dict[str, int]:
-    """Restore part `part` of `parts` of the job and record its outcome; returns its counts."""
-    request = part_request(services.restore_jobs.request(job_id), run_id, parts, part, destination_name)
-    prepared = services.restore_jobs.folders(job_id) if _resolves_folders(request) else None
-    report = restore(services, request) if prepared is None else mail_restore.restore_mail(services, request, prepared)
-    return services.restore_jobs.record_part(job_id, part, report)
-
-
-def _resolves_folders(request: RestoreRequest) -> bool:
-    """Whether the job finds its target folders once, when planned, for all its parts: a mail restore (its parts
-    share one folder tree; each part finding it again cost ~24 Graph requests per part of 100 messages)."""
-    return request.key.workload == "exchange" and request.category == "mail"
+    """Restore part `part` of `parts` of the job (its slice of the kept selection, each item read by id) and record
+    its outcome; returns its counts."""
+    store = services.restore_jobs
+    done = store.recorded_part(job_id, part)
+    if done is not None:  # the activity runs again after its part finished: nothing is restored twice
+        return done
+    request = part_request(store.request(job_id), run_id, parts, part, destination_name)
+    prepared = store.folders(job_id) if request.kind.prepare is not None else None
+    if store.begin_part(job_id, part) and prepared:  # it began before and never finished: what it restored then
+        prepared = {path: (folder_id, False) for path, (folder_id, _made) in prepared.items()}  # is looked for
+    picks = store.part_picks(job_id, part, parts)
+    if picks is None:  # a job planned before selections were kept: its part selects its share itself
+        return store.record_part(job_id, part, restore(services, request, prepared))
+    return store.record_part(job_id, part, restore_picks(services, request, picks, prepared))
 
 
 def finish_job(

@@ -1,15 +1,19 @@
 """Planning a restore: every check that can be made before anything is written, and how it splits into parts.
 
-    validate_restore(services, request)  the point, the conflict policy, the selection, the target; how many items
-                                         and in how many parts (mail and files: ceil(items / PART_SIZE), at most
-                                         MAX_PARTS; contacts and events: one)
+    check_restore(services, request)     the point, the conflict policy, the selection, the target, each once: the
+                                         run and what the request selects as of it (a Selection)
+    validate_restore(services, request)  check_restore, and an empty selection refused; how many items and in how
+                                         many parts (a category that splits: ceil(items / PART_SIZE), at most
+                                         MAX_PARTS; else one), with the selection
     part_request(request, ...)           the request one part runs: the run pinned, the destination folder named
     part_batches(parts), job_status(...) pure helpers for the orchestrator (replay-safe: no I/O, no clock)
 
-The HTTP API calls validate_restore before it records a job (so a request that cannot be carried out is refused,
-and nothing is written); the restore orchestration calls it again when the job starts (the tenant or the backup may
-have changed meanwhile) and runs each part with part_request. Parts split the selection by item id (see
-RestoreRequest.select_part), so the same selection always splits the same way and no item is in two parts."""
+One selection per restore: the HTTP API calls validate_restore before it records a job (so a request that cannot
+be carried out is refused, and nothing is written) and keeps the selection with the job (item ids, folder ids and
+paths: RestoreJobStore.save_selection); the job's planning then splits that stored selection into parts and selects
+nothing (a job recorded without one is selected once, at planning), and each part reads its own items by id.
+Parts split the selection by item id (see RestoreRequest.part_bounds), so the same selection always splits the same
+way and no item is in two parts."""
 
 from __future__ import annotations
 
@@ -17,21 +21,19 @@ import dataclasses
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import quote
 
 from core.errors import GraphNotFound, InvalidRequestError, NotFoundError
 from core.models import ResourceKey
 from core.restore_request import RestoreRequest
-from core.restore_target import check_mailbox
-from core.workloads import contacts_restore, drive_restore, events_restore, handler_for, mail_restore
+from core.workloads.registry import workload
 
 if TYPE_CHECKING:
     from core.bootstrap import Services
+    from core.workloads.base import Selection
 
-PART_SIZE = 100  # items per part for mail and files
+PART_SIZE = 100  # items per part, for the categories that split
 MAX_PARTS = 500  # however large the selection: parts grow instead (history and table rows stay bounded)
 PART_BATCH_SIZE = 50  # parts per restore_batch sub-orchestration
-FILE_WORKLOADS = ("onedrive", "sharepoint")
 
 
 @dataclass(frozen=True)
@@ -39,31 +41,48 @@ class ValidatedRestore:
     run_id: str  # the backup run the request resolves to
     items: int  # how many items the selection holds
     parts: int  # how many parts to run it in
+    selection: Selection | None = dataclasses.field(default=None, repr=False, compare=False)  # what it selects
 
     def to_dict(self) -> dict[str, object]:
-        return dataclasses.asdict(self)
+        return {"run_id": self.run_id, "items": self.items, "parts": self.parts}
 
 
-def validate_restore(services: Services, request: RestoreRequest, part_size: int = PART_SIZE) -> ValidatedRestore:
-    """Check `request` against the backup and the tenant without writing anything. Raises NotFoundError (unknown
-    run, a time before the first backup, unknown items or folder, a target not in the tenant) or
-    InvalidRequestError (a conflict policy the workload does not have, an empty selection, a target of another
-    workload). `part_size` (items per part) is for tests and tuning; the request's own part/parts are ignored."""
-    if part_size < 1:
-        raise ValueError("part_size must be >= 1")
+def check_restore(
+    services: Services, request: RestoreRequest, empty_ok: bool = True, point_refused: type[Exception] = NotFoundError
+) -> tuple[str, Selection]:
+    """(run id, what the request selects as of it), after checking the conflict policy, the point, the selection
+    and the target, each once and before anything is written. Raises NotFoundError (unknown run, a time before the
+    first backup, unknown items or folder, a target not in the tenant) or InvalidRequestError (a conflict policy the
+    category does not have, a target of another workload; an empty selection, unless `empty_ok`). A time before the
+    first backup raises `point_refused` (the API's 404; a direct restore's InvalidRequestError)."""
     whole = dataclasses.replace(request, part=0, parts=1)
-    workload = whole.key.workload
-    handler_for(workload)  # an unknown workload is an InvalidRequestError
     _check_conflict(whole)
     try:
         run_id = services.runs.resolve_point(whole.resource, whole.run_id, whole.at)
     except InvalidRequestError as exc:  # the time asked for is before the first backup: no such point
-        raise NotFoundError(str(exc)) from None
-    items, splittable = _count_selection(services, whole, run_id)
-    if items == 0:
+        raise point_refused(str(exc)) from None
+    selection = whole.kind.select(services, whole, run_id)
+    if not empty_ok and len(selection) == 0:
         raise InvalidRequestError(f"nothing to restore: the selection is empty in the backup as of run {run_id}")
     _check_target(services, whole)
-    return ValidatedRestore(run_id, items, parts_for(items, part_size) if splittable else 1)
+    return run_id, selection
+
+
+def validate_restore(services: Services, request: RestoreRequest, part_size: int = PART_SIZE) -> ValidatedRestore:
+    """Check `request` against the backup and the tenant without writing anything (check_restore), refusing an
+    empty selection (InvalidRequestError). `part_size` (items per part) is for tests and tuning; the request's own
+    part/parts are ignored. The result carries the selection, for the job to keep."""
+    if part_size < 1:
+        raise ValueError("part_size must be >= 1")
+    run_id, selection = check_restore(services, request, empty_ok=False)
+    items = len(selection)
+    return ValidatedRestore(run_id, items, parts_of(request, items, part_size), selection)
+
+
+def parts_of(request: RestoreRequest, items: int, part_size: int = PART_SIZE) -> int:
+    """How many parts a selection of `items` of the request's category runs in (one if the category does not
+    split)."""
+    return parts_for(items, part_size) if request.kind.splits else 1
 
 
 def parts_for(items: int, part_size: int = PART_SIZE) -> int:
@@ -122,47 +141,20 @@ def target_owner(request: RestoreRequest) -> str | None:
     return key.owner
 
 
-def _allowed_conflicts(request: RestoreRequest) -> tuple[str, ...]:
-    if request.key.workload in FILE_WORKLOADS:
-        return tuple(drive_restore.BEHAVIOUR)
-    return mail_restore.CONFLICTS
-
-
 def _check_conflict(request: RestoreRequest) -> None:
-    allowed = _allowed_conflicts(request)
-    if request.conflict not in allowed:
-        what = "files" if request.key.workload in FILE_WORKLOADS else f"{request.category}s"
-        raise InvalidRequestError(f"conflict must be one of {allowed} for {what}, got {request.conflict!r}")
-
-
-def _count_selection(services: Services, request: RestoreRequest, run_id: str) -> tuple[int, bool]:
-    """(items selected, whether the restore may run in parts). A folder restore of files that holds only empty
-    folders counts the folders: they are what it recreates."""
-    if request.key.workload in FILE_WORKLOADS:
-        files, trees = drive_restore.select_files(services, request, run_id)
-        return (len(files) or len(trees)), True
-    if request.category == "contact":
-        return len(contacts_restore.select_contacts(services, request, run_id)), False
-    if request.category == "event":
-        return len(events_restore.select_events(services, request, run_id)), False
-    return len(mail_restore.select_versions(services, request, run_id)), True
-
-
-_TARGETS = {  # workload -> (Graph path of the target, what it is called)
-    "exchange": ("users/{}", "user"),
-    "onedrive": ("users/{}/drive", "OneDrive of user"),
-    "sharepoint": ("sites/{}", "site"),
-}
+    kind = request.kind
+    if request.conflict not in kind.conflicts:
+        raise InvalidRequestError(f"conflict must be one of {kind.conflicts} for {kind.noun}, got {request.conflict!r}")
 
 
 def _check_target(services: Services, request: RestoreRequest) -> None:
-    """The resource restored into (the target, else the source's owner) must exist in the tenant now, and a user
-    restored into must have a mailbox."""
+    """The resource restored into (the target, else the source's owner) must exist in the tenant now, and pass its
+    workload's own check (a user restored into must have a mailbox)."""
     owner = target_owner(request) or request.key.owner
-    path, what = _TARGETS[request.key.workload]
-    safe = "," if request.key.workload == "sharepoint" else ""  # a site id is 'host,site guid,web guid'
+    declared = workload(request.key.workload)
     try:
-        services.graph.get_json(path.format(quote(owner, safe=safe)), params={"$select": "id"})
+        services.graph.get_json(declared.graph_path(declared.target_path, owner), params={"$select": "id"})
     except GraphNotFound:
-        raise NotFoundError(f"no {what} {owner!r} in the tenant to restore into") from None
-    check_mailbox(services, request)  # a user without a mailbox exists, but nothing can be restored into it
+        raise NotFoundError(f"no {declared.target_noun} {owner!r} in the tenant to restore into") from None
+    if declared.check_target is not None:
+        declared.check_target(services, owner)

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from core.errors import InvalidRequestError
 from core.models import ResourceKey
+
+if TYPE_CHECKING:
+    from core.workloads.base import Category
 
 DESTINATIONS = ("original", "new-folder")
 CONFLICT_POLICIES = ("skip", "keep-both", "replace", "fail")  # mail: skip, keep-both; files: all four
@@ -17,7 +20,6 @@ _FIELDS = {
     "destination_name", "part", "parts", "notify_attendees",
 }  # fmt: skip
 T = TypeVar("T")
-CATEGORIES = ("mail", "contact", "event")  # what an Exchange restore is of (files need none: a drive holds only files)
 
 
 def _safe_folder_name(name: str) -> bool:
@@ -36,6 +38,20 @@ def _usable_owner(owner: str) -> bool:
     return bool(owner.strip()) and owner.strip(".") != "" and "/" not in owner and "\\" not in owner
 
 
+def _takers(option: str) -> str:
+    """The categories a restore option applies to, for an error message: "calendar events (category 'event')"."""
+    from core.workloads.registry import WORKLOADS
+
+    kinds = {c.name: c for w in WORKLOADS.values() for c in w.categories if option in c.options}
+    return " or ".join(f"{c.noun} (category {c.name!r})" for c in kinds.values())
+
+
+def part_bounds(items: int, part: int, parts: int) -> tuple[int, int]:
+    """[low, high): the positions (in item id order) of part `part` of `parts` of a selection of `items`; parts
+    differ in size by at most one and together cover the selection once."""
+    return items * part // parts, items * (part + 1) // parts
+
+
 @dataclass(frozen=True)
 class RestoreRequest:
     resource: str  # 'exchange:<user id>'
@@ -46,11 +62,11 @@ class RestoreRequest:
     whole: bool = False  # ... or the whole resource
     destination: str = "original"  # 'original' folders, or a new 'Restored <time>' folder
     target_owner: str | None = None  # restore into another user's mailbox (default: the same)
-    conflict: str = "skip"  # 'skip' what is already there, 'keep-both', and for files 'replace' or 'fail'
-    category: str = "mail"  # for a mailbox: restore its 'mail', 'contact's or calendar 'event's
+    conflict: str = "skip"  # 'skip' what is already there, 'keep-both', ...: the category's conflicts
+    category: str | None = None  # which of the workload's categories (core/workloads/registry.py; None: its first)
     destination_name: str | None = None  # the new folder's name (default 'Restored <time> UTC'); every part shares it
-    part: int = 0  # a large restore runs as `parts` parts in parallel: this one restores the selected items whose
-    parts: int = 1  # position in the selection (sorted by item id) is `part` modulo `parts` (see select_part)
+    part: int = 0  # a large restore runs as `parts` parts in parallel: this one restores its slice of the
+    parts: int = 1  # selection sorted by item id (see part_bounds)
     notify_attendees: bool = False  # events: recreate meetings with their attendees, so Exchange SENDS invitations,
     # updates and cancellations to them; by default they are left out (nothing is sent) and listed in the body
 
@@ -74,8 +90,7 @@ class RestoreRequest:
             raise InvalidRequestError(f"destination must be one of {DESTINATIONS}, got {self.destination!r}")
         if self.conflict not in CONFLICT_POLICIES:
             raise InvalidRequestError(f"conflict must be one of {CONFLICT_POLICIES}, got {self.conflict!r}")
-        if self.category not in CATEGORIES:
-            raise InvalidRequestError(f"category must be one of {CATEGORIES}, got {self.category!r}")
+        self._settle_category(key.workload)
         if not (isinstance(self.parts, int) and isinstance(self.part, int) and 0 <= self.part < self.parts):
             raise InvalidRequestError(f"part must be in [0, parts), got part={self.part!r} parts={self.parts!r}")
         if self.destination_name is not None and not _safe_folder_name(self.destination_name):
@@ -84,20 +99,35 @@ class RestoreRequest:
             raise InvalidRequestError("a point in time must carry a time zone (e.g. 2026-11-22T06:00:00Z)")
         if not isinstance(self.notify_attendees, bool):
             raise InvalidRequestError("'notify_attendees' must be true or false")
-        if self.notify_attendees and self.category != "event":
-            raise InvalidRequestError("notify_attendees applies only to calendar events (category 'event')")
+        if self.notify_attendees and "notify_attendees" not in self.kind.options:
+            raise InvalidRequestError(f"notify_attendees applies only to {_takers('notify_attendees')}")
+
+    def _settle_category(self, workload: str) -> None:
+        """The category named (or the workload's default) checked against the registry, and stored by its name."""
+        from core.workloads.registry import workload as workload_named  # the registry imports every workload
+
+        declared = workload_named(workload)
+        name = declared.aliases.get(self.category, self.category) if self.category is not None else None
+        object.__setattr__(self, "category", declared.category(name).name)
+
+    @property
+    def kind(self) -> Category:
+        """The category restored, as the registry declares it."""
+        from core.workloads.registry import category_for
+
+        return category_for(self.resource, self.category)
 
     def new_folder_name(self, now: datetime | None = None) -> str:
         """The folder a 'new-folder' restore goes into: the name given, else 'Restored <time> UTC'."""
         return self.destination_name or f"Restored {(now or datetime.now(UTC)):%Y-%m-%d %H%M%S} UTC"
 
     def select_part(self, items: list[T], key: Callable[[T], str]) -> list[T]:
-        """This part's share of a selection: all of it for a one-part restore; else every `parts`-th item in item
-        id order, starting at `part` (the same selection always splits the same way, so parts never overlap)."""
+        """This part's share of a selection: all of it for a one-part restore; else its slice of the selection in
+        item id order (see part_bounds: the same selection always splits the same way, so parts never overlap)."""
         if self.parts == 1:
             return items
-        ordered = sorted(items, key=key)
-        return ordered[self.part :: self.parts]
+        low, high = part_bounds(len(items), self.part, self.parts)
+        return sorted(items, key=key)[low:high]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready; `from_dict(to_dict())` gives an equal request."""

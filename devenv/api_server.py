@@ -1,5 +1,7 @@
 """Serve the restore API locally over real HTTP with uvicorn (demo, tests): the same FastAPI app the Functions host
-serves, with devenv.local_orchestrations starting the real orchestrators in-process. Listens on 127.0.0.1 only."""
+serves, with devenv.local_orchestrations starting the real orchestrators in-process. Listens on 127.0.0.1 only.
+Its services are the Functions app's provider's (blueprints.services.provider) unless it is given others: the
+orchestrators it starts run the blueprints' activities, which ask that provider."""
 
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ import uvicorn
 
 from api.app import create_app
 from api.audit_trail import flush_denials
-from core.bootstrap import Services, get_services
+from blueprints.services import provider
+from core.bootstrap import Services
 from devenv.local_orchestrations import LocalOrchestrations
 
 log = logging.getLogger(__name__)
@@ -22,7 +25,7 @@ log = logging.getLogger(__name__)
 class ApiServer:
     """uvicorn in a background thread; `url` is http://127.0.0.1:<port>."""
 
-    def __init__(self, services: Callable[[], Services] = get_services, port: int = 0) -> None:
+    def __init__(self, services: Callable[[], Services] = provider.get, port: int = 0) -> None:
         self.orchestrations = LocalOrchestrations()
         self.app = create_app(self.orchestrations, services)
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)

@@ -33,6 +33,8 @@ from typing import Any
 
 from azure.durable_functions import Orchestrator
 
+from core.backup_start import BACKUP_INSTANCE
+
 # DurableTask.Core.History.EventType values
 EXECUTION_STARTED, TASK_SCHEDULED, TASK_COMPLETED, TASK_FAILED = 0, 4, 5, 6
 SUB_CREATED, SUB_COMPLETED, SUB_FAILED, TIMER_CREATED, TIMER_FIRED = 7, 8, 9, 10, 11
@@ -182,7 +184,7 @@ def run_orchestration(
     max_parallel: int = 4,
     *,
     orchestrators: dict[str, Any] | None = None,
-    instance_id: str = "backup",
+    instance_id: str = BACKUP_INSTANCE,
     retry_delay_scale: float = 1.0,
     timer_delay_scale: float = 1.0,
     schema: int = 0,

@@ -1,5 +1,6 @@
 """The API's orchestration port for local runs (demo, tests): the real orchestrator functions of blueprints/, run by
-devenv.durable_local in background threads, one backup at a time like the fixed "backup" instance in Azure."""
+devenv.durable_local in background threads, one backup at a time like the fixed "backup" instance in Azure. A
+backup starts through core.backup_start, as every starter in Azure does, with the same run input ('api')."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from typing import Any
 
-from api.orchestrations import BACKUP_INSTANCE, restore_instance_id
+from api.orchestrations import restore_instance_id
+from core.backup_start import BACKUP_INSTANCE, BACKUP_ORCHESTRATOR, start_backup_unless_running
 from core.errors import AlreadyRunningError
 from devenv.durable_local import LocalResult, run_orchestration
 
@@ -38,14 +40,15 @@ class LocalOrchestrations:
         return result
 
     async def start_backup(self, resources: list[str] | None) -> None:
-        with self._lock:
+        if not await start_backup_unless_running(_LocalBackupInstance(self), "api", resources):
+            raise AlreadyRunningError("a backup run is already pending or running; poll /api/v1/backups/current")
+
+    def _start_backup(self, run_input: dict[str, Any]) -> None:
+        with self._lock:  # checked again under the lock: the host refuses to replace a running instance too
             if self._backup is not None and not self._backup.done():
-                raise AlreadyRunningError("a backup run is already pending or running; poll /api/v1/backups/current")
-            payload: dict[str, Any] = {"trigger": "http"}
-            if resources:
-                payload["resources"] = resources
+                raise AlreadyRunningError(f"instance {BACKUP_INSTANCE!r} is already running")
             self._backup_started = datetime.now(UTC).isoformat()
-            self._backup = self._pool.submit(self._run, "backup_orchestrator", payload, BACKUP_INSTANCE)
+            self._backup = self._pool.submit(self._run, BACKUP_ORCHESTRATOR, run_input, BACKUP_INSTANCE)
 
     async def backup_status(self) -> dict[str, Any] | None:
         with self._lock:
@@ -77,3 +80,17 @@ class LocalOrchestrations:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=False)
+
+
+class _LocalBackupInstance:
+    """The local backup 'instance' (a core.backup_start.BackupInstance): the thread running it, if any."""
+
+    def __init__(self, orchestrations: LocalOrchestrations) -> None:
+        self._orchestrations = orchestrations
+
+    async def runtime_status(self) -> str | None:
+        status = await self._orchestrations.backup_status()
+        return status["runtimeStatus"] if status else None
+
+    async def start(self, run_input: dict[str, Any]) -> None:
+        self._orchestrations._start_backup(run_input)

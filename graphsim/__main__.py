@@ -12,8 +12,9 @@ from pathlib import Path
 
 import uvicorn
 
-from graphsim.app import Simulator, create_app
+from graphsim.app import create_app
 from graphsim.limits import Config, parse_rate_limit
+from graphsim.simulator import Simulator
 from graphsim.tls import make_client_certificate, make_tls_files
 
 

@@ -19,7 +19,7 @@ import re
 
 from starlette.requests import Request
 
-from graphsim.delta import DeltaEngine
+from graphsim.delta_rounds import Sealer
 from graphsim.errors import GraphError
 from graphsim.odata import link, qp
 
@@ -36,7 +36,7 @@ def delta_link(request: Request, path: str, skip_token: str | None, delta_token:
     return link(request, path, {"$deltatoken": delta_token})
 
 
-def tokens_of(request: Request, engine: DeltaEngine) -> tuple[str | None, str | None]:
+def tokens_of(request: Request, sealer: Sealer) -> tuple[str | None, str | None]:
     """(skip token, delta token) of a delta request, from its query or its function-shaped path. Raises
     SyncStateNotFound for a function token the simulator did not seal."""
     token = request.path_params.get("token")
@@ -46,7 +46,7 @@ def tokens_of(request: Request, engine: DeltaEngine) -> tuple[str | None, str | 
         names = ", ".join(sorted(request.query_params))
         raise GraphError(400, "ErrorInvalidUrlQuery", f"The query options '{names}' are not supported on this "
                          "request: its link encodes its whole query.")  # fmt: skip
-    kind = engine.unseal(token).get("k")
+    kind = sealer.unseal(token).get("k")
     return (token, None) if kind == "s" else (None, token)
 
 

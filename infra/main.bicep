@@ -86,8 +86,8 @@ param backupSchedule string = '0 0 */4 * * *'
 @description('BACKUP_BATCH_SIZE: resources per sub-orchestration in the backup fan-out.')
 param backupBatchSize int = 50
 
-@description('BACKUP_WORKLOADS: comma-separated workloads to back up.')
-param backupWorkloads string = 'exchange'
+@description('BACKUP_WORKLOADS: comma-separated workloads to back up (exchange, onedrive, sharepoint); empty: those on by default (exchange).')
+param backupWorkloads string = ''
 
 @description('BACKUP_INCLUDE_USERS: comma-separated user ids or UPNs to back up (mailbox and OneDrive); empty: every user.')
 param backupIncludeUsers string = ''

@@ -6,7 +6,7 @@ import json
 from typing import TYPE_CHECKING, BinaryIO
 
 from core.exports.vcard import contact_to_vcard
-from core.workloads.contacts_backup import CONTACT, CONTACT_FOLDER
+from core.workloads.exchange.contacts_backup import CONTACT, CONTACT_FOLDER
 from core.workloads.folder_paths import is_within
 
 if TYPE_CHECKING:

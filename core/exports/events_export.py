@@ -6,7 +6,7 @@ import json
 from typing import TYPE_CHECKING, BinaryIO
 
 from core.exports.ical import events_to_ics
-from core.workloads.events_backup import CALENDAR, EVENT
+from core.workloads.exchange.events_backup import CALENDAR, EVENT
 
 if TYPE_CHECKING:
     from core.bootstrap import Services

@@ -1,6 +1,6 @@
 """Zips of catalog items laid out by folder, as of a run: a OneDrive's or SharePoint site's files (a folder and
 below, or everything) with their folder structure, and the same for any item category given a way to render an
-item as bytes (contacts as .vcf, events as .ics: see core/exports/downloads.py). `manifest.json` names each entry's
+item as bytes (contacts as .vcf, events as .ics: see core/exports/pim_files.py). `manifest.json` names each entry's
 item id, SHA-256 (of the stored content), size and folder, and any item that could not be exported.
 
 Everything streams as mail zips do: the catalog is read page by page, each file goes from blob storage to the
@@ -14,12 +14,11 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from core.catalog_view import Scope, open_scope, parse_time
+from core.catalog_view import Scope, parse_time
 from core.errors import NotFoundError
 from core.exports.mail_export import safe_segment, short_id
 from core.exports.zip_entries import UniqueNames, write_entries_zip
 from core.storage.catalog import ItemVersion
-from core.workloads.drive_backup import FILE
 from core.workloads.folder_paths import is_within, split_path
 
 if TYPE_CHECKING:
@@ -86,24 +85,11 @@ def write_items_zip(
     return write_entries_zip(out, items, lambda version, _path: render(version), entry_name, when, head)
 
 
-def export_files_zip(
-    services: Services, resource: str, run_id: str | None, out: BinaryIO | Any, folder: str | None = None
-) -> dict[str, Any]:
-    """Write a zip of the drive(s) of `resource` (or of `folder` and below) as of `run_id` (None: the latest
-    usable run) to `out`: each file at its path from the drive root, byte for byte. Empty folders are not in the
-    zip (a streamed zip holds files). Returns run_id and the counts of `write_items_zip`."""
-    run = services.runs.resolve_point(resource, run_id)
-    scope = open_scope(services, resource, run, FILE)
-    check_folder(scope, folder)
-    counts = write_files_zip(services, scope, folder, out)
-    return {"run_id": run, **counts}
-
-
 def write_files_zip(services: Services, scope: Scope, folder: str | None, out: BinaryIO | Any) -> dict[str, Any]:
     """The zip of a files scope whose folder has been checked (see `check_folder`)."""
 
     def render(version: ItemVersion) -> tuple[str, Iterator[bytes]]:
         return version.name or f"file {short_id(version.item_id)}", services.content.iter_chunks(version.content_hash)
 
-    head = {"resource": scope.resource, "run_id": scope.run_id, "category": FILE, "folder": folder}
+    head = {"resource": scope.resource, "run_id": scope.run_id, "category": scope.category, "folder": folder}
     return write_items_zip(out, selected(services, scope, folder), render, head, top="")

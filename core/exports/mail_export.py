@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from core.errors import NotFoundError
 from core.exports.zip_entries import UniqueNames, write_entries_zip
 from core.storage.catalog import FOLDER, ItemVersion
+from core.workloads.exchange.mail_backup import MAIL
 from core.workloads.folder_paths import is_within, split_path
 
 if TYPE_CHECKING:
     from core.bootstrap import Services
 
-MAIL = "mail"
 NO_FOLDER = "(no folder)"
 _MAX_NAME_BYTES = 120  # per path segment, UTF-8: well under every common file system's 255
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')

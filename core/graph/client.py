@@ -1,14 +1,16 @@
 """Microsoft Graph over httpx: one pooled connection set, app-only bearer tokens, bounded retries that honour
-Retry-After, the per-mailbox limiter, paging, and typed errors (core.errors) for everything else."""
+Retry-After, the per-mailbox limiter, paging, and typed errors (core.errors) for everything else.
+
+Two seams: `policy` (core.graph.policy.GraphPolicy: retries, Retry-After cap, per-mailbox limits, how to wait;
+default: the settings') and `transport` (any httpx.BaseTransport; default: the one `graph_transport(settings)`
+describes, with proxies from the environment as httpx allows them when it builds its own transport)."""
 
 from __future__ import annotations
 
-import re
 import ssl
 import threading
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 import httpx
@@ -26,8 +28,8 @@ from core.errors import (
     GraphTransportError,
     MalformedResponse,
 )
-from core.graph.limiter import MailboxLimiter
-from core.graph.retry import RETRYABLE_STATUSES, RetryPolicy
+from core.graph.policy import GraphPolicy
+from core.graph.retry import RETRYABLE_STATUSES
 
 # Error codes with which Outlook and directory delta queries say "start over" (compared case-insensitively).
 DELTA_EXPIRED_CODES = frozenset(
@@ -40,15 +42,13 @@ DELTA_EXPIRED_CODES = frozenset(
         "invaliddeltatoken",
     }
 )
-_MAILBOX_PATH = re.compile(
-    r"(?:^|/)users/([^/?]+)/(?:messages|mailFolders|contactFolders|contacts|calendars|calendar|events)\b", re.IGNORECASE
-)
 _CHUNK = 64 * 1024
 # Transport errors raised before a request can have reached the server: replaying is always safe.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # Answers after which a write may still have happened (the server failed or timed out while or after doing it).
 # 429 and 503 are throttling answers: Graph refused the request before carrying it out, so they are replayed.
 _AMBIGUOUS_STATUSES = frozenset({500, 502, 504})
+_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=100)
 
 
 class Sink(Protocol):
@@ -59,12 +59,6 @@ class Sink(Protocol):
 class Tokens(Protocol):
     def token(self) -> str: ...
     def invalidate(self) -> None: ...
-
-
-def mailbox_of(url: str) -> str | None:
-    """The mailbox (user id or UPN) a mailbox-scoped Graph URL addresses, for the per-mailbox budget."""
-    match = _MAILBOX_PATH.search(url)
-    return match.group(1).lower() if match else None
 
 
 def _error_details(response: httpx.Response) -> tuple[str, str]:
@@ -86,28 +80,35 @@ def _tls_context(ca_bundle: str) -> ssl.SSLContext:
     return context
 
 
+def graph_transport(settings: Settings, **options: Any) -> httpx.HTTPTransport:
+    """The transport GraphClient builds when given none (TLS trusting the system's CAs plus GRAPH_CA_BUNDLE's,
+    200 pooled connections), with httpx.HTTPTransport `options` added (local_address=, retries=, proxy=, ...).
+    A transport passed to GraphClient brings its own TLS and pool settings: start from this one to keep them."""
+    return httpx.HTTPTransport(verify=_tls_context(settings.ca_bundle), limits=_LIMITS, **options)
+
+
 class GraphClient:
     def __init__(
         self,
         settings: Settings,
         tokens: Tokens,
-        limiter: MailboxLimiter | None = None,
-        policy: RetryPolicy | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        *,
+        policy: GraphPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.endpoint = settings.graph_endpoint
         self.version_root = f"{self.endpoint}/v1.0"
         self.page_size = settings.page_size
         self._tokens = tokens
-        self._limiter = limiter or MailboxLimiter(settings.mailbox_concurrency, settings.mailbox_requests_per_10_min)
-        self._policy = policy or RetryPolicy(max_attempts=settings.max_attempts)
-        self._sleep = sleep
-        self._http = httpx.Client(
-            verify=_tls_context(settings.ca_bundle),
-            timeout=httpx.Timeout(settings.timeout_seconds),
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
-            follow_redirects=False,
-        )
+        self.policy = policy or GraphPolicy.from_settings(settings)
+        self._retry = self.policy.retry
+        self._limiter = self.policy.limiter()
+        self._sleep = self.policy.sleep
+        if transport is None:  # httpx builds it (and mounts the environment's proxies, if any)
+            connection: dict[str, Any] = {"verify": _tls_context(settings.ca_bundle), "limits": _LIMITS}
+        else:
+            connection = {"transport": transport}
+        self._http = httpx.Client(timeout=httpx.Timeout(settings.timeout_seconds), follow_redirects=False, **connection)
         self._stats: Counter[str] = Counter()
         self._stats_lock = threading.Lock()
 
@@ -145,7 +146,7 @@ class GraphClient:
         url = self.url(url)
         if replay_safe is None:  # POST creates; every other method Graph documents is idempotent
             replay_safe = method.upper() != "POST"
-        mailbox = mailbox_of(url) if limited else None  # not limited: the caller holds the mailbox's slot
+        mailbox = self.policy.scope(url) if limited else None  # not limited: the caller holds the mailbox's slot
         reauthenticated = False
         attempt = 0
         while True:
@@ -165,10 +166,10 @@ class GraphClient:
                 if not replay_safe and not isinstance(exc, _NOT_SENT):
                     self._count("ambiguous_writes")
                     raise GraphAmbiguousWrite(f"{method} outcome unknown: {exc!r}", url=url) from exc
-                if attempt >= self._policy.max_attempts:
+                if attempt >= self._retry.max_attempts:
                     raise GraphTransportError(f"{method} failed: {exc!r}", url=url) from exc
                 self._count("retries")
-                self._sleep(self._policy.backoff(attempt))
+                self._sleep(self._retry.backoff(attempt))
                 continue
             status = response.status_code
             if status < 400:
@@ -181,9 +182,9 @@ class GraphClient:
                 ) from error
             if status in RETRYABLE_STATUSES:
                 self._count(f"status_{status}")
-                if attempt < self._policy.max_attempts:
+                if attempt < self._retry.max_attempts:
                     self._count("retries")
-                    self._sleep(self._policy.delay(attempt, response.headers.get("Retry-After")))
+                    self._sleep(self._retry.delay(attempt, response.headers.get("Retry-After")))
                     continue
             if status == 401 and authenticated and not reauthenticated:
                 reauthenticated = True
@@ -233,9 +234,10 @@ class GraphClient:
     def get_json(
         self, url: str, *, params: dict[str, str] | None = None, headers: dict[str, str] | None = None
     ) -> dict:
-        """GET a JSON object. A body that is not a JSON object is retried twice (it is a GET), then
-        MalformedResponse."""
-        for attempt in range(3):
+        """GET a JSON object. A body that is not a JSON object is fetched again (it is a GET), up to the policy's
+        malformed_body_attempts (3) in all, then MalformedResponse."""
+        attempts = self.policy.malformed_body_attempts
+        for attempt in range(1, attempts + 1):
             response = self._send("GET", url, headers=headers, stream=False, params=params)
             try:
                 body = response.json()
@@ -244,7 +246,7 @@ class GraphClient:
             if isinstance(body, dict):
                 return body
             self._count("malformed_bodies")
-            if attempt == 2:
+            if attempt >= attempts:
                 raise MalformedResponse("Graph answered a body that is not a JSON object", url=self.url(url))
         raise AssertionError("unreachable")
 
@@ -286,7 +288,7 @@ class GraphClient:
             sink.restart()
             size = 0
             # The mailbox's slot is held until the body is read, not only until the headers arrive.
-            with self._limiter.slot(mailbox_of(self.url(url))):
+            with self._limiter.slot(self.policy.scope(self.url(url))):
                 response = self._send("GET", url, headers=None, stream=True, limited=False)
                 try:
                     for chunk in response.iter_bytes(_CHUNK):
@@ -295,8 +297,8 @@ class GraphClient:
                     return size
                 except httpx.TransportError as exc:
                     self._count("transport_errors")
-                    if attempt >= self._policy.max_attempts:
+                    if attempt >= self._retry.max_attempts:
                         raise GraphTransportError(f"download broke off: {exc!r}", url=self.url(url)) from exc
                 finally:
                     response.close()
-            self._sleep(self._policy.backoff(attempt))
+            self._sleep(self._retry.backoff(attempt))

@@ -1,6 +1,6 @@
-"""Per-mailbox limits on Graph traffic, shared by every workload that touches the mailbox (mail, later contacts
-and calendars), so one mailbox has one budget: at most N requests in flight (Outlook allows 4 per app per
-mailbox) and at most M requests per 10-minute window (Outlook allows 10,000)."""
+"""Per-scope limits on Graph traffic: every request of one scope (a mailbox: its mail, contacts and calendars, as
+the Exchange workload declares its throttle_scope) shares one budget: at most N requests in flight (Outlook allows
+4 per app per mailbox) and at most M requests per 10-minute window (Outlook allows 10,000)."""
 
 from __future__ import annotations
 

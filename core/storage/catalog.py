@@ -6,12 +6,15 @@ live): as of run R the resource holds exactly the versions with first_seen_run <
 versioned the same way under category 'folder', so paths as of any run are known too.
 
 Writes go through a `CatalogWriter`, which batches operations into atomic table transactions (one partition per
-resource, at most 100 operations each)."""
+resource, at most 100 operations each). Reads are counted (`Catalog.reads`: queries sent and rows returned, by
+category), so tests and benches can show what a use case reads."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, fields
+import threading
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
@@ -73,16 +76,52 @@ class OpenVersion:
     size: int = 0
 
 
+@dataclass
+class CatalogReads:
+    """What a Catalog read: queries sent and rows (entities) returned, by category. Thread-safe."""
+
+    queries: Counter[str] = field(default_factory=Counter)
+    rows: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def query(self, category: str) -> None:
+        with self._lock:
+            self.queries[category] += 1
+
+    def row(self, category: str) -> None:
+        with self._lock:
+            self.rows[category] += 1
+
+    def snapshot(self) -> dict[str, dict[str, int]]:
+        """{'queries': {category: n}, 'rows': {category: n}} as of now (a copy)."""
+        with self._lock:
+            return {"queries": dict(self.queries), "rows": dict(self.rows)}
+
+    def reset(self) -> None:
+        with self._lock:
+            self.queries.clear()
+            self.rows.clear()
+
+
 class Catalog:
     def __init__(self, table: TableClient) -> None:
         self._table = table
+        self.reads = CatalogReads()
+
+    def _query(self, category: str, query: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        """Every entity the query returns, counted under `category`."""
+        self.reads.query(category)
+        for entity in self._table.query_entities(query, **kwargs):
+            self.reads.row(category)
+            yield entity
 
     def open_index(self, resource: str, category: str) -> dict[str, OpenVersion]:
         """item id -> its live version, loaded with a narrow projection (bounded memory per item)."""
         low, high = keys.prefix_range(category)
         query = "PartitionKey eq @pk and RowKey ge @low and RowKey lt @high and deleted_run eq ''"
         index = {}
-        for entity in self._table.query_entities(
+        for entity in self._query(
+            category,
             query,
             parameters={"pk": keys.escape(resource), "low": low, "high": high},
             select=["RowKey", "folder_id", "content_hash", "change_key", "size"],
@@ -122,15 +161,38 @@ class Catalog:
             names = [f"f{n}" for n in range(len(folder_ids))]
             query += " and (" + " or ".join(f"folder_id eq @{n}" for n in names) + " )"
             params.update(zip(names, folder_ids, strict=True))
-        for entity in self._table.query_entities(query, parameters=params):
+        for entity in self._query(category, query, parameters=params):
             yield ItemVersion.from_entity(entity)
+
+    def version_as_of(self, resource: str, category: str, item_id: str, run_id: str) -> ItemVersion | None:
+        """The version of one item live in `resource` as of run `run_id`, or None: one query over the item's own
+        rows (a RowKey prefix), returning at most one row."""
+        low, high = keys.prefix_range(category, item_id)
+        query = (
+            "PartitionKey eq @pk and RowKey ge @low and RowKey lt @high and first_seen_run le @run "
+            "and (deleted_run eq '' or deleted_run gt @run )"
+        )
+        params = {"pk": keys.escape(resource), "low": low, "high": high, "run": run_id}
+        found = [ItemVersion.from_entity(e) for e in self._query(category, query, parameters=params)]
+        return max(found, key=lambda v: v.first_seen_run) if found else None
+
+    def versions_as_of(
+        self, resource: str, category: str, item_ids: Iterable[str], run_id: str
+    ) -> dict[str, ItemVersion]:
+        """item id -> its version as of the run, for each of `item_ids` the run holds (one query per item)."""
+        found = {}
+        for item_id in dict.fromkeys(item_ids):
+            version = self.version_as_of(resource, category, item_id, run_id)
+            if version is not None:
+                found[item_id] = version
+        return found
 
     def history(self, resource: str, category: str, item_id: str) -> list[ItemVersion]:
         low, high = keys.prefix_range(category, item_id)
         query = "PartitionKey eq @pk and RowKey ge @low and RowKey lt @high"
         params = {"pk": keys.escape(resource), "low": low, "high": high}
         return sorted(
-            (ItemVersion.from_entity(e) for e in self._table.query_entities(query, parameters=params)),
+            (ItemVersion.from_entity(e) for e in self._query(category, query, parameters=params)),
             key=lambda v: v.first_seen_run,
         )
 

@@ -1,5 +1,5 @@
-"""Delta state: one record per (resource, container) — a mail folder today, a contact folder, calendar or drive
-later — holding the whole delta link Graph gave (never edited) and the container's path when it was saved.
+"""Delta state: one record per (resource, container) — a mail folder, a contact folder, a calendar, a drive —
+holding the whole delta link Graph gave (never edited) and the container's path when it was saved.
 
 The backup engine saves a record only after every item of the round is durably stored; a missing or unusable
 record means a full enumeration of that container, never a failure."""

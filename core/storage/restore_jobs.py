@@ -4,7 +4,13 @@
 RowKey 'part-00000'... hold one part's outcome (counts, per-item failures, what was restored), written once when
 that part finishes; RowKey 'folder-<hash of path>' rows hold the target folders the job resolved when it was planned
 (path, folder id, whether the job made it), which its parts start from. Status is read by summing the finished
-parts, so parts running in parallel on different workers never write the same entity."""
+parts, so parts running in parallel on different workers never write the same entity.
+
+The selection, written once (by the API when it validated the request, else by the job's planning) and read by
+parts: RowKey 'pick-000000'... hold the selected items sorted by item id, PICKS_PER_ROW a row (item id, folder id,
+folder path; folder ids and paths once per row), as JSON split over properties of at most MAX_JSON_CHARS characters
+(a Table string property holds 64 KiB, an entity 1 MiB); RowKey 'selection', written after them, holds the run,
+how many items and rows. A part reads only the rows its slice of the selection falls in (one range query)."""
 
 from __future__ import annotations
 
@@ -18,8 +24,9 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import TableClient, TransactionOperation, UpdateMode
 
 from core.errors import NotFoundError
-from core.restore_request import RestoreReport, RestoreRequest
+from core.restore_request import RestoreReport, RestoreRequest, part_bounds
 from core.storage.tables import REPLAY_SAFE, create_row_once
+from core.workloads.base import Pick
 
 JOB = "job"
 STATUSES = ("accepted", "running", "succeeded", "partial", "failed")
@@ -40,7 +47,10 @@ def new_job_id(now: datetime | None = None) -> str:
     return f"r{(now or datetime.now(UTC)):%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
 
 
-PART_PREFIX, FOLDER_PREFIX = "part-", "folder-"
+PART_PREFIX, FOLDER_PREFIX, PICK_PREFIX, SELECTION = "part-", "folder-", "pick-", "selection"
+PICKS_PER_ROW = 500  # selected items per 'pick-' row
+MAX_PICK_PROPERTIES = 14  # ... its JSON over at most this many properties of MAX_JSON_CHARS (~840 KB of UTF-16)
+TRANSACTION_CHARS = 1_000_000  # of selection JSON per transaction (a batch may carry 4 MiB)
 
 
 def _part_key(part: int) -> str:
@@ -49,6 +59,38 @@ def _part_key(part: int) -> str:
 
 def _folder_key(path: str) -> str:
     return FOLDER_PREFIX + hashlib.sha256(path.encode()).hexdigest()[:32]
+
+
+def _pick_key(row: int) -> str:
+    return f"{PICK_PREFIX}{row:06d}"
+
+
+def _prefix_query(job_id: str, low: str, high: str) -> tuple[str, dict[str, str]]:
+    return "PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi", {"pk": job_id, "lo": low, "hi": high}
+
+
+def _above(prefix: str) -> str:
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def _pick_row(job_id: str, row: int, picks: list[Pick]) -> dict[str, Any]:
+    """One 'pick-' row: its picks as {"f": [[folder id, path], ...], "i": [[item id, index into f], ...]}."""
+    folders: dict[tuple[str, str], int] = {}
+    items = [[p.item_id, folders.setdefault((p.folder_id, p.path), len(folders))] for p in picks]
+    text = json.dumps({"f": [list(f) for f in folders], "i": items})
+    pieces = [text[n : n + MAX_JSON_CHARS] for n in range(0, len(text), MAX_JSON_CHARS)]
+    if len(pieces) > MAX_PICK_PROPERTIES:
+        raise ValueError(f"selected items {picks[0].item_id!r}... do not fit one table row")
+    entity: dict[str, Any] = {"PartitionKey": job_id, "RowKey": _pick_key(row), "count": len(picks),
+                              "pieces": len(pieces)}  # fmt: skip
+    entity.update({f"p{n}": piece for n, piece in enumerate(pieces)})
+    return entity
+
+
+def _picks_of(entity: dict[str, Any]) -> list[Pick]:
+    data = json.loads("".join(str(entity[f"p{n}"]) for n in range(int(entity["pieces"]))))
+    folders = [(str(f), str(p)) for f, p in data["f"]]
+    return [Pick(str(item), *folders[index]) for item, index in data["i"]]
 
 
 def _bounded_json(entries: list[dict[str, Any]]) -> tuple[str, int]:
@@ -115,6 +157,27 @@ class RestoreJobStore:
         self._table.upsert_entity(entity, mode=UpdateMode.REPLACE, **REPLAY_SAFE)
         return counts
 
+    def recorded_part(self, job_id: str, part: int) -> dict[str, int] | None:
+        """The counts a part recorded when it finished (None: it has not, or it could not run)."""
+        try:
+            row = self._table.get_entity(job_id, _part_key(part))
+        except ResourceNotFoundError:
+            return None
+        return None if row.get("error") else {name: int(row.get(name, 0)) for name in COUNTS}
+
+    def begin_part(self, job_id: str, part: int) -> bool:
+        """Note that the part starts; True when it had started before (its activity runs again after a crash:
+        what it restored then is in the target now, though the part never recorded it)."""
+        key = f"began-{part:06d}"
+        try:
+            self._table.get_entity(job_id, key)
+            return True
+        except ResourceNotFoundError:
+            pass
+        entity = {"PartitionKey": job_id, "RowKey": key, "began_at": _now()}
+        self._table.upsert_entity(entity, mode=UpdateMode.REPLACE, **REPLAY_SAFE)
+        return False
+
     def record_part_failure(self, job_id: str, part: int, error: str) -> None:
         """A part that could not run at all (its activity failed): visible in the status, counts unknown."""
         entity = {"PartitionKey": job_id, "RowKey": _part_key(part), "restored": 0, "skipped": 0, "failed": 0,
@@ -135,8 +198,8 @@ class RestoreJobStore:
     def get(self, job_id: str) -> dict[str, Any]:
         """The job with its progress: parts finished of parts, counts so far, per-item failures, restored items."""
         job = self._job(job_id)
-        parts = [e for e in self._table.query_entities("PartitionKey eq @pk", parameters={"pk": job_id})
-                 if e["RowKey"].startswith(PART_PREFIX)]  # fmt: skip
+        query, params = _prefix_query(job_id, PART_PREFIX, _above(PART_PREFIX))
+        parts = list(self._table.query_entities(query, parameters=params))
         totals = {name: sum(int(p.get(name, 0)) for p in parts) for name in COUNTS}
         failures: list[dict] = []
         items: list[dict] = []
@@ -169,10 +232,55 @@ class RestoreJobStore:
 
     def folders(self, job_id: str) -> dict[str, tuple[str, bool]] | None:
         """The target folders saved for the job, or None if it saved none."""
-        query = "PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi"
-        params = {"pk": job_id, "lo": FOLDER_PREFIX, "hi": FOLDER_PREFIX[:-1] + chr(ord(FOLDER_PREFIX[-1]) + 1)}
+        query, params = _prefix_query(job_id, FOLDER_PREFIX, _above(FOLDER_PREFIX))
         rows = list(self._table.query_entities(query, parameters=params))
         return {str(r["path"]): (str(r["folder_id"]), bool(r["made"])) for r in rows} if rows else None
+
+    def save_selection(self, job_id: str, run_id: str, items: int, picks: list[Pick]) -> None:
+        """Keep what the job's request selects as of run `run_id` (`items`: its size as validate_restore counts it;
+        `picks`: the items), once: rows of PICKS_PER_ROW picks in item id order, then the 'selection' row that says
+        they are complete. Upserts with the same keys: safe to send again."""
+        ordered = sorted(picks, key=lambda p: p.item_id)
+        rows = [_pick_row(job_id, n, ordered[first : first + PICKS_PER_ROW])
+                for n, first in enumerate(range(0, len(ordered), PICKS_PER_ROW))]  # fmt: skip
+        batch: list[tuple[Any, ...]] = []
+        size = 0
+        for row in rows:
+            chars = sum(len(row[f"p{n}"]) for n in range(row["pieces"]))
+            if batch and (len(batch) == 100 or size + chars > TRANSACTION_CHARS):
+                self._table.submit_transaction(batch, **REPLAY_SAFE)
+                batch, size = [], 0
+            batch.append((TransactionOperation.UPSERT, row, {"mode": "replace"}))
+            size += chars
+        if batch:
+            self._table.submit_transaction(batch, **REPLAY_SAFE)
+        summary = {"PartitionKey": job_id, "RowKey": SELECTION, "run_id": run_id, "items": items,
+                   "picks": len(ordered), "rows": len(rows)}  # fmt: skip
+        self._table.upsert_entity(summary, mode=UpdateMode.REPLACE, **REPLAY_SAFE)
+
+    def selection(self, job_id: str) -> dict[str, Any] | None:
+        """{run_id, items, picks, rows} of the selection kept with the job, or None if it has none (yet)."""
+        try:
+            entity = self._table.get_entity(job_id, SELECTION)
+        except ResourceNotFoundError:
+            return None
+        return {"run_id": str(entity["run_id"]), "items": int(entity["items"]), "picks": int(entity["picks"]),
+                "rows": int(entity["rows"])}  # fmt: skip
+
+    def part_picks(self, job_id: str, part: int, parts: int) -> list[Pick] | None:
+        """The items of part `part` of `parts` of the kept selection (its slice in item id order, see
+        part_bounds), read from the rows it falls in: one range query. None if the job kept no selection."""
+        kept = self.selection(job_id)
+        if kept is None:
+            return None
+        low, high = part_bounds(kept["picks"], part, parts)
+        if low >= high:
+            return []
+        first, last = low // PICKS_PER_ROW, (high - 1) // PICKS_PER_ROW
+        query, params = _prefix_query(job_id, _pick_key(first), _pick_key(last + 1))
+        rows = sorted(self._table.query_entities(query, parameters=params), key=lambda e: e["RowKey"])
+        picks = [p for row in rows for p in _picks_of(row)]
+        return picks[low - first * PICKS_PER_ROW : high - first * PICKS_PER_ROW]
 
     def list(self, limit: int = 50, requester: str | None = None) -> list[dict[str, Any]]:
         """Newest first; only `requester`'s jobs when given."""

@@ -1,15 +1,16 @@
-"""The delta engine of Outlook containers (mail folders, contact folders, calendars): a delta round per container,
-content for new and changed items, removals recorded. What an item's content is (a message's MIME, a contact's
-JSON and photo, an event's JSON and attachments) and which catalog fields describe it is the `ItemKind`'s business.
+"""Delta rounds of Outlook containers (mail folders, contact folders, calendars), for the delta engine (core/delta/:
+it follows the round, runs the container lifecycle and saves the link): each page applied as it comes, content
+for new and changed items, removals recorded. What an item's content is (a message's MIME, a contact's JSON and
+photo, an event's JSON and attachments) and which catalog fields describe it is the `ItemKind`'s business.
 
-Order of durability, per folder round: each page's MIME blobs are stored, then that page's catalog changes are
-committed, and only when the whole round is in does the folder's delta link get saved. A crash anywhere repeats
-work from the last saved link and loses nothing; repeated items are recognised (same changeKey, or same content
-hash) and cost no new blob or version.
+Order of durability, per folder round: each page's content is stored, then that page's catalog changes are
+written, and only when the whole round is in and committed does the engine save the folder's delta link. A crash
+anywhere repeats work from the last saved link and loses nothing; repeated items are recognised (same changeKey,
+or same content hash) and cost no new blob or version.
 
 A round without a link (first backup, or a link Graph no longer accepts) is a full enumeration; afterwards any
-version still live in the catalog for that folder but absent from the enumeration is ended, so deletions missed
-while the link was unusable are caught up.
+version still live in the catalog for that folder but absent from the enumeration is ended (`end_unseen`), so
+deletions missed while the link was unusable are caught up.
 
 Versions are points in time: a row, once an earlier run can read it, never changes what it describes. An item
 with a new changeKey is fetched (its content is how a change shows), then recorded by one rule for every kind:
@@ -27,8 +28,8 @@ A version first seen in this run is not yet a point in time of another run: a ch
 A 404 on an item's content is no proof that it was deleted: the item is read by id, and only a 404 there is a
 deletion. An item that fails (after the Graph client's own retries) is held in the quarantine (a failure of the
 run, listed by id with its error) and its container's round is saved anyway, so one bad item never holds a delta
-link back; held items are retried by id at every later run (held_items.py). A hold is durable before the link
-moves on, a release only after the version it stands for is committed."""
+link back; held items are retried by id at every later run (held_items.py, through the engine). A hold is durable
+before the link moves on, a release only after the version it stands for is committed."""
 
 from __future__ import annotations
 
@@ -39,6 +40,9 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from core.config import Settings
+from core.delta.containers import Container
+from core.delta.lifecycle import Failure, RoundDone, Settlement
+from core.delta.rounds import follow_round
 from core.errors import DeltaExpired, GraphError, GraphNotFound, MalformedResponse, StorageError
 from core.graph.client import GraphClient
 from core.models import BackupReport
@@ -46,7 +50,6 @@ from core.storage.catalog import Catalog, CatalogWriter, ItemVersion, OpenVersio
 from core.storage.content_store import BlobContentStore
 from core.storage.delta_state import DeltaState, DeltaStateStore
 from core.storage.quarantine import HeldItem, QuarantineStore
-from core.workloads.mail_folders import MailFolder as Container
 
 Fetched = tuple[str, int, str]  # (content sha256, size, extra metadata JSON)
 IMMUTABLE_IDS = {"Prefer": 'IdType="ImmutableId"'}
@@ -138,8 +141,9 @@ def graph_bool(value: Any, name: str) -> bool:
     raise MalformedResponse(f"{name} is not a boolean: {value!r:.50}")
 
 
-def backup_folder(job: MailboxJob, folder: Container, state: DeltaState | None) -> None:
-    """One container's delta round (or full enumeration); its failed items held; then its delta link."""
+def run_round(job: MailboxJob, folder: Container, state: DeltaState | None) -> RoundDone:
+    """One container's delta round (or full enumeration), applied page by page; the engine (core.delta.lifecycle)
+    ends what a full round did not list, flushes, holds the failed items and saves the link."""
     reason = job.kind.reanchor(job, state) if state is not None and job.kind.reanchor is not None else ""
     if reason:
         job.report.note(f"{folder.path}: {reason}; full round")
@@ -151,31 +155,24 @@ def backup_folder(job: MailboxJob, folder: Container, state: DeltaState | None) 
         job.report.note(f"{folder.path}: delta link no longer valid ({exc.code or exc.status}); full enumeration")
         full = True
         outcome, query = _run_round(job, folder, None)
-    if full:
-        _end_unseen(job, folder, outcome.seen)
-    job.writer.flush()
-    for failure in outcome.failures:  # durable before the link moves past them
-        job.quarantine.hold(job.resource, job.kind.category, failure.item_id, folder.id, str(failure.error),
-                            job.run_id)  # fmt: skip
-    release(job, outcome.released)
+    keep_link = ""
     if outcome.failed:
-        job.report.note(f"{folder.path}: {outcome.failed} entries without an id; delta link kept at the previous round")
-        return
-    if outcome.failures:
+        keep_link = f"{folder.path}: {outcome.failed} entries without an id; delta link kept at the previous round"
+    elif outcome.failures:
         job.report.note(f"{folder.path}: {len(outcome.failures)} item(s) held, to be retried by id next run")
-    job.delta_state.save(
-        job.resource, DeltaState(job.kind.category, folder.id, outcome.delta_link, folder.path, job.run_id, query)
-    )
+    return RoundDone(outcome.delta_link, full, outcome.seen, set(job.tried), settlement(job, folder.id, outcome),
+                     query, keep_link)  # fmt: skip
 
 
-def release(job: MailboxJob, released: list[tuple[str, str]]) -> None:
-    """Held items captured (their versions committed) or found deleted: no longer held."""
-    for item_id, how in released:
-        if job.held.pop(item_id, None) is not None:
-            job.quarantine.release(job.resource, job.kind.category, item_id, job.run_id, how)
+def settlement(job: MailboxJob, container_id: str, outcome: RoundOutcome) -> Settlement:
+    """The quarantine changes of an outcome: its failures held (in `container_id`), its captured items released."""
+    failures = [Failure(f.item_id, job.kind.category, container_id, f.error) for f in outcome.failures]
+    return Settlement(failures, list(outcome.released))
 
 
-def _end_unseen(job: MailboxJob, folder: Container, seen: set[str]) -> None:
+def end_unseen(job: MailboxJob, folder: Container, seen: set[str]) -> None:
+    """After a full round: the folder's live items it did not list are ended (read by id first when the kind
+    must confirm them)."""
     unseen = [i for i, v in job.index.items() if v.folder_id == folder.id and i not in seen]
     if job.kind.confirm_unseen:
         unseen = [i for i, gone in zip(unseen, job.pool.map(lambda i: is_gone(job, i), unseen), strict=True) if gone]
@@ -196,32 +193,20 @@ def is_gone(job: MailboxJob, item_id: str) -> bool:
 
 
 def _run_round(job: MailboxJob, folder: Container, state: DeltaState | None) -> tuple[RoundOutcome, str]:
-    """A round from the saved link (sent exactly as Graph gave it: links are opaque), or a new round chain from the
-    delta path with the kind's query; returns the outcome and the query the chain began with (JSON)."""
+    """A round from the saved link, or a new round chain from the delta path with the kind's query, each page applied
+    as it comes; returns the outcome and the query the chain began with (JSON)."""
     if state is None:
         job.anchor = job.kind.params(job)
-        next_url: str | None = job.kind.delta_path(job.user, folder)
+        url = job.kind.delta_path(job.user, folder)
         params: dict[str, str] | None = job.anchor or None
         query = json.dumps(job.anchor, sort_keys=True) if job.anchor else ""
     else:
         job.anchor = anchor_of(state)
-        next_url, params, query = state.delta_link, None, state.query
+        url, params, query = state.delta_link, None, state.query
     outcome = RoundOutcome("", set(), 0)
-    while next_url:
-        page = job.graph.get_json(next_url, params=params, headers=_prefer(job))
-        params = None  # links carry their own query
-        entries = page.get("value")
-        if not isinstance(entries, list):
-            raise MalformedResponse("delta page has no 'value' list", url=job.graph.url(next_url))
-        _apply_page(job, folder, entries, outcome)
-        next_link, delta_link = page.get("@odata.nextLink"), page.get("@odata.deltaLink")
-        if isinstance(delta_link, str) and delta_link:
-            outcome.delta_link = delta_link
-            return outcome, query
-        if not isinstance(next_link, str) or not next_link:
-            raise MalformedResponse("delta page has neither @odata.nextLink nor @odata.deltaLink", url=next_url)
-        next_url = next_link
-    raise AssertionError("unreachable")
+    outcome.delta_link = follow_round(job.graph, url, params=params, headers=_prefer(job),
+                                      on_page=lambda entries: _apply_page(job, folder, entries, outcome))  # fmt: skip
+    return outcome, query
 
 
 def anchor_of(state: DeltaState) -> dict[str, str]:

@@ -1,12 +1,61 @@
-"""Containers of an Outlook item kind (mail folders, contact folders, calendars) as catalog versions: a new version
-when a container appears, is renamed or moved; ended when it disappears, with its live items and its delta link."""
+"""The Outlook kinds' adapter of the delta engine (core.delta.lifecycle.KindAdapter), one per item kind (mail,
+contacts, events) of a mailbox: containers (mail folders, contact folders, calendars) recorded as catalog versions
+(a new version when a container appears, is renamed or moved; ended when it disappears), a round per container
+(container_delta.run_round), held items read by id (held_items.py), and a container gone from the listing ended
+with its live items and its delta link."""
 
 from __future__ import annotations
 
 import json
 
+from core.delta.containers import Container
+from core.delta.lifecycle import RoundDone, Settlement, States
 from core.storage.catalog import ItemVersion, OpenVersion
-from core.workloads.container_delta import Container, MailboxJob
+from core.storage.delta_state import DeltaState
+from core.storage.quarantine import HeldItem
+from core.workloads import container_delta, held_items
+from core.workloads.container_delta import MailboxJob
+
+
+class OutlookKind:
+    """One Outlook item kind of one mailbox, as the engine drives it."""
+
+    retry_outside = True  # a held item may have moved to another folder: it is looked for wherever it is
+
+    def __init__(self, job: MailboxJob, folder_index: dict[str, OpenVersion]) -> None:
+        self.job = job
+        self.category = job.kind.category
+        self.label = f"{job.kind.category} folder"
+        self.held: dict[str, HeldItem] = job.held
+        self._folder_index = folder_index
+        self._containers: dict[str, Container] = {}
+
+    def record(self, containers: list[Container]) -> None:
+        self._containers = {c.id: c for c in containers}
+        record_folders(self.job, containers, self._folder_index)
+
+    def known(self, states: States) -> dict[str, str]:
+        return {cid: state.container_path for (category, cid), state in states.items() if category == self.category}
+
+    def run_round(self, container: Container, state: DeltaState | None) -> RoundDone:
+        return container_delta.run_round(self.job, container, state)
+
+    def end_unseen(self, container: Container, seen: set[str]) -> None:
+        container_delta.end_unseen(self.job, container, seen)
+
+    def read_held(self, item: HeldItem) -> dict | None:
+        return held_items.read_held(self.job, item)
+
+    def apply_held(self, read: dict[str, dict | None], unread: dict[str, Exception]) -> Settlement:
+        states = self.job.delta_state.load(self.job.resource)  # the links this run saved: their rounds' windows
+        return held_items.apply_held(self.job, read, unread, self._containers, states)
+
+    def end_container(self, container: Container) -> Settlement:
+        end_removed_folder(self.job, container.id)
+        return Settlement()
+
+    def flush(self) -> None:
+        self.job.writer.flush()
 
 
 def record_folders(job: MailboxJob, folders: list[Container], folder_index: dict[str, OpenVersion]) -> None:
@@ -14,7 +63,7 @@ def record_folders(job: MailboxJob, folders: list[Container], folder_index: dict
     current = {f.id for f in folders}
     for folder in folders:
         previous = folder_index.get(folder.id)
-        signature = folder_signature(folder)
+        signature = folder.signature
         if previous is not None and previous.change_key == signature:
             continue
         job.writer.supersede(
@@ -25,7 +74,7 @@ def record_folders(job: MailboxJob, folders: list[Container], folder_index: dict
                 first_seen_run=job.run_id,
                 folder_id=folder.parent_id,
                 folder_path=folder.path,
-                name=folder.display_name,
+                name=folder.name,
                 change_key=signature,
                 extra=json.dumps({"wellKnownName": folder.well_known}) if folder.well_known else "",
             ),
@@ -36,15 +85,8 @@ def record_folders(job: MailboxJob, folders: list[Container], folder_index: dict
     job.writer.flush()
 
 
-def folder_signature(folder: Container) -> str:
-    """What makes a new folder version: parent and path, and for a mailbox's top folder its well-known name
-    ('-' when it has none), so a backup knows which of its folders was the Inbox whatever its display name."""
-    signature = f"{folder.parent_id}\n{folder.path}"
-    return f"{signature}\n{folder.well_known or '-'}" if folder.well_known is not None else signature
-
-
 def end_removed_folder(job: MailboxJob, folder_id: str) -> None:
-    """A folder gone from the mailbox: its live messages are ended and its delta link cleared."""
+    """A folder gone from the mailbox: its live items are ended and its delta link cleared."""
     for item_id, version in list(job.index.items()):
         if version.folder_id == folder_id:
             job.writer.close(job.kind.category, item_id, version.first_seen_run, job.run_id)

@@ -1,4 +1,4 @@
-"""An API under test: a simulated tenant with one backup made, core's services built from the environment as in
+"""An API under test: a simulated tenant with one backup made, core's services built from its settings as in
 Azure, and the restore API served by uvicorn on 127.0.0.1 with the real orchestrators run locally."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from devenv.api_server import ApiServer
-from tests.integration.tenant import Tenant, open_tenant, services_from_environment
+from tests.integration.tenant import Tenant, host_services, open_tenant
 
 AUDIENCE = "api://m365-backup-api"
 ADMIN, OPERATOR = "Backup.Admin", "Restore.Operator"
@@ -73,7 +73,7 @@ def serve_api(state_dir: Path, storage_env: dict[str, str], **sim_options: Any) 
     options = {"users": 3, "messages": 12, "seed": 7, "contacts": 2, "events": 2, "drive_files": 6, **sim_options}
     tenant = open_tenant(state_dir, storage_env, settings, **options)
     try:
-        with services_from_environment(tenant):  # the activities and the API build core's services from it
+        with host_services(tenant):  # the activities and the API are served its services
             report = tenant.backup()
             assert report["status"] == "succeeded", report
             with ApiServer() as server:

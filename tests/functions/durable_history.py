@@ -15,6 +15,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from core.backup_start import BACKUP_INSTANCE
+
 START = datetime(2026, 11, 22, 6, 21, 0, 123456, tzinfo=UTC)
 
 EXECUTION_STARTED = 0
@@ -48,7 +50,7 @@ class History:
         name: str,
         input_: Any = None,
         *,
-        instance_id: str = "backup",
+        instance_id: str = BACKUP_INSTANCE,
         start: datetime = START,
         schema: int = 0,
     ) -> None:

@@ -11,17 +11,17 @@ import pytest
 
 from blueprints.backup import backup_orchestrator
 from devenv.durable_local import LocalResult, run_orchestration
-from tests.integration.tenant import Tenant, open_tenant, services_from_environment
+from tests.integration.tenant import Tenant, host_services, open_tenant
 
 
 @pytest.fixture
 def tenant(tmp_path, storage_env) -> Iterator[Tenant]:
-    """A simulated tenant (3 mailboxes, batch size 2) that the activities' get_services() builds its services for."""
+    """A simulated tenant (3 mailboxes, batch size 2) that the activities' services are built for."""
     t = open_tenant(
         tmp_path / "sim", storage_env, {"BACKUP_BATCH_SIZE": "2"}, users=3, messages=12, seed=4, contacts=0, events=0
     )
     try:
-        with services_from_environment(t):
+        with host_services(t):
             yield t
     finally:
         t.close()

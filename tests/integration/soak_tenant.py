@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.storage.catalog import FOLDER, ItemVersion
-from core.workloads.contacts_backup import CONTACT, CONTACT_FOLDER
-from core.workloads.drive_backup import DRIVE_FOLDER, FILE
-from core.workloads.events_backup import CALENDAR, EVENT
-from core.workloads.mail_backup import MAIL
+from core.workloads.exchange.contacts_backup import CONTACT, CONTACT_FOLDER
+from core.workloads.exchange.events_backup import CALENDAR, EVENT
+from core.workloads.exchange.mail_backup import MAIL
+from core.workloads.files.drive_backup import DRIVE_FOLDER, FILE
 from graphsim.control import SimControl
 from tests.integration.days import at
 from tests.integration.tenant import Tenant

@@ -4,18 +4,18 @@ services built from settings exactly as the CLI and the Functions app build them
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import core.bootstrap
+from blueprints.services import provider
 from core.bootstrap import Services, build_services
 from core.config import load_settings
 from core.graph.auth import TokenProvider
 from core.graph.client import GraphClient
+from core.graph.policy import GraphPolicy
 from core.graph.retry import RetryPolicy
 from core.runner import run_backup
 from graphsim.process import SimulatorProcess, start_simulator
@@ -73,31 +73,24 @@ def open_tenant(
     sleeps: list[float] = []
     recording_sleep: Callable[[float], None] = lambda seconds: (sleeps.append(seconds), _sleep(seconds))  # noqa: E731
     services.graph.close()
-    services.graph = GraphClient(settings, TokenProvider(settings), policy=policy, sleep=recording_sleep)
+    changes: dict[str, Any] = {"sleep": recording_sleep} | ({"retry": policy} if policy else {})
+    graph_policy = GraphPolicy.from_settings(settings, **changes)
+    services.graph = GraphClient(settings, TokenProvider(settings), policy=graph_policy)
     return Tenant(sim, env, services, sleeps)
 
 
 @contextmanager
-def services_from_environment(tenant: Tenant) -> Iterator[None]:
-    """The tenant's settings in os.environ, so that code building core's process-wide services from the
-    environment (`core.bootstrap.get_services()`: activities, the API) builds them for this tenant. On exit those
-    services are closed and the previous environment and services put back. No monkeypatch: a module-scoped
-    fixture can use it."""
-    saved_env = {name: os.environ.get(name) for name in tenant.env}
-    saved_services = core.bootstrap._services
-    os.environ.update(tenant.env)
-    core.bootstrap._services = None
+def host_services(tenant: Tenant) -> Iterator[Services]:
+    """The host layer's services (blueprints.services.provider: the activities, the API) built for this tenant
+    from its settings, as the Functions app builds them from its app settings, through the provider's documented
+    seam (`provider.override`). On exit they are closed and the provider serves what it served before. No
+    monkeypatch and no os.environ: a module-scoped fixture can use it."""
+    services = build_services(load_settings(tenant.env))
     try:
-        yield
+        with provider.override(services):
+            yield services
     finally:
-        if core.bootstrap._services is not None:
-            core.bootstrap._services.close()
-        core.bootstrap._services = saved_services
-        for name, value in saved_env.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        services.close()
 
 
 def _sleep(seconds: float) -> None:

@@ -14,7 +14,7 @@ import pytest
 from core.browse import ItemQuery, find_items, list_tree, search_page
 from core.errors import InvalidRequestError, NotFoundError
 from core.storage.catalog import ItemVersion
-from core.workloads.mail_backup import MAIL
+from core.workloads.exchange.mail_backup import MAIL
 from tests.integration.tenant import Tenant, open_tenant
 
 DRIVES = {"BACKUP_WORKLOADS": "onedrive", "GRAPH_PAGE_SIZE": "5"}

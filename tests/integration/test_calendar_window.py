@@ -15,7 +15,7 @@ from core.restore import restore
 from core.restore_request import RestoreRequest
 from core.runner import run_backup
 from core.workloads.container_delta import anchor_of
-from core.workloads.events_backup import EVENT, window
+from core.workloads.exchange.events_backup import EVENT, window
 from tests.integration.days import at, when
 from tests.integration.tenant import Tenant, open_tenant
 

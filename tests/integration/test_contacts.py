@@ -13,7 +13,7 @@ import vobject
 from core.exports.contacts_export import export_contacts_vcf
 from core.restore import restore
 from core.restore_request import RestoreRequest
-from core.workloads.contacts_backup import CONTACT
+from core.workloads.exchange.contacts_backup import CONTACT
 from tests.integration.tenant import Tenant, open_tenant
 
 

@@ -13,7 +13,7 @@ from core.planning import run_time
 from core.restore import restore
 from core.restore_request import RestoreRequest
 from core.storage.catalog import ItemVersion
-from core.workloads.drive_backup import FILE
+from core.workloads.files.drive_backup import FILE
 from tests.integration.tenant import Tenant, open_tenant, sha256
 
 WORKLOADS = {"BACKUP_WORKLOADS": "onedrive,sharepoint", "GRAPH_PAGE_SIZE": "5"}

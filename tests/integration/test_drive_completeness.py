@@ -10,8 +10,8 @@ import pytest
 
 from core.restore import restore
 from core.restore_request import RestoreRequest
-from core.workloads.drive_backup import DRIVE, DRIVE_FOLDER, FILE
-from core.workloads.drive_metadata import recorded_permissions
+from core.workloads.files.drive_backup import DRIVE, DRIVE_FOLDER, FILE
+from core.workloads.files.drive_metadata import recorded_permissions
 from tests.integration.drive_tenants import drive_tenant, my_drive
 from tests.integration.tenant import Tenant
 

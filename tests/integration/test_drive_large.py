@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from core.browse import ItemQuery, find_items
-from core.workloads.drive_backup import DRIVE_FOLDER
+from core.workloads.files.drive_backup import DRIVE_FOLDER
 from tests.integration.tenant import Tenant, open_tenant, sha256
 
 FOLDERS, EMPTY_FILES, FILES = 2_000, 7_900, 100

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from core.errors import GraphError
-from core.workloads.drive_backup import DRIVE, FILE
+from core.workloads.files.drive_backup import DRIVE, FILE
 from tests.integration.drive_tenants import drive_tenant, my_drive
 from tests.integration.tenant import Tenant
 

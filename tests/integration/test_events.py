@@ -13,7 +13,7 @@ import pytest
 from core.exports.events_export import export_events_ics
 from core.restore import restore
 from core.restore_request import RestoreRequest
-from core.workloads.events_backup import EVENT, window
+from core.workloads.exchange.events_backup import EVENT, window
 from tests.integration.tenant import Tenant, open_tenant
 
 

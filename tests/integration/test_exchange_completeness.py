@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from core.workloads.events_backup import EVENT
+from core.workloads.exchange.events_backup import EVENT
 from tests.integration.days import at, when
 from tests.integration.tenant import Tenant, open_tenant
 

@@ -1,5 +1,6 @@
 """The Graph client against the simulator over loopback HTTPS: certificate and secret sign-in through msal, token
-refresh after a 401, the per-mailbox concurrency limit, typed errors."""
+refresh after a 401, the per-mailbox concurrency limit, typed errors, and its two seams: the httpx transport it is
+given and its GraphPolicy (retries, waits, per-mailbox limits)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,19 @@ import base64
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from core.config import load_settings
-from core.errors import GraphAuthError, GraphNotFound
+from core.errors import GraphAuthError, GraphNotFound, GraphTransportError
 from core.graph.auth import TokenProvider
-from core.graph.client import GraphClient
+from core.graph.client import GraphClient, graph_transport
+from core.graph.policy import GraphPolicy
+from core.graph.retry import RetryPolicy
 from graphsim.process import SimulatorProcess, start_simulator
 
 STORAGE = {"BACKUP_STORAGE_CONNECTION_STRING": "UseDevelopmentStorage=true"}  # not used by these tests
@@ -27,9 +32,32 @@ def sim(tmp_path) -> Iterator[SimulatorProcess]:
         yield process
 
 
-def _client(env: dict[str, str]) -> GraphClient:
+def _client(env: dict[str, str], **seams: Any) -> GraphClient:
     settings = load_settings({**STORAGE, **env})
-    return GraphClient(settings, TokenProvider(settings))
+    return GraphClient(settings, TokenProvider(settings), **seams)
+
+
+class _Sink:
+    def write(self, chunk: bytes) -> int:
+        return len(chunk)
+
+    def restart(self) -> None:
+        pass
+
+
+class RecordingTransport(httpx.BaseTransport):
+    """A real transport (loopback HTTPS) that notes each request's path as it goes out."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.paths: list[str] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.paths.append(request.url.path)
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 def test_sign_in_with_a_pem_certificate(sim: SimulatorProcess):
@@ -81,16 +109,49 @@ def test_never_more_than_four_requests_in_flight_per_mailbox(sim: SimulatorProce
     user = sim.control.mailbox_users()[0]
     urls = [f"users/{user['id']}/messages/{m['id']}/$value" for m in user["messages"]] * 4
 
-    class Sink:
-        def write(self, chunk: bytes) -> int:
-            return len(chunk)
-
-        def restart(self) -> None:
-            pass
-
     with ThreadPoolExecutor(16) as pool:
-        sizes = list(pool.map(lambda url: client.download(url, Sink()), urls))
+        sizes = list(pool.map(lambda url: client.download(url, _Sink()), urls))
     assert all(size > 0 for size in sizes)
     stats = sim.control.stats()
     assert stats["max_in_flight"][user["id"]] == 4  # saturated, never exceeded
     assert stats["answered_429"] == 0  # so Graph never had to refuse
+
+
+def test_the_given_transport_carries_every_graph_request(sim: SimulatorProcess):
+    settings = load_settings({**STORAGE, **sim.graph_env()})
+    # the default TLS and pool settings, plus an httpx option of our own: bind the client side to 127.0.0.1
+    transport = RecordingTransport(graph_transport(settings, local_address="127.0.0.1"))
+    client = GraphClient(settings, TokenProvider(settings), transport=transport)
+    sim.control.reset_stats()
+
+    users = [u for page in client.iter_pages("users", params={"$top": "1"}) for u in page]
+
+    assert len(users) == 3
+    assert transport.paths == ["/v1.0/users"] * 3  # one per page; sign-in goes through msal, not this transport
+    assert sim.control.stats()["by_kind"]["users"] == 3
+
+
+def test_a_transport_that_does_not_trust_the_simulator_fails_as_the_policy_says(sim: SimulatorProcess):
+    sleeps: list[float] = []
+    policy = GraphPolicy(retry=RetryPolicy(max_attempts=2, base_delay=0.01), sleep=sleeps.append)
+    # only the system's CAs: the simulator's self-signed certificate is refused before any request is sent
+    client = _client(sim.graph_env(), transport=httpx.HTTPTransport(), policy=policy)
+    sim.control.reset_stats()
+
+    with pytest.raises(GraphTransportError):
+        client.get_json("users")
+
+    assert len(sleeps) == 1 and 0 <= sleeps[0] <= 0.01  # two attempts, one backoff wait of at most base_delay
+    assert client.stats()["transport_errors"] == 2
+    assert sim.control.stats()["by_kind"].get("users", 0) == 0
+
+
+def test_the_policy_sets_the_per_mailbox_concurrency(sim: SimulatorProcess):
+    sim.control.configure(latency_ms=30)
+    client = _client(sim.graph_env(), policy=GraphPolicy(mailbox_concurrency=2))
+    user = sim.control.mailbox_users()[0]
+    urls = [f"users/{user['id']}/messages/{m['id']}/$value" for m in user["messages"]] * 2
+
+    with ThreadPoolExecutor(8) as pool:
+        assert all(size > 0 for size in pool.map(lambda url: client.download(url, _Sink()), urls))
+    assert sim.control.stats()["max_in_flight"][user["id"]] == 2

@@ -12,7 +12,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from graphsim.drives_content import QuickXorHash
+from graphsim.drives.content import QuickXorHash
 from graphsim.process import SimulatorProcess, start_simulator
 from tests.integration.test_graphsim import MsalAuth, tls
 

@@ -11,7 +11,7 @@ import pytest
 
 from core.restore import restore
 from core.restore_request import RestoreRequest
-from core.workloads.events_backup import EVENT, window
+from core.workloads.exchange.events_backup import EVENT, window
 from tests.integration.tenant import Tenant, open_tenant
 
 EXTERNAL = {"type": "optional", "emailAddress": {"name": "Dana Swope", "address": "danas@fabrikam.example"}}

@@ -13,8 +13,8 @@ import pytest
 from core.graph.retry import RetryPolicy
 from core.restore import restore
 from core.restore_request import RestoreRequest
-from core.workloads.contacts_backup import CONTACT
-from core.workloads.events_backup import EVENT
+from core.workloads.exchange.contacts_backup import CONTACT
+from core.workloads.exchange.events_backup import EVENT
 from tests.integration.tenant import Tenant, open_tenant
 
 FAST = RetryPolicy(max_attempts=12, base_delay=0.01, max_delay=0.05)

@@ -18,18 +18,18 @@ from core.restore_plan import validate_restore
 from core.restore_request import RestoreRequest
 from core.storage.restore_jobs import new_job_id
 from devenv.durable_local import LocalResult, run_orchestration
-from tests.integration.tenant import Tenant, open_tenant, services_from_environment
+from tests.integration.tenant import Tenant, host_services, open_tenant
 
 REQUESTER = {"oid": "11111111-2222-3333-4444-555555555555", "name": "operator@contoso.test", "roles": ["Restore.All"]}
 
 
 @pytest.fixture
 def tenant(tmp_path, storage_env) -> Iterator[Tenant]:
-    """Two mailboxes and OneDrives, backed up once; the activities' get_services() builds its services for it."""
+    """Two mailboxes and OneDrives, backed up once; the activities' services are built for it."""
     t = open_tenant(tmp_path / "sim", storage_env, {"BACKUP_WORKLOADS": "exchange,onedrive"}, users=2, messages=60,
                     seed=41, contacts=0, events=0, drive_files=30, sites=0)  # fmt: skip
     try:
-        with services_from_environment(t):
+        with host_services(t):
             run = t.backup()
             assert run["status"] == "succeeded", run
             yield t

@@ -25,9 +25,9 @@ from typing import Any
 
 from core.restore import restore
 from core.restore_request import RestoreRequest
-from core.workloads.contacts_backup import CONTACT
-from core.workloads.events_backup import EVENT
-from core.workloads.mail_backup import MAIL
+from core.workloads.exchange.contacts_backup import CONTACT
+from core.workloads.exchange.events_backup import EVENT
+from core.workloads.exchange.mail_backup import MAIL
 from devenv.message_fidelity import differences, snapshot
 from tests.integration.soak_tenant import (
     CATEGORIES,

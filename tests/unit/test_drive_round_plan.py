@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from core.workloads.drive_round import plan_removals
+from core.workloads.files.drive_round import plan_removals
 
 
 def tree(folders: int, files: int, fanout: int = 8) -> tuple[dict[str, str], dict[str, str]]:

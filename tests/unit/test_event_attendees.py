@@ -1,6 +1,6 @@
 """The summary a meeting restored without its attendees carries at the top of its body."""
 
-from core.workloads.event_attendees import summary, without_attendees
+from core.workloads.exchange.event_attendees import summary, without_attendees
 
 EVENT = {
     "subject": "Budget",

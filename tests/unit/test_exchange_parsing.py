@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from core.errors import MalformedResponse
-from core.workloads.events_backup import needs_reanchor, window
-from core.workloads.mail_backup import MAIL_KIND
+from core.workloads.exchange.events_backup import needs_reanchor, window
+from core.workloads.exchange.mail_backup import MAIL_KIND
 
 
 def test_is_read_is_parsed_strictly():

@@ -1,8 +1,8 @@
 import threading
 import time
 
-from core.graph.client import mailbox_of
 from core.graph.limiter import MailboxLimiter
+from core.workloads.exchange.mailbox_budget import mailbox_of
 
 
 def test_mailbox_of_reads_mailbox_scoped_urls_only():

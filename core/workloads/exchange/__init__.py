@@ -1,0 +1,1 @@
+"""The Exchange workload: a mailbox's mail, contacts and calendars."""

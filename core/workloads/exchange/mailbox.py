@@ -1,0 +1,110 @@
+"""The Exchange workload: one resource per mailbox user, whose mail, contacts and calendars are backed up in one
+activity (one per-mailbox Graph budget), each kind through the delta engine (core.delta.lifecycle) with its
+Outlook adapter (core/workloads/container_folders.py); restores dispatched by category."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from core.delta.containers import Container
+from core.delta.lifecycle import Resource, run_category
+from core.errors import GraphError, GraphNotFound
+from core.selectors import Selectors
+from core.workloads import container_delta
+from core.workloads.container_folders import OutlookKind
+from core.workloads.exchange.contacts_backup import CONTACT_KIND, list_contact_folders
+from core.workloads.exchange.contacts_restore import restore_contacts
+from core.workloads.exchange.events_backup import EVENT_KIND, list_calendars
+from core.workloads.exchange.events_restore import restore_events
+from core.workloads.exchange.mail_backup import MAIL_KIND
+from core.workloads.exchange.mail_folders import MailFolder, list_folders, with_well_known
+from core.workloads.exchange.mail_restore import restore_mail
+
+if TYPE_CHECKING:
+    from core.bootstrap import Services
+    from core.models import BackupReport
+    from core.restore_request import RestoreReport, RestoreRequest
+
+NO_MAILBOX_CODES = {"mailboxnotenabledforrestapi", "mailboxnotsupportedforrestapi", "resourcenotfound"}
+
+
+def as_container(folder: MailFolder) -> Container:
+    return Container(folder.id, folder.display_name, folder.parent_id, folder.path, folder.well_known)
+
+
+class ExchangeHandler:
+    name = "exchange"
+
+    def discover(self, services: Services) -> list[str]:
+        """Users with a mail address (the ones that can have a mailbox), by id."""
+        selectors = Selectors.from_settings(services.settings)
+        owners = []
+        params = {"$select": "id,mail,userPrincipalName", "$top": "999"}
+        for page in services.graph.iter_pages("users", params=params):
+            owners.extend(
+                u["id"] for u in page if isinstance(u, dict) and u.get("mail") and u.get("id") and selectors.user(u)
+            )
+        return owners
+
+    def backup(self, services: Services, run_id: str, owner: str, report: BackupReport) -> None:
+        """Mail, contacts and calendars of one mailbox: one activity, so one per-mailbox Graph budget."""
+        try:
+            folders = list_folders(services.graph, owner)
+            recorded = services.catalog.open_index(f"{self.name}:{owner}", MAIL_KIND.folder_category)
+            signatures = {fid: v.change_key for fid, v in recorded.items()}
+            folders = [as_container(f) for f in with_well_known(services.graph, owner, folders, signatures)]
+        except GraphNotFound as exc:
+            if exc.code.lower() in NO_MAILBOX_CODES:
+                report.skipped_reason = f"no mailbox ({exc.code})"
+                return
+            raise
+        with ThreadPoolExecutor(services.settings.item_concurrency, thread_name_prefix="mailbox-item") as pool:
+            self._backup_kind(services, run_id, owner, report, MAIL_KIND, folders, pool)
+            for kind, lister in ((CONTACT_KIND, list_contact_folders), (EVENT_KIND, list_calendars)):
+                try:
+                    containers = lister(services.graph, owner)
+                except GraphError as exc:
+                    report.fail(f"{kind.category} containers", exc)
+                else:
+                    self._backup_kind(services, run_id, owner, report, kind, containers, pool)
+
+    def _backup_kind(
+        self,
+        services: Services,
+        run_id: str,
+        owner: str,
+        report: BackupReport,
+        kind: container_delta.ItemKind,
+        containers: list[Container],
+        pool: ThreadPoolExecutor,
+    ) -> None:
+        resource = f"{self.name}:{owner}"
+        job = container_delta.MailboxJob(
+            user=owner,
+            resource=resource,
+            run_id=run_id,
+            graph=services.graph,
+            content=services.content,
+            delta_state=services.delta_state,
+            writer=services.catalog.writer(resource),
+            index=services.catalog.open_index(resource, kind.category),
+            report=report,
+            pool=pool,
+            page_size=services.settings.page_size,
+            kind=kind,
+            settings=services.settings,
+            catalog=services.catalog,
+            quarantine=services.quarantine,
+            held={h.item_id: h for h in services.quarantine.held(resource, kind.category)},
+        )
+        adapter = OutlookKind(job, services.catalog.open_index(resource, kind.folder_category))
+        where = Resource(resource, run_id, report, services.delta_state, services.quarantine)
+        run_category(where, adapter, containers)
+
+    def restore(self, services: Services, request: RestoreRequest) -> RestoreReport:
+        if request.category == "contact":
+            return restore_contacts(services, request)
+        if request.category == "event":
+            return restore_events(services, request)
+        return restore_mail(services, request)

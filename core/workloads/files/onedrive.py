@@ -1,0 +1,43 @@
+"""The OneDrive workload: one resource per user with a OneDrive (users without one are skipped, not failed)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from core.errors import GraphNotFound
+from core.selectors import Selectors
+from core.workloads.files.drive_restore import restore_files
+from core.workloads.files.drives import backup_drives
+
+if TYPE_CHECKING:
+    from core.bootstrap import Services
+    from core.models import BackupReport
+    from core.restore_request import RestoreReport, RestoreRequest
+
+
+class OneDriveHandler:
+    name = "onedrive"
+
+    def discover(self, services: Services) -> list[str]:
+        """Every selected user; whether each has a OneDrive is found out by its backup (skipped if not), so
+        discovery stays one paged listing however many users the tenant has."""
+        selectors = Selectors.from_settings(services.settings)
+        owners = []
+        params = {"$select": "id,mail,userPrincipalName", "$top": "999"}
+        for page in services.graph.iter_pages("users", params=params):
+            owners.extend(u["id"] for u in page if isinstance(u, dict) and u.get("id") and selectors.user(u))
+        return owners
+
+    def backup(self, services: Services, run_id: str, owner: str, report: BackupReport) -> None:
+        try:
+            drive = services.graph.get_json(f"users/{quote(owner, safe='')}/drive", params={"$select": "id,name"})
+        except GraphNotFound as exc:
+            report.skipped_reason = f"no OneDrive ({exc.code or exc.status})"
+            return
+        backup_drives(
+            services, run_id, f"{self.name}:{owner}", [(drive["id"], drive.get("name") or "OneDrive")], report
+        )
+
+    def restore(self, services: Services, request: RestoreRequest) -> RestoreReport:
+        return restore_files(services, request)

@@ -1,0 +1,1 @@
+"""Files: drives and sites, content and hashes, drive delta, downloads, uploads and drive routes."""

@@ -1,0 +1,1 @@
+"""Identity: access tokens (issue, check, client assertions), the token endpoints, users, restore-API tokens."""

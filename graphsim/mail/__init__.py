@@ -1,0 +1,1 @@
+"""Mail: mailboxes, messages and their MIME, message creation, attachments, message delta and mail routes."""

@@ -1,0 +1,211 @@
+"""One delta engine (core/delta/): the delta annotations are followed in exactly one module, links are sent as
+received, and every kind stores content through one path that counts it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.delta.content import store_content
+from core.delta.rounds import follow_round
+from core.errors import MalformedResponse
+from core.models import BackupReport
+from core.storage.content_store import Spool, StoredContent
+
+CORE = Path(__file__).resolve().parents[2] / "core"
+ENGINE = "delta/rounds.py"
+# the Graph client's plain listing pager (`iter_pages`): it follows nextLink of non-delta listings, never a round
+LISTING_PAGER = "graph/client.py"
+
+
+def _modules_with(text: str) -> set[str]:
+    return {p.relative_to(CORE).as_posix() for p in CORE.rglob("*.py") if text in p.read_text(encoding="utf-8")}
+
+
+def test_delta_rounds_are_followed_in_exactly_one_module():
+    assert _modules_with("@odata.deltaLink") == {ENGINE}
+    assert _modules_with("@odata.nextLink") - {LISTING_PAGER} == {ENGINE}
+    assert "deltaLink" not in (CORE / LISTING_PAGER).read_text(encoding="utf-8")
+
+
+def test_content_is_stored_and_counted_in_one_place():
+    """No workload module stores content itself: they all go through core.delta.content.store_content."""
+    workloads = CORE / "workloads"
+    offenders = set()
+    for path in workloads.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        if "report.add(bytes" in text or "deduplicated=1" in text or "content.put(" in text:
+            offenders.add(path.relative_to(CORE).as_posix())
+    assert offenders == set()
+
+
+class _Graph:
+    """A recording fake: answers the pages given, by URL."""
+
+    def __init__(self, pages: dict[str, dict]) -> None:
+        self.pages = pages
+        self.requests: list[tuple[str, dict | None, dict]] = []
+
+    def get_json(self, url: str, *, params: dict | None = None, headers: dict | None = None) -> dict:
+        self.requests.append((url, params, dict(headers or {})))
+        return self.pages[url]
+
+    def url(self, url: str) -> str:
+        return url
+
+
+def test_a_round_sends_links_as_received_and_the_query_only_first():
+    next_link = "https://graph/next?$skiptoken=a%2Fb&x=1"
+    delta_link = "https://graph/delta?$skiptoken=opaque%3D%3D"  # a deltaLink may carry $skiptoken
+    graph = _Graph({
+        "drives/d/root/delta": {"value": [{"id": "1"}], "@odata.nextLink": next_link},
+        next_link: {"value": [], "@odata.nextLink": delta_link + "&more"},
+        delta_link + "&more": {"value": [{"id": "2"}], "@odata.deltaLink": delta_link},
+    })  # fmt: skip
+    pages: list[list] = []
+    got = follow_round(graph, "drives/d/root/delta", params={"$top": "5"}, headers={"Prefer": "p"},
+                       on_page=pages.append)  # fmt: skip
+    assert got == delta_link
+    assert pages == [[{"id": "1"}], [], [{"id": "2"}]]  # handed over in order, empty pages too
+    assert [r[0] for r in graph.requests] == ["drives/d/root/delta", next_link, delta_link + "&more"]
+    assert [r[1] for r in graph.requests] == [{"$top": "5"}, None, None]
+    assert all(r[2] == {"Prefer": "p"} for r in graph.requests)
+
+
+@pytest.mark.parametrize(
+    "page", [{"@odata.deltaLink": "d"}, {"value": None, "@odata.nextLink": "n"}, {"value": [{"id": "1"}]}]
+)
+def test_a_page_without_values_or_without_a_link_is_malformed(page: dict):
+    seen: list[list] = []
+    with pytest.raises(MalformedResponse):
+        follow_round(_Graph({"start": page}), "start", params=None, headers={}, on_page=seen.append)
+
+
+class _Store:
+    def __init__(self) -> None:
+        self.stored: dict[str, tuple[bytes, str]] = {}
+
+    def _put(self, data: bytes, sha: str, content_type: str) -> StoredContent:
+        written = sha not in self.stored
+        self.stored.setdefault(sha, (data, content_type))
+        return StoredContent(sha, len(data), written)
+
+    def put(self, spool: Spool, content_type: str = "application/octet-stream") -> StoredContent:
+        return self._put(spool.reader().read(), spool.sha256, content_type)
+
+    def put_bytes(self, data: bytes, content_type: str = "application/octet-stream") -> StoredContent:
+        with Spool() as spool:
+            spool.write(data)
+            return self.put(spool, content_type)
+
+
+def test_store_content_counts_new_bytes_or_a_deduplicated_item():
+    store, report = _Store(), BackupReport("exchange:u")
+    first = store_content(store, report, b'{"a":1}', "application/json")  # type: ignore[arg-type]
+    with Spool() as spool:
+        spool.write(b'{"a":1}')
+        again = store_content(store, report, spool, "application/json")  # type: ignore[arg-type]
+    assert (first.written, again.written, first.sha256) == (True, False, again.sha256)
+    assert (report.bytes, report.deduplicated) == (7, 1)
+    assert store.stored[first.sha256] == (b'{"a":1}', "application/json")
+
+
+class _Log:
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+
+class _DeltaState:
+    def __init__(self, log: _Log) -> None:
+        self.log = log
+
+    def load(self, resource: str) -> dict:
+        from core.storage.delta_state import DeltaState
+
+        return {("k", "old"): DeltaState("k", "old", "link", "Old", "r0")}
+
+    def save(self, resource: str, state) -> None:
+        self.log.events.append(f"save {state.container_id} {state.delta_link}")
+
+
+class _Quarantine:
+    def __init__(self, log: _Log) -> None:
+        self.log = log
+
+    def hold(self, resource: str, category: str, key: str, container_id: str, error: str, run_id: str) -> None:
+        self.log.events.append(f"hold {key}")
+
+    def release(self, resource: str, category: str, key: str, run_id: str, released_as: str = "") -> None:
+        self.log.events.append(f"release {key} {released_as}")
+
+
+class _Adapter:
+    category, label, retry_outside = "k", "box", False
+
+    def __init__(self, log: _Log) -> None:
+        from core.storage.quarantine import HeldItem
+
+        self.log = log
+        self.held = {"h": HeldItem("res", "k", "h", "a", "e", "r0", "r0", 1)}
+
+    def record(self, containers) -> None:
+        self.log.events.append("record")
+
+    def known(self, states) -> dict[str, str]:
+        return {cid: s.container_path for (_, cid), s in states.items()}
+
+    def run_round(self, container, state):
+        from core.delta.lifecycle import Failure, RoundDone, Settlement
+
+        if container.id == "bad":
+            raise RuntimeError("boom")
+        self.log.events.append(f"round {container.id}")
+        failures = [Failure("f", "k", container.id, RuntimeError("x"))]
+        return RoundDone(f"delta-{container.id}", True, set(), {"f"}, Settlement(failures))
+
+    def end_unseen(self, container, seen) -> None:
+        self.log.events.append(f"end unseen {container.id}")
+
+    def read_held(self, item) -> dict | None:
+        self.log.events.append(f"read {item.item_id}")
+        return None
+
+    def apply_held(self, read, unread):
+        from core.delta.lifecycle import Settlement
+
+        return Settlement(released=[(k, "deleted") for k in read])
+
+    def end_container(self, container):
+        from core.delta.lifecycle import Settlement
+
+        self.log.events.append(f"end {container.id} {container.path}")
+        return Settlement()
+
+    def flush(self) -> None:
+        self.log.events.append("flush")
+
+
+def test_the_lifecycle_saves_each_link_last_and_one_container_failing_stops_no_other():
+    from core.delta.containers import Container
+    from core.delta.lifecycle import Resource, run_category
+
+    log, report = _Log(), BackupReport("res")
+    where = Resource("res", "r1", report, _DeltaState(log), _Quarantine(log))  # type: ignore[arg-type]
+    containers = [Container("bad", "Bad", "", "Bad"), Container("a", "A", "", "A")]
+    run_category(where, _Adapter(log), containers)  # type: ignore[arg-type]
+    assert log.events == [
+        "record",
+        "round a",
+        "end unseen a",
+        "flush",
+        "hold f",
+        "save a delta-a",  # after its round's catalog changes were flushed and its failure held
+        "read h",
+        "flush",
+        "release h deleted",  # released only once what it stands for is committed
+        "end old Old",  # known before, no longer listed
+        "flush",
+        "flush",
+    ]
+    assert [f["item"] for f in report.failures] == ["box Bad"]
