@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 
 
 def held_at(items: Iterable[HeldItem], run_id: str) -> list[HeldItem]:
-    """Of a resource's quarantine rows, those held as of run `run_id` (as QuarantineStore.held_in_run)."""
-    held = [i for i in items if i.first_run <= run_id and (not i.released_run or i.released_run > run_id)]
+    """Of a resource's quarantine rows, those held as of run `run_id` (HeldItem.held_in), oldest first."""
+    held = [i for i in items if i.held_in(run_id)]
     return sorted(held, key=lambda i: (i.first_run, i.category, i.item_id))
 
 

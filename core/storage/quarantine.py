@@ -40,6 +40,11 @@ class HeldItem:
     released_run: str = ""  # the run that captured it, or found it gone ('' while held)
     released_as: str = ""  # 'captured' or 'deleted'
 
+    def held_in(self, run_id: str) -> bool:
+        """Whether the item was held as of run `run_id`: first held at or before it, not released before it was
+        over (the restore point of that run lacks it)."""
+        return self.first_run <= run_id and (not self.released_run or self.released_run > run_id)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -84,8 +89,7 @@ class QuarantineStore:
     def held_in_run(self, resource: str, run_id: str) -> list[HeldItem]:
         """What the restore point of `run_id` lacks: items held then (first held at or before it, not released
         before it was over)."""
-        return [i for i in self.history(resource)
-                if i.first_run <= run_id and (not i.released_run or i.released_run > run_id)]  # fmt: skip
+        return [i for i in self.history(resource) if i.held_in(run_id)]
 
     def history(self, resource: str) -> list[HeldItem]:
         """Every row of a resource, held or released."""

@@ -1,6 +1,7 @@
 """The Exchange workload: one resource per mailbox user, whose mail, contacts and calendars are backed up in one
 activity (one per-mailbox Graph budget), each kind through the delta engine (core.delta.lifecycle) with its
-Outlook adapter (core/workloads/container_folders.py); restores dispatched by category."""
+Outlook adapter (core/workloads/container_folders.py). Its restores are its categories' (mail.py, contacts.py,
+events.py)."""
 
 from __future__ import annotations
 
@@ -14,17 +15,14 @@ from core.selectors import Selectors
 from core.workloads import container_delta
 from core.workloads.container_folders import OutlookKind
 from core.workloads.exchange.contacts_backup import CONTACT_KIND, list_contact_folders
-from core.workloads.exchange.contacts_restore import restore_contacts
 from core.workloads.exchange.events_backup import EVENT_KIND, list_calendars
-from core.workloads.exchange.events_restore import restore_events
 from core.workloads.exchange.mail_backup import MAIL_KIND
 from core.workloads.exchange.mail_folders import MailFolder, list_folders, with_well_known
-from core.workloads.exchange.mail_restore import restore_mail
 
 if TYPE_CHECKING:
     from core.bootstrap import Services
     from core.models import BackupReport
-    from core.restore_request import RestoreReport, RestoreRequest
+    from core.storage.quarantine import HeldItem
 
 NO_MAILBOX_CODES = {"mailboxnotenabledforrestapi", "mailboxnotsupportedforrestapi", "resourcenotfound"}
 
@@ -59,15 +57,16 @@ class ExchangeHandler:
                 report.skipped_reason = f"no mailbox ({exc.code})"
                 return
             raise
+        held = services.quarantine.held(f"{self.name}:{owner}")  # one read for the three kinds
         with ThreadPoolExecutor(services.settings.item_concurrency, thread_name_prefix="mailbox-item") as pool:
-            self._backup_kind(services, run_id, owner, report, MAIL_KIND, folders, pool)
+            self._backup_kind(services, run_id, owner, report, MAIL_KIND, folders, pool, held)
             for kind, lister in ((CONTACT_KIND, list_contact_folders), (EVENT_KIND, list_calendars)):
                 try:
                     containers = lister(services.graph, owner)
                 except GraphError as exc:
                     report.fail(f"{kind.category} containers", exc)
                 else:
-                    self._backup_kind(services, run_id, owner, report, kind, containers, pool)
+                    self._backup_kind(services, run_id, owner, report, kind, containers, pool, held)
 
     def _backup_kind(
         self,
@@ -78,6 +77,7 @@ class ExchangeHandler:
         kind: container_delta.ItemKind,
         containers: list[Container],
         pool: ThreadPoolExecutor,
+        held: list[HeldItem],
     ) -> None:
         resource = f"{self.name}:{owner}"
         job = container_delta.MailboxJob(
@@ -96,15 +96,8 @@ class ExchangeHandler:
             settings=services.settings,
             catalog=services.catalog,
             quarantine=services.quarantine,
-            held={h.item_id: h for h in services.quarantine.held(resource, kind.category)},
+            held={h.item_id: h for h in held if h.category == kind.category},
         )
         adapter = OutlookKind(job, services.catalog.open_index(resource, kind.folder_category))
         where = Resource(resource, run_id, report, services.delta_state, services.quarantine)
         run_category(where, adapter, containers)
-
-    def restore(self, services: Services, request: RestoreRequest) -> RestoreReport:
-        if request.category == "contact":
-            return restore_contacts(services, request)
-        if request.category == "event":
-            return restore_events(services, request)
-        return restore_mail(services, request)

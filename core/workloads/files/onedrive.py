@@ -7,13 +7,11 @@ from urllib.parse import quote
 
 from core.errors import GraphNotFound
 from core.selectors import Selectors
-from core.workloads.files.drive_restore import restore_files
 from core.workloads.files.drives import backup_drives
 
 if TYPE_CHECKING:
     from core.bootstrap import Services
     from core.models import BackupReport
-    from core.restore_request import RestoreReport, RestoreRequest
 
 
 class OneDriveHandler:
@@ -38,6 +36,3 @@ class OneDriveHandler:
         backup_drives(
             services, run_id, f"{self.name}:{owner}", [(drive["id"], drive.get("name") or "OneDrive")], report
         )
-
-    def restore(self, services: Services, request: RestoreRequest) -> RestoreReport:
-        return restore_files(services, request)

@@ -7,13 +7,11 @@ from urllib.parse import quote
 
 from core.errors import GraphError
 from core.selectors import Selectors
-from core.workloads.files.drive_restore import restore_files
 from core.workloads.files.drives import backup_drives
 
 if TYPE_CHECKING:
     from core.bootstrap import Services
     from core.models import BackupReport
-    from core.restore_request import RestoreReport, RestoreRequest
 
 
 class SharePointHandler:
@@ -51,6 +49,3 @@ class SharePointHandler:
         drives = [(d, name) for d, name in listed if selectors.library(name)]
         # every library the site has now, excluded ones too: only a library gone from the site is ended
         backup_drives(services, run_id, f"{self.name}:{owner}", drives, report, present={d for d, _ in listed})
-
-    def restore(self, services: Services, request: RestoreRequest) -> RestoreReport:
-        return restore_files(services, request)
