@@ -43,8 +43,12 @@ lint: $(STAMP_PY)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# pytest-xdist workers, one per core of the machine (and of CI's); `make test TEST_WORKERS=0` runs in one process.
+# The distribution (whole files, slowest first) is in pyproject.toml and tests/conftest.py.
+TEST_WORKERS ?= 2
+
 test: deps lint $(STAMP_CHROMIUM)
-	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(VENV)/bin/pytest --durations=15
+	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(VENV)/bin/pytest -n $(TEST_WORKERS) --durations=15
 
 bench: $(STAMP_PY) $(STAMP_NODE)
 	$(PY) -m bench.mail_backup
