@@ -55,6 +55,7 @@ bench: $(STAMP_PY) $(STAMP_NODE)
 	$(PY) -m bench.file_backup
 	$(PY) -m bench.restore_api
 	$(PY) -m bench.restore_requests
+	$(PY) -m bench.coverage_backup
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) node_modules .demo .bench .pytest_cache .ruff_cache

@@ -205,6 +205,11 @@ def _error(text: Any) -> str:
     return f'<td class="err" title="{esc(full)}">{esc(shown)}</td>' if full else "<td></td>"
 
 
+def _kind(kind: Any) -> str:
+    """What the resource is when it is not the usual (a shared mailbox): shown beside its workload."""
+    return f' <span class="small">{esc(kind)}</span>' if kind and kind != "user" else ""
+
+
 def _resources(resources: list[dict[str, Any]], lookback: dict[str, Any]) -> str:
     window = int(lookback.get("runs") or 0)
     title = f'<h2>Resources <span class="small">· latest of the last {window} runs</span></h2>'
@@ -216,7 +221,7 @@ def _resources(resources: list[dict[str, Any]], lookback: dict[str, Any]) -> str
         good = r.get("last_good_run_id")
         rows.append(
             "<tr>"
-            f'<td class="key">{esc(r.get("resource"))}</td><td>{esc(r.get("workload"))}</td>'
+            f'<td class="key">{esc(r.get("resource"))}</td><td>{esc(r.get("workload"))}{_kind(r.get("kind"))}</td>'
             f'<td data-value="{esc(r.get("status"))}">{_badge(r.get("status"))}</td>'
             + (_when(r.get("last_good_at"), f"run {good}") if good else _no_good(r.get("status"), window))
             + _num(r.get("items"), human_count(r.get("items")))

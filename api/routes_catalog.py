@@ -52,6 +52,7 @@ def resources(
             {
                 "resource": key,
                 "workload": ResourceKey.parse(key).workload,
+                "kind": next((p["kind"] for p in reversed(found) if p.get("kind")), ""),  # e.g. a 'shared' mailbox
                 "points": len(found),
                 "last_status": found[-1]["status"],
                 "last_run_id": found[-1]["run_id"],

@@ -115,7 +115,7 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         t0 = time.perf_counter()
         sim = start_simulator(
             scratch / "sim", timeout=300.0, users=args.users, messages=args.messages, seed=args.seed,
-            latency_ms=args.latency_ms, mailbox_concurrency=4, rate_limit=None, contacts=0, events=0,
+            latency_ms=args.latency_ms, mailbox_concurrency=4, rate_limit=None, contacts=0, events=0, tasks=0,
         )  # fmt: skip
         stack.callback(sim.stop)
         report["sim_start_s"] = time.perf_counter() - t0

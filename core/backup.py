@@ -67,7 +67,7 @@ def backup_resource(services: Services, run_id: str, resource_key: str) -> dict:
         confirm_owner(services, key, report)
     result = report.result()
     try:
-        services.runs.record_point(run_id, result, report.failures)
+        services.runs.record_point(run_id, result, report.failures, report.notes)
     except Exception as exc:
         raise StorageError(f"restore point of {resource_key} not recorded: {exc}") from exc
     return result

@@ -19,8 +19,9 @@ from core.browse import ItemQuery, find_items
 from core.config import load_settings, settings_help
 from core.errors import BackupError
 from core.exports.contacts_export import export_contacts_vcf
+from core.exports.downloads import open_download, open_zip
 from core.exports.events_export import export_events_ics
-from core.exports.mail_export import export_mail_zip, export_message
+from core.exports.mail_export import export_mail_zip
 from core.progress import Progress
 from core.quarantine_view import points_with_quarantine
 from core.restore import restore
@@ -28,6 +29,7 @@ from core.restore_plan import target_owner
 from core.restore_request import CONFLICT_POLICIES, DESTINATIONS, RestoreRequest
 from core.runner import run_backup
 from core.workloads import registry
+from core.workloads.groups.membership_restore import add_membership_parser, membership_command
 
 EXIT_OK, EXIT_ERROR, EXIT_PARTIAL, EXIT_FAILED = 0, 2, 3, 4
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
@@ -129,18 +131,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true")
     p = sub.add_parser(
-        "export", help="export as standard files: a message (.eml), mail as a zip of .eml, contacts (.vcf)"
+        "export",
+        help="export as standard files: one item as its category renders it (a message .eml, a file, a contact "
+        ".vcf, ...), any category as a zip (--zip), mail as a zip of .eml, contacts as .vcf, events as .ics",
     )
     p.add_argument("resource", type=_resource)
     _point_args(p)
     what = p.add_mutually_exclusive_group(required=True)
-    what.add_argument("--item", help="one message, as .eml")
+    what.add_argument("--item", help="one item (a message as .eml unless --category says otherwise)")
+    what.add_argument("--zip", action="store_true", help="the --category (or --folder and below) as a zip")
     what.add_argument("--mail", action="store_true", help="the mailbox (or --folder) as a zip of .eml files")
     what.add_argument("--contacts", action="store_true", help="the contacts (or --folder) as one .vcf file")
     what.add_argument("--events", action="store_true", help="the calendar events (or --folder CALENDAR) as .ics")
+    p.add_argument("--category", choices=registry.category_names(), help=_CATEGORY_HELP)
     p.add_argument("--folder", help="only this folder and below")
     p.add_argument("--out", required=True, help="file to write ('-' for standard output)")
     p.add_argument("--json", action="store_true")
+    add_membership_parser(sub)  # a group's membership restore: an explicit operator action
     return parser
 
 
@@ -275,6 +282,11 @@ def _points(services: Services, args: argparse.Namespace) -> int:
         f"failed_items={p['failed_items']} quarantined={len(p['quarantined'])}"
         for p in points
     ]
+    kind = next((p["kind"] for p in reversed(points) if p.get("kind")), "")
+    if kind:
+        lines.insert(0, f"{args.resource} ({kind})")  # e.g. a shared mailbox
+    notes = points[-1].get("notes") if points else []
+    lines += [f"note: {n}" for n in notes or ()]  # what the latest backup said (a link kept, a kind not read)
     held = points[-1]["quarantined"] if points else []
     if held:
         lines.append(f"held in quarantine as of the latest point ({len(held)}), retried on every run:")
@@ -287,11 +299,15 @@ def _export(services: Services, args: argparse.Namespace) -> int:
     run_id = services.runs.resolve_point(args.resource, args.run, args.at)
     with contextlib.ExitStack() as stack:
         out = sys.stdout.buffer if args.out == "-" else stack.enter_context(open(args.out, "wb"))
-        if args.item:
-            result: dict[str, Any] = {
-                "run_id": run_id,
-                "bytes": export_message(services, args.resource, args.item, run_id, out),
-            }
+        if args.item:  # as its category renders it (a mailbox item without --category: a message, as .eml)
+            download = open_download(services, args.resource, args.item, run_id=run_id, category=args.category)
+            written = 0
+            for chunk in download.chunks:
+                written += out.write(chunk)
+            result: dict[str, Any] = {"run_id": run_id, "bytes": written, "name": download.filename}
+        elif args.zip:
+            export = open_zip(services, args.resource, folder=args.folder, run_id=run_id, category=args.category)
+            result = {"run_id": run_id, **export.write_to(out)}
         elif args.mail:
             result = export_mail_zip(services, args.resource, run_id, out, folder=args.folder)
         elif args.events:
@@ -310,6 +326,7 @@ COMMANDS = {
     "restore": _restore,
     "runs": _runs,
     "points": _points,
+    "group-membership": membership_command,
 }
 
 

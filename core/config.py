@@ -85,7 +85,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "BACKUP_WORKLOADS",
         "",
-        "Comma-separated workloads to back up (exchange, onedrive, sharepoint); empty: those on by default (exchange).",
+        "Comma-separated workloads to back up (exchange, onedrive, sharepoint, teams, chats, groups); empty: those on "
+        "by default (exchange).",
     ),
     Setting(
         "BACKUP_INCLUDE_USERS",

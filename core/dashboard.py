@@ -48,7 +48,7 @@ DEFAULT_SCAN_LIMIT = 50_000
 DEFAULT_RESTORES = 10
 DEFAULT_QUARANTINE_ROWS = 100
 _HELD_FIELDS = ["resource", "category", "item_id", "container_id", "error", "first_run", "last_run", "attempts"]
-_POINT_FIELDS = ["resource", "RowKey", "status", "items", "bytes", "failed_items", "error", "finished_at"]
+_POINT_FIELDS = ["resource", "RowKey", "status", "items", "bytes", "failed_items", "error", "kind", "finished_at"]
 
 
 def dashboard_data(
@@ -155,6 +155,7 @@ def _resource_row(resource: str, last: dict[str, Any], good: dict[str, Any] | No
     return {
         "resource": resource,
         "workload": resource.partition(":")[0],
+        "kind": str(last.get("kind") or (good or {}).get("kind") or ""),  # a 'shared' mailbox
         "status": str(last.get("status") or ""),
         "last_run_id": last["RowKey"],
         "last_finished_at": str(last.get("finished_at") or ""),

@@ -39,6 +39,7 @@ class BackupReport:
     notes: list[str] = field(default_factory=list)
     skipped_reason: str = ""
     fatal: str = ""
+    kind: str = ""  # what the resource is, as its workload tells it (a 'shared' mailbox); '' when not known
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, **counts: int) -> None:
@@ -72,4 +73,5 @@ class BackupReport:
             "removed": self.removed,
             "failed_items": len(self.failures),
             "error": self.fatal or self.skipped_reason or None,
+            "kind": self.kind,
         }

@@ -23,6 +23,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--state-dir", required=True, type=Path, help="where certificates and ready.json go")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--users", type=int, default=3, help="mailbox users (one more user has no mailbox)")
+    parser.add_argument("--shared-mailboxes", type=int, default=0, help="shared mailboxes (userPurpose 'shared')")
     parser.add_argument("--messages", type=int, default=20, help="messages per mailbox")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--latency-ms", type=float, default=0.0)
@@ -33,6 +34,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sites", type=int, default=2, help="SharePoint sites (each with 1-2 document libraries)")
     parser.add_argument("--contacts", type=int, default=6, help="contacts per mailbox (over three contact folders)")
     parser.add_argument("--events", type=int, default=6, help="single events per mailbox (series are added anyway)")
+    parser.add_argument("--tasks", type=int, default=4, help="To Do tasks per mailbox (over two task lists)")
+    parser.add_argument("--list-items", type=int, default=4, help="items per SharePoint list (two lists per site)")
+    parser.add_argument("--teams", type=int, default=1, help="teams (each with a standard and a private channel)")
+    parser.add_argument("--channel-messages", type=int, default=4, help="root messages in a team's General channel")
+    parser.add_argument("--chat-users", type=int, default=1, help="users with a one-on-one, a group and a meeting chat")
+    parser.add_argument("--group-posts", type=int, default=3, help="posts in each group's first conversation")
     return parser.parse_args(argv)
 
 
@@ -62,7 +69,10 @@ async def serve(args: argparse.Namespace) -> None:
     )
     sim = Simulator(f"https://127.0.0.1:{port}", args.seed, args.users, args.messages, config,
                     drive_files=args.drive_files, sites=args.sites, state_dir=state_dir,
-                    contacts=args.contacts, events=args.events)  # fmt: skip
+                    contacts=args.contacts, events=args.events, tasks=args.tasks,
+                    shared_mailboxes=args.shared_mailboxes, list_items=args.list_items,
+                    teams=args.teams, channel_messages=args.channel_messages, group_posts=args.group_posts,
+                    chat_users=args.chat_users)  # fmt: skip
     sim.client_cert_file, _, sim.client_cert = make_client_certificate(state_dir, sim.client_id)
     server = uvicorn.Server(
         uvicorn.Config(

@@ -8,20 +8,31 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from graphsim.chats.control_routes import chats_control_routes
+from graphsim.chats.routes import chat_routes
 from graphsim.control_routes import control_routes
 from graphsim.drives.control_routes import drive_control_routes
 from graphsim.drives.routes import drive_routes
 from graphsim.errors import graph_error
+from graphsim.groups.control_routes import group_control_routes, group_routes
 from graphsim.identity.api_token_routes import api_token_routes
 from graphsim.identity.routes import identity_routes
 from graphsim.identity.user_routes import user_routes
+from graphsim.lists.control_routes import list_control_routes
+from graphsim.lists.routes import list_routes
 from graphsim.mail.attachment_routes import mail_attachment_routes
 from graphsim.mail.control_routes import mail_control_routes
 from graphsim.mail.routes import mail_routes
+from graphsim.mail.settings_routes import mailbox_settings_routes
 from graphsim.pim.calendar_routes import calendar_routes
 from graphsim.pim.contact_routes import contact_routes
 from graphsim.pim.control_routes import pim_control_routes
 from graphsim.simulator import Simulator
+from graphsim.teams.control_routes import teams_control_routes
+from graphsim.teams.routes import teams_routes
+from graphsim.todo.attachment_routes import todo_attachment_routes
+from graphsim.todo.control_routes import todo_control_routes
+from graphsim.todo.routes import todo_routes
 
 __all__ = ["Simulator", "create_app"]
 
@@ -30,7 +41,12 @@ def create_app(sim: Simulator) -> Starlette:
     routes: list[BaseRoute] = [*control_routes(), *mail_control_routes(), *drive_control_routes(),
                                *pim_control_routes(), *user_routes(), *mail_routes(), *mail_attachment_routes(),
                                *drive_routes(), *contact_routes(), *calendar_routes(), *identity_routes(),
-                               *api_token_routes()]  # fmt: skip
+                               *api_token_routes(), *mailbox_settings_routes()]  # fmt: skip
+    routes += [*todo_control_routes(), *todo_routes(), *todo_attachment_routes()]  # To Do (graphsim/todo/)
+    routes += [*list_control_routes(), *list_routes()]  # SharePoint lists (graphsim/lists/)
+    routes += [*teams_control_routes(), *teams_routes()]  # Teams (graphsim/teams/)
+    routes += [*chats_control_routes(), *chat_routes()]  # Teams chats (graphsim/chats/)
+    routes += [*group_control_routes(), *group_routes()]  # group conversations, membership (graphsim/groups/)
     app = Starlette(routes=routes)
     app.state.sim = sim
 

@@ -27,7 +27,8 @@ async def state(request: Request) -> Response:
     users = []
     for user in sim.tenant.users.values():
         entry: dict[str, Any] = {"id": user.id, "userPrincipalName": user.user_principal_name, "mail": user.mail,
-                                 "displayName": user.display_name, "has_mailbox": user.mailbox is not None}  # fmt: skip
+                                 "displayName": user.display_name, "has_mailbox": user.mailbox is not None,
+                                 "purpose": user.purpose}  # fmt: skip
         if user.mailbox is not None:
             entry.update(mail_state(user))  # folders, messages
             entry.update(pim_state(sim, user))  # contact_folders, contacts, calendars, events

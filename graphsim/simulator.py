@@ -17,15 +17,20 @@ from cryptography import x509
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from graphsim.chats.service import ChatsService
 from graphsim.delta_rounds import Sealer
 from graphsim.drives.service import DriveService
 from graphsim.errors import GraphError, graph_error, request_ids
+from graphsim.groups.service import GroupsService
 from graphsim.identity.tokens import TokenError, TokenIssuer
 from graphsim.limits import DRIVE_KINDS, Config, Faults, MailboxLimiter, Stats, format_retry_after
+from graphsim.lists.service import ListService
 from graphsim.mail.delta import MailDelta
 from graphsim.mail.seed import seed_tenant
 from graphsim.pim.service import PimService
+from graphsim.teams.service import TeamsService
 from graphsim.tenant import Tenant, User
+from graphsim.todo.service import TodoService
 
 GRAPH_AUDIENCE = "https://graph.microsoft.com"
 MAX_OUTLOOK_REQUEST = 4 * 1024 * 1024  # bytes of one Outlook request body
@@ -51,10 +56,17 @@ class Simulator:
         state_dir: Path | None = None,
         contacts: int = 6,
         events: int = 6,
+        tasks: int = 4,
+        shared_mailboxes: int = 0,
+        list_items: int = 4,
+        teams: int = 1,
+        channel_messages: int = 4,
+        chat_users: int = 1,
+        group_posts: int = 3,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.seed = seed
-        self.tenant: Tenant = seed_tenant(seed, users, messages)
+        self.tenant: Tenant = seed_tenant(seed, users, messages, shared_mailboxes)
         self.client_id = str(uuid.UUID(int=uuid.uuid5(uuid.NAMESPACE_URL, f"graphsim-app:{seed}").int))
         self.client_secret = "sim~" + secrets.token_urlsafe(30)
         self.client_cert: x509.Certificate | None = None
@@ -73,7 +85,12 @@ class Simulator:
         self.stats = Stats()
         self.limiter = MailboxLimiter()
         self.files = DriveService(self.tenant, self.sealer, seed, drive_files, sites, state_dir)
+        self.lists = ListService(self.tenant, self.files.store, self.sealer, seed, list_items)  # SharePoint lists
         self.pim = PimService(self.tenant, self.delta, seed, contacts, events)  # contacts and calendars
+        self.todo = TodoService(self.tenant, self.delta, seed, tasks)  # To Do lists and tasks
+        self.teams = TeamsService(self.tenant, self.sealer, self.base_url, seed, teams, channel_messages)
+        self.chats = ChatsService(self.teams, self.base_url, seed, chat_users)  # Teams chats (graphsim/chats/)
+        self.groups = GroupsService(self.tenant, self.teams.store, seed, group_posts)  # group conversations
         self.mail_uploads: dict[str, Any] = {}  # message attachment upload sessions by token
 
     @property

@@ -18,6 +18,9 @@ class User:
     surname: str = ""
     job_title: str | None = None
     mailbox: Mailbox | None = None
+    # mailboxSettings.userPurpose (https://learn.microsoft.com/graph/api/resources/mailboxsettings): 'user', or
+    # 'shared' for a shared mailbox (a user object with a mailbox that several people open), 'room', 'equipment'
+    purpose: str = "user"
 
     def to_json(self) -> dict[str, Any]:
         return {

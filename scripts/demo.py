@@ -29,6 +29,7 @@ from devenv.azurite import start_azurite
 from devenv.durable_local import run_orchestration
 from devenv.message_fidelity import differences, snapshot
 from graphsim.process import SimulatorProcess, start_simulator
+from scripts import demo_coverage
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE = ROOT / ".demo"
@@ -78,7 +79,10 @@ def main() -> int:
     STATE.mkdir(parents=True)
     started = time.monotonic()
     step("Starting Azurite and the Graph tenant simulator on loopback")
-    with start_azurite() as azurite, start_simulator(STATE / "graphsim", users=3, messages=40, seed=2026) as sim:
+    with (
+        start_azurite() as azurite,
+        start_simulator(STATE / "graphsim", users=3, messages=40, seed=2026, shared_mailboxes=1) as sim,
+    ):
         print(f"  Azurite blob :{azurite.blob_port} table :{azurite.table_port}; Graph simulator {sim.base_url}")
         env = {
             **os.environ,
@@ -86,7 +90,7 @@ def main() -> int:
             "BACKUP_STORAGE_CONNECTION_STRING": azurite.connection_string,
             "PYTHONPATH": str(ROOT),
             "BACKUP_BATCH_SIZE": "2",
-            "BACKUP_WORKLOADS": "exchange,onedrive,sharepoint",
+            "BACKUP_WORKLOADS": "exchange,onedrive,sharepoint,teams,groups,chats",
             "API_AUDIENCE": API_AUDIENCE,
         }
         try:
@@ -112,7 +116,8 @@ def run(sim: SimulatorProcess, env: dict[str, str]) -> list[str]:
 
     step(
         f"Full backup of {len(users)} mailboxes ({total} messages), their OneDrives and {len(drives['sites'])} "
-        f"SharePoint sites ({files} files) through the Durable orchestrator"
+        f"SharePoint sites ({files} files, and their lists), a shared mailbox and a team through the Durable "
+        "orchestrator"
     )
     print("  (the real backup_orchestrator and activities of blueprints/backup.py, replayed by devenv/durable_local")
     print("   as the Durable host would: batches of BACKUP_BATCH_SIZE=2 mailboxes as sub-orchestrations)")
@@ -125,7 +130,11 @@ def run(sim: SimulatorProcess, env: dict[str, str]) -> list[str]:
         f"longest history {durable.max_history} events"
     )
     check(first["status"] == "succeeded", f"run {first['run_id']} succeeded: {first['items']} item versions")
-    check(first["items"] == total + contacts + events + files, "every message, contact, event and file captured")
+    before = demo_coverage.originals(sim)
+    more = demo_coverage.counts(before)
+    also = ", ".join(f"{n} {what}" for what, n in more.items())
+    check(first["items"] == total + contacts + events + files + sum(more.values()),
+          f"every message, contact, event and file captured, and {also}")  # fmt: skip
     requests_full = control.stats()["total"]
 
     step("Changing the tenant: mail added, edited, moved, deleted; files deleted, edited, renamed")
@@ -223,15 +232,17 @@ def run(sim: SimulatorProcess, env: dict[str, str]) -> list[str]:
     )
 
     api_line = restore_over_http(sim, first["run_id"], alice, bob, edited, edited_view)
+    coverage = demo_coverage.run(sim, lambda *a: cli(env, *a), check, step, first["run_id"], before)
 
     runs = cli(env, "runs")
     return [
-        f"full backup: {first['items']} items (messages, contacts, events, files), {first['bytes']:,} bytes written, "
-        f"{requests_full} Graph requests",
+        f"full backup: {first['items']} items (of every category of every workload), {first['bytes']:,} bytes "
+        f"written, {requests_full} Graph requests",
         f"incremental: {second['items']} new versions, {second['removed']} ended, {stats['total']} Graph requests",
         f"restores: 1 deleted message and 1 deleted file (byte-identical), {folder['restored']} messages of "
         f"Inbox/Projects to {bob[:8]}…",
         api_line,
+        *coverage,
         f"runs recorded: {len(runs)}",
     ]
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Register (or update) the Microsoft Graph app the backup uses, with least-privilege APPLICATION permissions
-# for the Exchange workload (mail, contacts, calendars; with WITH_FILES=1 also OneDrive and SharePoint), and
+# for the Exchange workload (mail, contacts, calendars; with WITH_FILES=1 also OneDrive and SharePoint; with
+# WITH_TEAMS=1 also Teams channel messages; with WITH_CHATS=1 also Teams chats; with WITH_GROUPS=1 also Microsoft 365
+# Groups), and
 # optionally grant admin consent and attach the Key Vault certificate.
 # The manual steps and the reasons for each permission are in docs/deploy.md.
 #
@@ -23,7 +25,7 @@ while [[ $# -gt 0 ]]; do
     --consent) consent=true; shift ;;
     --key-vault) vault="$2"; shift 2 ;;
     --cert-name) cert_name="$2"; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -32,9 +34,38 @@ graph_app_id="00000003-0000-0000-c000-000000000000"  # Microsoft Graph (same id 
 # User.Read.All: list the users. Exchange workload: Mail/Contacts/Calendars.ReadWrite read for backup and write on
 # restore (the .Read ones would do for backup only). OneDrive: Files.ReadWrite.All; SharePoint: Sites.ReadWrite.All
 # (or Sites.Selected with per-site grants). Keep only what BACKUP_WORKLOADS enables (docs/deploy.md).
-permissions=("User.Read.All" "Mail.ReadWrite" "Contacts.ReadWrite" "Calendars.ReadWrite")
+# MailboxSettings.Read: a mailbox's userPurpose, which tells shared mailboxes apart (optional).
+permissions=("User.Read.All" "Mail.ReadWrite" "Contacts.ReadWrite" "Calendars.ReadWrite" "MailboxSettings.Read")
+# Tasks.ReadWrite.All: Microsoft To Do of every mailbox user (backup reads lists, task delta, checklists, linked
+# resources, attachments; restore creates them: no mailbox-scoped To Do permission exists for apps).
+permissions+=("Tasks.ReadWrite.All")
 [[ "${WITH_FILES:-0}" == "1" ]] && permissions+=("Files.ReadWrite.All" "Sites.ReadWrite.All")
+# Sites.Manage.All: a SharePoint list restore that makes a list or a column (list items need only Sites.ReadWrite.All;
+# "Create columnDefinition" takes no lesser permission). Leave it out if lists are only restored in place.
+[[ "${WITH_FILES:-0}" == "1" ]] && permissions+=("Sites.Manage.All")
+# WITH_TEAMS=1 (BACKUP_WORKLOADS has teams): discovery of teams (GroupMember.Read.All: list groups with the team
+# filter), the team and its settings, members, channels, private/shared channel members, tabs, channel messages
+# (ChannelMessage.Read.All is a PROTECTED API: Microsoft must approve the app first, through the request form of
+# https://learn.microsoft.com/graph/teams-protected-apis), and restore through migration mode
+# (Teamwork.Migrate.All; Channel.Create for a new channel). README, Permissions.
+[[ "${WITH_TEAMS:-0}" == "1" ]] && permissions+=("GroupMember.Read.All" "TeamSettings.Read.All" "TeamMember.Read.All"
+  "Channel.ReadBasic.All" "ChannelMember.Read.All" "TeamsTab.Read.All" "ChannelMessage.Read.All"
+  "Teamwork.Migrate.All" "Channel.Create")
+# WITH_CHATS=1 (BACKUP_WORKLOADS has chats): every user's chats with their members and messages (Chat.Read.All, a
+# PROTECTED API with application permissions: the same request form; Chat.ReadBasic.All is not needed beside it),
+# and restore into one-on-one and group chats through migration mode (Teamwork.Migrate.All). README, Permissions.
+if [[ "${WITH_CHATS:-0}" == "1" ]]; then
+  permissions+=("Chat.Read.All")
+  [[ " ${permissions[*]} " == *" Teamwork.Migrate.All "* ]] || permissions+=("Teamwork.Migrate.All")
+  # a chat restore that cannot go back into the chat uploads its transcript into the user's OneDrive
+  [[ " ${permissions[*]} " == *" Files.ReadWrite.All "* ]] || permissions+=("Files.ReadWrite.All")
+fi
 
+# WITH_GROUPS=1 (BACKUP_WORKLOADS has groups): list Unified groups, group delta of members and owners
+# (GroupMember.Read.All, within GroupMember.ReadWrite.All, which the membership restore needs), conversations,
+# threads, posts and attachments (Group-Conversation.Read.All, within Group-Conversation.ReadWrite.All, which a
+# restore into the group needs). Group calendar events take no application permission. README, Permissions.
+[[ "${WITH_GROUPS:-0}" == "1" ]] && permissions+=("GroupMember.ReadWrite.All" "Group-Conversation.ReadWrite.All")
 app_id="$(az ad app list --display-name "$name" --query "[0].appId" -o tsv)"
 if [[ -z "$app_id" ]]; then
   app_id="$(az ad app create --display-name "$name" --sign-in-audience AzureADMyOrg --query appId -o tsv)"

@@ -61,6 +61,13 @@ class Tokens(Protocol):
     def invalidate(self) -> None: ...
 
 
+def expanded_next_link(entity: dict, navigation: str) -> str | None:
+    """The next page of a collection expanded into an entity (`$expand=replies` gives a channel message at most
+    1,000 replies, the rest behind `replies@odata.nextLink`), for `GraphClient.iter_pages`; None when it has none."""
+    link = entity.get(f"{navigation}@odata.nextLink")
+    return link if isinstance(link, str) and link else None
+
+
 def _error_details(response: httpx.Response) -> tuple[str, str]:
     try:
         body = response.json()

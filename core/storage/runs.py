@@ -28,6 +28,9 @@ USABLE = ("succeeded", "partial")
 RUN_STATUSES = ("running", "succeeded", "partial", "failed", "skipped", "interrupted")  # interrupted: never finished
 _OWNER = ("owner_host", "owner_pid", "heartbeat_at")
 _MAX_FAILURES_JSON = 30_000  # Table string properties hold 64 KiB of UTF-16
+# what a scan of every restore point reads (not the failure lists)
+POINT_COLUMNS = ["RowKey", "resource", "status", "items", "bytes", "removed", "failed_items", "error", "kind",
+                 "finished_at"]  # fmt: skip
 
 
 def _now() -> str:
@@ -100,7 +103,15 @@ class RunStore:
         return [_run_dict(e) for e in sorted(entities, key=lambda e: e["RowKey"], reverse=True)[:limit]]
 
     # -- restore points ----------------------------------------------------------------------------------------
-    def record_point(self, run_id: str, result: dict[str, Any], failures: list[dict[str, str]]) -> None:
+    def record_point(
+        self, run_id: str, result: dict[str, Any], failures: list[dict[str, str]], notes: list[str] | None = None
+    ) -> None:
+        """The resource's restore point of the run: its result, its failures and the notes its backup left (why a
+        delta link stayed where it was, a kind that could not be read), each list cut to fit a table property."""
+        notes_json = json.dumps(notes or [])
+        while len(notes_json) > _MAX_FAILURES_JSON and notes:
+            notes = notes[: len(notes) // 2]
+            notes_json = json.dumps([*notes, "more notes not listed"])
         failures_json = json.dumps(failures)
         while len(failures_json) > _MAX_FAILURES_JSON and failures:
             failures = failures[: len(failures) // 2]
@@ -116,7 +127,9 @@ class RunStore:
                 "removed": int(result.get("removed", 0)),
                 "failed_items": int(result.get("failed_items", 0)),
                 "error": result.get("error") or "",
+                "kind": result.get("kind") or "",
                 "failures": failures_json,
+                "notes": notes_json,
                 "finished_at": _now(),
             },
             mode=UpdateMode.REPLACE,
@@ -130,7 +143,7 @@ class RunStore:
 
     def points_by_resource(self) -> dict[str, list[dict[str, Any]]]:
         """Every resource's restore points (oldest first, without their failure lists), in one scan of the table."""
-        columns = ["RowKey", "resource", "status", "items", "bytes", "removed", "failed_items", "error", "finished_at"]
+        columns = POINT_COLUMNS
         grouped: dict[str, list[dict[str, Any]]] = {}
         for entity in self._points.query_entities("RowKey ne ''", select=columns):
             grouped.setdefault(entity["resource"], []).append(_point_dict(entity))
@@ -182,6 +195,8 @@ def _point_dict(entity: dict[str, Any]) -> dict[str, Any]:
         "removed": int(entity.get("removed", 0)),
         "failed_items": int(entity.get("failed_items", 0)),
         "error": entity.get("error", ""),
+        "kind": entity.get("kind") or "",
         "failures": json.loads(entity.get("failures") or "[]"),
+        "notes": json.loads(entity.get("notes") or "[]"),
         "finished_at": entity.get("finished_at", ""),
     }

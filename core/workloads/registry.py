@@ -14,10 +14,13 @@ from __future__ import annotations
 from core.errors import InvalidRequestError
 from core.models import ResourceKey
 from core.workloads.base import Category, Workload, WorkloadHandler
+from core.workloads.chats.workload import CHATS
 from core.workloads.exchange.workload import EXCHANGE
 from core.workloads.files.workloads import ONEDRIVE, SHAREPOINT
+from core.workloads.groups.workload import GROUPS
+from core.workloads.teams.workload import TEAMS
 
-WORKLOADS: dict[str, Workload] = {w.name: w for w in (EXCHANGE, ONEDRIVE, SHAREPOINT)}
+WORKLOADS: dict[str, Workload] = {w.name: w for w in (EXCHANGE, ONEDRIVE, SHAREPOINT, TEAMS, CHATS, GROUPS)}
 
 
 def workload(name: str) -> Workload:

@@ -145,7 +145,12 @@ def _seed_folders(mailbox: Mailbox, seed: int, user_id: str) -> dict[str, Folder
     return by_name
 
 
-def seed_tenant(seed: int, users: int, messages: int) -> Tenant:
+SHARED_NAMES = [("Sales Team", "sales"), ("Support Desk", "support"), ("Finance Office", "finance")]
+
+
+def seed_tenant(seed: int, users: int, messages: int, shared_mailboxes: int = 0) -> Tenant:
+    """`users` mailbox users, one user without a mailbox, and `shared_mailboxes` shared mailboxes (user objects
+    whose mailboxSettings.userPurpose is 'shared'), each mailbox with `messages` messages."""
     rng = random.Random(f"tenant:{seed}")
     tenant = Tenant(tenant_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)), domain=DOMAIN)
     people: list[User] = []
@@ -157,6 +162,11 @@ def seed_tenant(seed: int, users: int, messages: int) -> Tenant:
         uid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         people.append(User(uid, f"{first} {last}", upn, upn, first, last, "Staff", Mailbox()))
     no_mailbox = User(str(uuid.UUID(int=rng.getrandbits(128), version=4)), "Build Service", f"svc.build@{DOMAIN}", None)
+    for i in range(shared_mailboxes):  # drawn after the others: their ids do not move when some are added
+        name, local = SHARED_NAMES[i] if i < len(SHARED_NAMES) else (f"Shared {i:03d}", f"shared{i:03d}")
+        address = f"{local}@{DOMAIN}"
+        uid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        people.append(User(uid, name, address, address, job_title=None, mailbox=Mailbox(), purpose="shared"))
     all_staff: Address = ("All Staff", f"allstaff@{DOMAIN}")
     for ui, user in enumerate(people):
         tenant.users[user.id] = user
@@ -166,7 +176,7 @@ def seed_tenant(seed: int, users: int, messages: int) -> Tenant:
         names = [n for n, _, _ in FOLDER_LAYOUT]
         weights = [w for _, _, w in FOLDER_LAYOUT]
         me: Address = (user.display_name, user.mail or "")
-        senders = EXTERNAL + [(p.display_name, p.mail or "") for p in people if p is not user]
+        senders = EXTERNAL + [(p.display_name, p.mail or "") for p in people if p is not user and p.purpose == "user"]
         for k in range(messages):
             mrng = random.Random(f"msg:{seed}:{ui}:{k}")
             folder_name = mrng.choices(names, weights)[0]

@@ -25,7 +25,7 @@ def _cases(api: Api) -> list[tuple[str, object, int, str]]:
         ("no scope", {"resource": mailbox}, 400, "scope"),
         ("two scopes", {"resource": mailbox, "whole": True, "folder": "Inbox"}, 400, "scope"),
         ("bad resource key", {"resource": "mailbox-of-bob", "whole": True}, 422, "resource"),
-        ("unknown workload", {"resource": f"teams:{user}", "whole": True}, 422, "resource"),
+        ("unknown workload", {"resource": f"yammer:{user}", "whole": True}, 422, "resource"),
         ("unknown resource", {"resource": "exchange:00000000-0000-0000-0000-000000000000", "whole": True}, 404,
          "no completed backup"),
         ("unknown run", {"resource": mailbox, "whole": True, "run_id": "20010101T000000Z"}, 404, "run"),

@@ -18,7 +18,15 @@ from tests.integration.tenant import Tenant, host_services, open_tenant
 def tenant(tmp_path, storage_env) -> Iterator[Tenant]:
     """A simulated tenant (3 mailboxes, batch size 2) that the activities' services are built for."""
     t = open_tenant(
-        tmp_path / "sim", storage_env, {"BACKUP_BATCH_SIZE": "2"}, users=3, messages=12, seed=4, contacts=0, events=0
+        tmp_path / "sim",
+        storage_env,
+        {"BACKUP_BATCH_SIZE": "2"},
+        users=3,
+        messages=12,
+        seed=4,
+        contacts=0,
+        events=0,
+        tasks=0,
     )
     try:
         with host_services(t):

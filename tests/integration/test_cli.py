@@ -42,7 +42,7 @@ def test_a_missing_setting_is_named_and_nothing_runs():
 
 
 def test_backup_browse_and_errors_through_the_cli(tmp_path, storage_env):
-    tenant = open_tenant(tmp_path / "sim", storage_env, users=1, messages=10, seed=8, contacts=0, events=0)
+    tenant = open_tenant(tmp_path / "sim", storage_env, users=1, messages=10, seed=8, contacts=0, events=0, tasks=0)
     try:
         user = tenant.user(0)["id"]
         backup = _cli(tenant.env, "backup", "--json")
@@ -66,6 +66,14 @@ def test_backup_browse_and_errors_through_the_cli(tmp_path, storage_env):
         assert _cli(tenant.env, "export", user, "--mail", "--out", str(archive), "--json").returncode == 0
         with zipfile.ZipFile(archive) as zipped:
             assert len([n for n in zipped.namelist() if n.endswith(".eml")]) == 10
+        # any category as its own zip (the registry's export), one item as its category renders it
+        generic = tmp_path / "generic.zip"
+        done = _cli(tenant.env, "export", user, "--zip", "--category", "mail", "--out", str(generic), "--json")
+        assert done.returncode == 0 and json.loads(done.stdout)["messages"] == 10, done.stderr
+        with zipfile.ZipFile(generic) as zipped:
+            assert len([n for n in zipped.namelist() if n.endswith(".eml")]) == 10
+        named = _cli(tenant.env, "export", user, "--item", message["id"], "--category", "mail", "--out", "-", "--json")
+        assert named.returncode == 0 and named.stdout.startswith(eml.read_text(errors="replace")[:20])
 
         unknown = _cli(tenant.env, "items", "exchange:nobody", "--json")
         assert unknown.returncode == 2 and "no completed backup" in unknown.stderr

@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_killed_mid_round_then_rerun_loses_nothing(tmp_path, storage_env):
     tenant = open_tenant(
-        tmp_path / "sim", storage_env, users=2, messages=400, seed=3, latency_ms=15, contacts=0, events=0
+        tmp_path / "sim", storage_env, users=2, messages=400, seed=3, latency_ms=15, contacts=0, events=0, tasks=0
     )
     try:
         env = {**os.environ, **tenant.env, "GRAPH_PAGE_SIZE": "20", "PYTHONPATH": str(REPO)}

@@ -19,7 +19,7 @@ SHARED_MIME = (
 
 @pytest.fixture
 def tenant(tmp_path, storage_env) -> Iterator[Tenant]:
-    t = open_tenant(tmp_path / "sim", storage_env, users=2, messages=6, seed=5, contacts=0, events=0)
+    t = open_tenant(tmp_path / "sim", storage_env, users=2, messages=6, seed=5, contacts=0, events=0, tasks=0)
     yield t
     t.close()
 

@@ -18,6 +18,8 @@ from core.workloads.exchange.contacts_backup import CONTACT_KIND, list_contact_f
 from core.workloads.exchange.events_backup import EVENT_KIND, list_calendars
 from core.workloads.exchange.mail_backup import MAIL_KIND
 from core.workloads.exchange.mail_folders import MailFolder, list_folders, with_well_known
+from core.workloads.exchange.mailbox_purpose import record_purpose
+from core.workloads.exchange.tasks_backup import TASK_KIND, TodoKind, list_task_lists
 
 if TYPE_CHECKING:
     from core.bootstrap import Services
@@ -57,10 +59,12 @@ class ExchangeHandler:
                 report.skipped_reason = f"no mailbox ({exc.code})"
                 return
             raise
-        held = services.quarantine.held(f"{self.name}:{owner}")  # one read for the three kinds
+        record_purpose(services.graph, owner, report)  # a shared mailbox is backed up as any, and shown as shared
+        held = services.quarantine.held(f"{self.name}:{owner}")  # one read for every kind
         with ThreadPoolExecutor(services.settings.item_concurrency, thread_name_prefix="mailbox-item") as pool:
             self._backup_kind(services, run_id, owner, report, MAIL_KIND, folders, pool, held)
-            for kind, lister in ((CONTACT_KIND, list_contact_folders), (EVENT_KIND, list_calendars)):
+            kinds = ((CONTACT_KIND, list_contact_folders), (EVENT_KIND, list_calendars), (TASK_KIND, list_task_lists))
+            for kind, lister in kinds:
                 try:
                     containers = lister(services.graph, owner)
                 except GraphError as exc:
@@ -98,6 +102,7 @@ class ExchangeHandler:
             quarantine=services.quarantine,
             held={h.item_id: h for h in held if h.category == kind.category},
         )
-        adapter = OutlookKind(job, services.catalog.open_index(resource, kind.folder_category))
+        make = TodoKind if kind is TASK_KIND else OutlookKind  # To Do tasks are read by id under their list
+        adapter = make(job, services.catalog.open_index(resource, kind.folder_category))
         where = Resource(resource, run_id, report, services.delta_state, services.quarantine)
         run_category(where, adapter, containers)

@@ -1,5 +1,5 @@
 """The Exchange workload: one resource per mailbox user ('exchange:<user id>'), holding its mail (the default
-category), contacts and calendar events, all backed up by one activity under the mailbox's Graph budget."""
+category), contacts, calendar events and To Do tasks, all backed up by one activity under the mailbox's Graph budget."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from core.workloads.exchange.mail import MAIL_CATEGORY
 from core.workloads.exchange.mailbox import ExchangeHandler
 from core.workloads.exchange.mailbox_budget import mailbox_of
 from core.workloads.exchange.mailbox_check import check_mailbox
+from core.workloads.exchange.tasks import TASK_CATEGORY
 
 EXCHANGE = Workload(
     name=ExchangeHandler.name,
     handler=ExchangeHandler(),
-    categories=(MAIL_CATEGORY, CONTACT_CATEGORY, EVENT_CATEGORY),
+    categories=(MAIL_CATEGORY, CONTACT_CATEGORY, EVENT_CATEGORY, TASK_CATEGORY),
     owner_path="users/{}",
     owner_noun="user",
     target_path="users/{}",

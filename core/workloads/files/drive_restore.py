@@ -157,6 +157,13 @@ class _Folders:
         return self.known[path]
 
 
+def ensure_drive_folder(services: Services, drive_id: str, path: str) -> str:
+    """The id of folder `path` (from the root of drive `drive_id`), each folder on the way found or created as a
+    restore's are: for restores of other kinds that leave files in a OneDrive (chats' transcripts)."""
+    root = services.graph.get_json(f"drives/{quote(drive_id, safe='')}/root", params={"$select": "id"})
+    return _Folders(services, drive_id, str(root["id"])).ensure(path)
+
+
 def restore_files(services: Services, request: RestoreRequest, items: list[Selected]) -> RestoreReport:
     """Restore `items` (the request's part of what it selects) as of the run the request is pinned to; the point,
     the conflict policy and the target were checked once, by validate_restore. Part 0 of a folder or whole-drive

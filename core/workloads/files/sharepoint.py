@@ -8,6 +8,7 @@ from urllib.parse import quote
 from core.errors import GraphError
 from core.selectors import Selectors
 from core.workloads.files.drives import backup_drives
+from core.workloads.lists.site_lists import backup_lists
 
 if TYPE_CHECKING:
     from core.bootstrap import Services
@@ -38,6 +39,17 @@ class SharePointHandler:
         return [s["id"] for s in sites if isinstance(s, dict) and s.get("id") and selectors.site(s.get("webUrl", ""))]
 
     def backup(self, services: Services, run_id: str, owner: str, report: BackupReport) -> None:
+        """The site's document libraries, then its lists (core/workloads/lists/): a failure of either is recorded
+        and never stops the other."""
+        try:
+            self._backup_libraries(services, run_id, owner, report)
+        finally:
+            try:
+                backup_lists(services, run_id, f"{self.name}:{owner}", owner, report)
+            except Exception as exc:  # the lists' own failure: the libraries' outcome stands
+                report.fail("lists", exc)
+
+    def _backup_libraries(self, services: Services, run_id: str, owner: str, report: BackupReport) -> None:
         selectors = Selectors.from_settings(services.settings)
         url = f"sites/{quote(owner, safe=',')}/drives"
         listed = [

@@ -10,6 +10,7 @@ from core.workloads.exchange.mail_backup import MAIL
 from core.workloads.files.file import FILE_CATEGORY
 from core.workloads.files.onedrive import OneDriveHandler
 from core.workloads.files.sharepoint import SharePointHandler
+from core.workloads.lists.list_items import LIST_ITEM_CATEGORY
 
 ONEDRIVE = Workload(
     name=OneDriveHandler.name,
@@ -26,7 +27,7 @@ ONEDRIVE = Workload(
 SHAREPOINT = Workload(
     name=SharePointHandler.name,
     handler=SharePointHandler(),
-    categories=(FILE_CATEGORY,),
+    categories=(FILE_CATEGORY, LIST_ITEM_CATEGORY),  # files stay the default
     owner_path="sites/{}",
     owner_noun="site",
     target_path="sites/{}",

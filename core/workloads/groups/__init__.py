@@ -1,0 +1,1 @@
+"""The Microsoft 365 Groups workload (groups:<group id>): conversations and membership."""

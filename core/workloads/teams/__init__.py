@@ -1,0 +1,1 @@
+"""The Teams workload: channel messages of every team (chats are not backed up yet)."""

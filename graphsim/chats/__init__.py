@@ -1,0 +1,1 @@
+"""Teams chats (one-on-one, group, meeting) of the simulated tenant."""

@@ -1,0 +1,1 @@
+"""Microsoft 365 group conversations, membership delta and writes (graphsim/groups/)."""

@@ -1,0 +1,1 @@
+"""The simulated Microsoft Teams surface: teams, channels, channel messages, migration mode."""

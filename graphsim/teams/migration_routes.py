@@ -1,0 +1,197 @@
+"""Graph v1.0 Teams write routes of migration mode: create a channel (in migration mode), channel startMigration
+and completeMigration, and the import of messages and replies with their original `from` and createdDateTime.
+
+- https://learn.microsoft.com/graph/api/channel-post: a channel created with
+  "@microsoft.graph.channelCreationMode": "migration" and a past createdDateTime starts in migration mode.
+- https://learn.microsoft.com/graph/api/channel-startmigration: an existing channel enters migration mode (204);
+  conversationCreationDateTime, when given, must be older than the channel's createdDateTime and replaces it; a
+  channel already migrating is refused (400).
+- https://learn.microsoft.com/graph/api/channel-completemigration: 204; migrationMode becomes 'completed'; a
+  channel not migrating is refused (400). No message can be imported afterwards, until startMigration again.
+- https://learn.microsoft.com/graph/teams-import-messages: an imported message needs application permissions and a
+  channel in migration mode (else 403); `from` names a user of the tenant; createdDateTime must be later than the
+  channel's (and, for a reply, not earlier than its root), not in the future (400), and unique to the millisecond
+  in the channel (409 Conflict). Inline images are the only media: hostedContents with a temporaryId, referenced
+  from the body as ../hostedContents/{temporaryId}/$value. Imported messages answer 200. Reactions are not
+  imported (the import scope has none): any in the body are dropped."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import re
+import uuid
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from graphsim.errors import GraphError, json_object
+from graphsim.odata import context
+from graphsim.simulator import Context, graph_route
+from graphsim.teams.lookup import channel_of, message_of, team_of, teams_of
+from graphsim.teams.store import Channel, HostedContent, Message, identity, iso_ms, parse_ms
+
+TEMP_SRC = re.compile(r"\.\./hostedContents/([^/\"']+)/\$value")
+
+
+def _time(value: Any, name: str) -> dt.datetime:
+    try:
+        return parse_ms(str(value))
+    except (TypeError, ValueError):
+        raise GraphError(400, "BadRequest", f"Invalid {name}: {value!r}.") from None
+
+
+@graph_route("channel_create", mail=False)
+async def create_channel(request: Request, ctx: Context) -> Response:
+    team = team_of(request, ctx)
+    body = await json_object(request, "BadRequest", empty_ok=False)
+    name = body.get("displayName")
+    if not isinstance(name, str) or not name.strip() or len(name) > 50:
+        raise GraphError(400, "BadRequest", "displayName is required (at most 50 characters).")
+    if any(c.display_name.lower() == name.lower() for c in team.channels.values()):
+        raise GraphError(409, "NameAlreadyExists", f"Channel name already existed: {name}")
+    membership = str(body.get("membershipType") or "standard")
+    if membership not in ("standard", "private", "shared"):
+        raise GraphError(400, "BadRequest", f"Invalid membershipType: {membership}")
+    mode = body.get("@microsoft.graph.channelCreationMode")
+    now = dt.datetime.now(dt.UTC)
+    created = now
+    if mode == "migration":
+        created = _time(body.get("createdDateTime"), "createdDateTime") if body.get("createdDateTime") else now
+        if created > now:
+            raise GraphError(400, "BadRequest", "createdDateTime cannot be in the future.")
+    elif mode is not None:
+        raise GraphError(400, "BadRequest", f"Invalid channelCreationMode: {mode}")
+    store = teams_of(ctx).store
+    channel = store.add_channel(
+        team, name, membership, created, "inProgress" if mode == "migration" else "", str(body.get("description") or "")
+    )
+    if mode == "migration":
+        teams_of(ctx).migrations.append({"channel": channel.id, "action": "created in migration mode"})
+    return JSONResponse(
+        {
+            "@odata.context": context(request, "teams('x')/channels/$entity"),
+            **channel.to_json(ctx.sim.base_url, ctx.sim.tenant.tenant_id),
+        },
+        status_code=201,
+    )
+
+
+@graph_route("channel_migration", mail=False)
+async def start_migration(request: Request, ctx: Context) -> Response:
+    channel = channel_of(request, ctx)
+    body = await json_object(request, "BadRequest")
+    if channel.migration == "inProgress":
+        raise GraphError(400, "BadRequest", "The channel is already in migration mode.")
+    if body.get("conversationCreationDateTime"):
+        when = _time(body["conversationCreationDateTime"], "conversationCreationDateTime")
+        if when >= parse_ms(channel.created):
+            raise GraphError(
+                400, "BadRequest", "conversationCreationDateTime must be older than the channel's createdDateTime."
+            )
+        channel.created = iso_ms(when)
+    else:
+        channel.created = iso_ms(dt.datetime.now(dt.UTC))  # "if not provided, the current date and time is used"
+    channel.migration = "inProgress"
+    teams_of(ctx).migrations.append({"channel": channel.id, "action": "startMigration"})
+    return Response(status_code=204)
+
+
+@graph_route("channel_migration", mail=False)
+async def complete_migration(request: Request, ctx: Context) -> Response:
+    channel = channel_of(request, ctx)
+    if channel.migration != "inProgress":
+        raise GraphError(400, "BadRequest", "The channel is not in migration mode.")
+    channel.migration = "completed"
+    teams_of(ctx).migrations.append({"channel": channel.id, "action": "completeMigration"})
+    return Response(status_code=204)
+
+
+def _hosted(body: dict[str, Any]) -> dict[str, HostedContent]:
+    found: dict[str, HostedContent] = {}
+    for n, item in enumerate(body.get("hostedContents") or []):
+        temp = str(item.get("@microsoft.graph.temporaryId") or "")
+        try:
+            data = base64.b64decode(str(item.get("contentBytes") or ""), validate=True)
+        except (binascii.Error, ValueError):
+            raise GraphError(400, "BadRequest", "hostedContents contentBytes is not base64.") from None
+        if not temp or not data:
+            raise GraphError(400, "BadRequest", "A hosted content needs a temporaryId and contentBytes.")
+        found[temp] = HostedContent(
+            f"aWQ9aW1wb3J0ZWQt{uuid.uuid4().hex[:12]}{n + 1}", str(item.get("contentType") or "image/png"), data
+        )
+    return found
+
+
+def _import(request: Request, ctx: Context, channel: Channel, root: Message | None, body: dict[str, Any]) -> Message:
+    if channel.migration != "inProgress":
+        raise GraphError(
+            403,
+            "Forbidden",
+            "Messages can be imported only into a channel in migration mode "
+            "(startMigration, or a channel created in migration mode).",
+        )
+    sender = ((body.get("from") or {}).get("user") or {}).get("id")
+    user = ctx.sim.tenant.users.get(str(sender)) if sender else None
+    if user is None:
+        raise GraphError(400, "BadRequest", "from.user must name a user of the tenant.")
+    when = _time(body.get("createdDateTime"), "createdDateTime") if body.get("createdDateTime") else None
+    now = dt.datetime.now(dt.UTC)
+    when = when or now
+    if when > now:
+        raise GraphError(400, "BadRequest", "createdDateTime cannot be in the future.")
+    if when <= parse_ms(channel.created):
+        raise GraphError(400, "BadRequest", "createdDateTime must be later than the channel's createdDateTime.")
+    if root is not None and when < parse_ms(root.data["createdDateTime"]):
+        raise GraphError(400, "BadRequest", "A reply cannot be earlier than the message it replies to.")
+    stamp = iso_ms(when)
+    if any(m.data["createdDateTime"] == stamp for m in channel.all_messages()):
+        raise GraphError(409, "Conflict", f"A message with createdDateTime {stamp} exists in this conversation.")
+    hosted = _hosted(body)
+    content = dict(body.get("body") or {"contentType": "text", "content": ""})
+    store = teams_of(ctx).store
+    message = store.new_message(channel, user, when, str(content.get("content") or ""), root, body.get("subject"))
+    message.data["body"]["contentType"] = content.get("contentType") or "text"
+    message.data["importance"] = body.get("importance") or "normal"
+    message.data["mentions"] = list(body.get("mentions") or [])
+    message.data["attachments"] = list(body.get("attachments") or [])
+    message.data["from"] = identity(user, ctx.sim.tenant.tenant_id)
+    path = f"{ctx.sim.base_url}/v1.0/teams/{channel.team_id}/channels/{channel.id}/messages/" + (
+        f"{root.id}/replies/{message.id}" if root else message.id
+    )
+    for temp, item in hosted.items():
+        message.hosted[item.id] = item
+        message.data["body"]["content"] = message.data["body"]["content"].replace(
+            f"../hostedContents/{temp}/$value", f"{path}/hostedContents/{item.id}/$value"
+        )
+    return message
+
+
+@graph_route("message_import", mail=False)
+async def import_message(request: Request, ctx: Context) -> Response:
+    channel = channel_of(request, ctx)
+    body = await json_object(request, "BadRequest", empty_ok=False)
+    message = _import(request, ctx, channel, None, body)
+    return JSONResponse({"@odata.context": context(request, "chatMessage/$entity"), **message.data})
+
+
+@graph_route("message_import", mail=False)
+async def import_reply(request: Request, ctx: Context) -> Response:
+    channel, root, _none = message_of(request, ctx)
+    body = await json_object(request, "BadRequest", empty_ok=False)
+    message = _import(request, ctx, channel, root, body)
+    return JSONResponse({"@odata.context": context(request, "chatMessage/$entity"), **message.data})
+
+
+def migration_routes() -> list[BaseRoute]:
+    c = "/v1.0/teams/{team}/channels/{channel}"
+    return [
+        Route("/v1.0/teams/{team}/channels", create_channel, methods=["POST"]),
+        Route(f"{c}/startMigration", start_migration, methods=["POST"]),
+        Route(f"{c}/completeMigration", complete_migration, methods=["POST"]),
+        Route(f"{c}/messages", import_message, methods=["POST"]),
+        Route(f"{c}/messages/{{message}}/replies", import_reply, methods=["POST"]),
+    ]
