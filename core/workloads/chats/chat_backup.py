@@ -35,9 +35,10 @@ from core.workloads.chats.chat_messages import CHAT_MESSAGE_KIND, messages_path
 from core.workloads.container_delta import RoundOutcome, settlement
 from core.workloads.container_delta import _apply_page as apply_page
 from core.workloads.folder_paths import join_path
+from core.workloads.kind_job import kind_job
 from core.workloads.teams.messages_backup import PAGE
 from core.workloads.teams.migration import stamp, when
-from core.workloads.teams.team_backup import ChannelKind, kind_job
+from core.workloads.teams.team_backup import ChannelKind
 
 if TYPE_CHECKING:
     from core.bootstrap import Services

@@ -20,6 +20,7 @@ from core.workloads.exchange.mail_backup import MAIL_KIND
 from core.workloads.exchange.mail_folders import MailFolder, list_folders, with_well_known
 from core.workloads.exchange.mailbox_purpose import record_purpose
 from core.workloads.exchange.tasks_backup import TASK_KIND, TodoKind, list_task_lists
+from core.workloads.kind_job import kind_job
 
 if TYPE_CHECKING:
     from core.bootstrap import Services
@@ -84,24 +85,7 @@ class ExchangeHandler:
         held: list[HeldItem],
     ) -> None:
         resource = f"{self.name}:{owner}"
-        job = container_delta.MailboxJob(
-            user=owner,
-            resource=resource,
-            run_id=run_id,
-            graph=services.graph,
-            content=services.content,
-            delta_state=services.delta_state,
-            writer=services.catalog.writer(resource),
-            index=services.catalog.open_index(resource, kind.category),
-            report=report,
-            pool=pool,
-            page_size=services.settings.page_size,
-            kind=kind,
-            settings=services.settings,
-            catalog=services.catalog,
-            quarantine=services.quarantine,
-            held={h.item_id: h for h in held if h.category == kind.category},
-        )
+        job = kind_job(services, resource, owner, run_id, report, kind, pool, held)
         make = TodoKind if kind is TASK_KIND else OutlookKind  # To Do tasks are read by id under their list
         adapter = make(job, services.catalog.open_index(resource, kind.folder_category))
         where = Resource(resource, run_id, report, services.delta_state, services.quarantine)

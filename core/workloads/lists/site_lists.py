@@ -16,6 +16,7 @@ from core.storage.catalog import OpenVersion
 from core.storage.quarantine import HeldItem
 from core.workloads.container_delta import IMMUTABLE_IDS, MailboxJob
 from core.workloads.container_folders import OutlookKind
+from core.workloads.kind_job import kind_job
 from core.workloads.lists.list_backup import (
     LIST_FOLDER,
     LIST_ITEM,
@@ -60,23 +61,6 @@ def backup_lists(services: Services, run_id: str, resource: str, site: str, repo
     containers, raws = list_lists(services.graph, site)
     held = [h for h in services.quarantine.held(resource) if h.category == LIST_ITEM]
     with ThreadPoolExecutor(services.settings.item_concurrency, thread_name_prefix="list-item") as pool:
-        job = MailboxJob(
-            user=site,
-            resource=resource,
-            run_id=run_id,
-            graph=services.graph,
-            content=services.content,
-            delta_state=services.delta_state,
-            writer=services.catalog.writer(resource),
-            index=services.catalog.open_index(resource, LIST_ITEM),
-            report=report,
-            pool=pool,
-            page_size=services.settings.page_size,
-            kind=LIST_ITEM_KIND,
-            settings=services.settings,
-            catalog=services.catalog,
-            quarantine=services.quarantine,
-            held={h.item_id: h for h in held},
-        )
+        job = kind_job(services, resource, site, run_id, report, LIST_ITEM_KIND, pool, held)
         adapter = ListKind(job, services.catalog.open_index(resource, LIST_FOLDER), raws)
         run_category(Resource(resource, run_id, report, services.delta_state, services.quarantine), adapter, containers)

@@ -35,6 +35,7 @@ from core.storage.quarantine import HeldItem
 from core.workloads import container_delta
 from core.workloads.container_folders import OutlookKind
 from core.workloads.folder_paths import join_path
+from core.workloads.kind_job import kind_job
 from core.workloads.teams.messages_backup import CHANNEL_MESSAGE_KIND, TEAM_SETTINGS, as_entry, split_key
 
 if TYPE_CHECKING:
@@ -120,37 +121,6 @@ def team_metadata(graph: GraphClient, team: str, channels: list[dict]) -> dict[s
             entry["members"] = _listed(graph, f"{path}/members")
         listed.append(entry)
     return {"team": graph.get_json(base), "members": _listed(graph, f"{base}/members"), "channels": listed}
-
-
-def kind_job(
-    services: Services,
-    resource: str,
-    owner: str,
-    run_id: str,
-    report: BackupReport,
-    kind: container_delta.ItemKind,
-    pool: ThreadPoolExecutor,
-) -> container_delta.MailboxJob:
-    """What one message kind's backup of one resource (a team's channels, a user's chats) touches."""
-    held = services.quarantine.held(resource)
-    return container_delta.MailboxJob(
-        user=owner,
-        resource=resource,
-        run_id=run_id,
-        graph=services.graph,
-        content=services.content,
-        delta_state=services.delta_state,
-        writer=services.catalog.writer(resource),
-        index=services.catalog.open_index(resource, kind.category),
-        report=report,
-        pool=pool,
-        page_size=services.settings.page_size,
-        kind=kind,
-        settings=services.settings,
-        catalog=services.catalog,
-        quarantine=services.quarantine,
-        held={h.item_id: h for h in held if h.category == kind.category},
-    )
 
 
 class TeamsHandler:
