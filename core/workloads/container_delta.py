@@ -205,7 +205,7 @@ def _run_round(job: MailboxJob, folder: Container, state: DeltaState | None) -> 
         url, params, query = state.delta_link, None, state.query
     outcome = RoundOutcome("", set(), 0)
     outcome.delta_link = follow_round(job.graph, url, params=params, headers=_prefer(job),
-                                      on_page=lambda entries: _apply_page(job, folder, entries, outcome))  # fmt: skip
+                                      on_page=lambda entries: apply_page(job, folder, entries, outcome))  # fmt: skip
     return outcome, query
 
 
@@ -218,7 +218,7 @@ def anchor_of(state: DeltaState) -> dict[str, str]:
     return anchor if isinstance(anchor, dict) else {}
 
 
-def _apply_page(job: MailboxJob, folder: Container, entries: list, outcome: RoundOutcome) -> None:
+def apply_page(job: MailboxJob, folder: Container, entries: list, outcome: RoundOutcome) -> None:
     """Store the page's new content in parallel, then apply its changes to the catalog in page order."""
     if job.kind.prepare is not None:
         entries = job.kind.prepare(job, folder, entries)

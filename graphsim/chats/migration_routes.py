@@ -25,7 +25,7 @@ from graphsim.chats.store import Chat
 from graphsim.errors import GraphError, json_object
 from graphsim.odata import context
 from graphsim.simulator import Context, graph_route
-from graphsim.teams.migration_routes import _hosted, _time
+from graphsim.teams.migration_routes import import_time, imported_hosted
 from graphsim.teams.store import identity, iso_ms, parse_ms
 
 
@@ -49,7 +49,7 @@ async def start_migration(request: Request, ctx: Context) -> Response:
     if chat.migration == "inProgress":
         raise GraphError(400, "BadRequest", "The chat is already in migration mode.")
     if body.get("conversationCreationDateTime"):
-        when = _time(body["conversationCreationDateTime"], "conversationCreationDateTime")
+        when = import_time(body["conversationCreationDateTime"], "conversationCreationDateTime")
         if when >= parse_ms(chat.created):
             raise GraphError(
                 400, "BadRequest", "conversationCreationDateTime must be earlier than the chat's createdDateTime."
@@ -78,7 +78,7 @@ def _import(ctx: Context, chat: Chat, body: dict[str, Any]) -> dict[str, Any]:
     if user is None:
         raise GraphError(400, "BadRequest", "from.user must name a user of the tenant.")
     now = dt.datetime.now(dt.UTC)
-    when = _time(body.get("createdDateTime"), "createdDateTime") if body.get("createdDateTime") else now
+    when = import_time(body.get("createdDateTime"), "createdDateTime") if body.get("createdDateTime") else now
     if when > now:
         raise GraphError(400, "BadRequest", "createdDateTime cannot be in the future.")
     if when <= parse_ms(chat.created):
@@ -86,7 +86,7 @@ def _import(ctx: Context, chat: Chat, body: dict[str, Any]) -> dict[str, Any]:
     stamp = iso_ms(when)
     if any(m.data["createdDateTime"] == stamp for m in chat.all_messages()):
         raise GraphError(409, "Conflict", f"A message with createdDateTime {stamp} exists in this conversation.")
-    hosted = _hosted(body)
+    hosted = imported_hosted(body)
     content = dict(body.get("body") or {"contentType": "text", "content": ""})
     message = _service(ctx).store.new_message(chat, user, when, str(content.get("content") or ""))
     message.data["body"]["contentType"] = content.get("contentType") or "text"

@@ -37,7 +37,9 @@ from graphsim.teams.store import Channel, HostedContent, Message, identity, iso_
 TEMP_SRC = re.compile(r"\.\./hostedContents/([^/\"']+)/\$value")
 
 
-def _time(value: Any, name: str) -> dt.datetime:
+def import_time(value: Any, name: str) -> dt.datetime:
+    """A time an import or a migration call gives (createdDateTime, conversationCreationDateTime); 400 if it is not
+    one. Chats' migration routes share it."""
     try:
         return parse_ms(str(value))
     except (TypeError, ValueError):
@@ -60,7 +62,7 @@ async def create_channel(request: Request, ctx: Context) -> Response:
     now = dt.datetime.now(dt.UTC)
     created = now
     if mode == "migration":
-        created = _time(body.get("createdDateTime"), "createdDateTime") if body.get("createdDateTime") else now
+        created = import_time(body.get("createdDateTime"), "createdDateTime") if body.get("createdDateTime") else now
         if created > now:
             raise GraphError(400, "BadRequest", "createdDateTime cannot be in the future.")
     elif mode is not None:
@@ -87,7 +89,7 @@ async def start_migration(request: Request, ctx: Context) -> Response:
     if channel.migration == "inProgress":
         raise GraphError(400, "BadRequest", "The channel is already in migration mode.")
     if body.get("conversationCreationDateTime"):
-        when = _time(body["conversationCreationDateTime"], "conversationCreationDateTime")
+        when = import_time(body["conversationCreationDateTime"], "conversationCreationDateTime")
         if when >= parse_ms(channel.created):
             raise GraphError(
                 400, "BadRequest", "conversationCreationDateTime must be older than the channel's createdDateTime."
@@ -110,7 +112,9 @@ async def complete_migration(request: Request, ctx: Context) -> Response:
     return Response(status_code=204)
 
 
-def _hosted(body: dict[str, Any]) -> dict[str, HostedContent]:
+def imported_hosted(body: dict[str, Any]) -> dict[str, HostedContent]:
+    """The inline images an imported message carries (`hostedContents` with temporary ids), by temporary id; shared
+    with chats' migration routes."""
     found: dict[str, HostedContent] = {}
     for n, item in enumerate(body.get("hostedContents") or []):
         temp = str(item.get("@microsoft.graph.temporaryId") or "")
@@ -138,7 +142,7 @@ def _import(request: Request, ctx: Context, channel: Channel, root: Message | No
     user = ctx.sim.tenant.users.get(str(sender)) if sender else None
     if user is None:
         raise GraphError(400, "BadRequest", "from.user must name a user of the tenant.")
-    when = _time(body.get("createdDateTime"), "createdDateTime") if body.get("createdDateTime") else None
+    when = import_time(body.get("createdDateTime"), "createdDateTime") if body.get("createdDateTime") else None
     now = dt.datetime.now(dt.UTC)
     when = when or now
     if when > now:
@@ -150,7 +154,7 @@ def _import(request: Request, ctx: Context, channel: Channel, root: Message | No
     stamp = iso_ms(when)
     if any(m.data["createdDateTime"] == stamp for m in channel.all_messages()):
         raise GraphError(409, "Conflict", f"A message with createdDateTime {stamp} exists in this conversation.")
-    hosted = _hosted(body)
+    hosted = imported_hosted(body)
     content = dict(body.get("body") or {"contentType": "text", "content": ""})
     store = teams_of(ctx).store
     message = store.new_message(channel, user, when, str(content.get("content") or ""), root, body.get("subject"))

@@ -32,8 +32,7 @@ from core.delta.lifecycle import Resource, RoundDone, run_category
 from core.selectors import Selectors
 from core.storage.delta_state import DeltaState
 from core.workloads.chats.chat_messages import CHAT_MESSAGE_KIND, messages_path
-from core.workloads.container_delta import RoundOutcome, settlement
-from core.workloads.container_delta import _apply_page as apply_page
+from core.workloads.container_delta import RoundOutcome, apply_page, settlement
 from core.workloads.folder_paths import join_path
 from core.workloads.kind_job import kind_job
 from core.workloads.teams.messages_backup import PAGE
