@@ -4,7 +4,7 @@ App roles (defined on the API's app registration, assigned to users, groups or d
 
     Backup.Admin       everything: every resource, restores anywhere, backup runs and settings
     Restore.Operator   read and restore every resource, into its owner or into another user or site
-    (no role)          self-service: a signed-in user reads and restores their own mailbox and OneDrive only,
+    (no role)          self-service: a signed-in user reads and restores their own data only (mailbox, OneDrive, chats),
                        and only back into them; SharePoint sites are never self-service (a site has no owner oid)
 
 An app-only token (a daemon) has no "own" data: without one of the roles above it may do nothing.
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 ADMIN = "Backup.Admin"
 OPERATOR = "Restore.Operator"
 SELF_SERVICE_WORKLOADS = self_service_workloads()  # whose owner is a user object id (the registry says which)
+OWN_DATA = f"own data ({', '.join(SELF_SERVICE_WORKLOADS)})"  # what a self-service user may reach, as messages say
 
 
 def _same_id(a: str, b: str) -> bool:
@@ -60,7 +61,7 @@ def _check(principal: Principal, resource: str, action: str) -> None:
     if principal.app_only:
         raise PermissionDeniedError(f"an app-only token without roles may do nothing: {_role_needed(action)}")
     raise PermissionDeniedError(
-        f"you may only {action} your own mailbox and OneDrive: {resource!r} is not yours "
+        f"you may only {action} your {OWN_DATA}: {resource!r} is not yours "
         f"({_role_needed(action + ' other resources')})"
     )
 
@@ -90,7 +91,7 @@ def check_restore(principal: Principal, request: RestoreRequest) -> None:
     if _same_id(target, ResourceKey.parse(request.resource).owner) and _same_id(target, principal.oid):
         return
     raise PermissionDeniedError(
-        f"you may only restore into your own mailbox and OneDrive, not into {target!r} "
+        f"you may only restore into your {OWN_DATA}, not into {target!r} "
         f"({_role_needed('restoring into another owner')})"
     )
 

@@ -82,11 +82,11 @@ def test_restore(caller: str, resource: str, target: str | None) -> None:
         message = str(raised.value)
         assert OPERATOR in message and ADMIN in message
         if caller in SELF_SERVICE:
-            assert "your own mailbox and OneDrive" in message
+            assert "your own data (exchange, onedrive, chats)" in message
 
 
 def test_self_service_user_cannot_restore_own_data_into_someone_else() -> None:
-    with pytest.raises(PermissionDeniedError, match="only restore into your own mailbox and OneDrive"):
+    with pytest.raises(PermissionDeniedError, match=r"only restore into your own data \(exchange, onedrive, chats\)"):
         check_restore(CALLERS["user"], RestoreRequest(resource=f"onedrive:{ME}", whole=True, target_owner=OTHER))
 
 
