@@ -3,31 +3,13 @@
 from __future__ import annotations
 
 import base64
-import ssl
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import httpx
+from graphsim.control_http import ControlHttp
 
 
-class SimControl:
-    def __init__(self, base_url: str, ca_file: str | Path, timeout: float = 30.0) -> None:
-        self.base_url = base_url.rstrip("/")
-        context = ssl.create_default_context(cafile=str(ca_file))
-        self._http = httpx.Client(base_url=self.base_url, verify=context, timeout=timeout)
-
-    def close(self) -> None:
-        self._http.close()
-
-    def _call(self, method: str, path: str, json: dict[str, Any] | None = None, **kw: Any) -> Any:
-        response = self._http.request(method, path, json=json, **kw)
-        if response.status_code >= 400:
-            raise RuntimeError(f"graphsim control {method} {path} -> {response.status_code}: {response.text}")
-        if response.status_code == 204 or not response.content:
-            return None
-        return response.json()
-
+class SimControl(ControlHttp):
     # --- reading ---
     def state(self) -> dict[str, Any]:
         """Users, their folders (with path) and messages (id, folder_id, sha256, size, subject, internetMessageId)."""

@@ -16,12 +16,14 @@ its query in the token, so a request that adds query options to it was edited by
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from starlette.requests import Request
+from starlette.responses import JSONResponse
 
-from graphsim.delta_rounds import Sealer
+from graphsim.delta_rounds import DeltaPage, Sealer
 from graphsim.errors import GraphError
-from graphsim.odata import link, qp
+from graphsim.odata import context, link, qp
 
 FUNCTION_TOKEN = re.compile(r"\(token='[^']*'\)$")
 
@@ -34,6 +36,18 @@ def delta_link(request: Request, path: str, skip_token: str | None, delta_token:
     if skip_token:
         return link(request, path, {"$skiptoken": skip_token})
     return link(request, path, {"$deltatoken": delta_token})
+
+
+def delta_response(request: Request, path: str, page: DeltaPage, what: str, headers: dict[str, str]) -> JSONResponse:
+    """A delta page as Graph answers it: @odata.context (of `what`), @odata.nextLink while the round has more pages
+    or @odata.deltaLink on its last, then the value."""
+    body: dict[str, Any] = {"@odata.context": context(request, what)}
+    if page.next_token:
+        body["@odata.nextLink"] = delta_link(request, path, page.next_token, None)
+    else:
+        body["@odata.deltaLink"] = delta_link(request, path, None, page.delta_token)
+    body["value"] = page.value
+    return JSONResponse(body, headers=headers)
 
 
 def tokens_of(request: Request, sealer: Sealer) -> tuple[str | None, str | None]:

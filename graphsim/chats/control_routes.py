@@ -16,9 +16,9 @@ from graphsim.chats.service import ChatsService
 from graphsim.chats.store import Chat
 from graphsim.control_api import control, control_body, sim_of
 from graphsim.errors import GraphError
-from graphsim.teams.control_routes import view
+from graphsim.teams.control_routes import apply_edit, view
 from graphsim.teams.seed import png_bytes
-from graphsim.teams.store import Message, identity
+from graphsim.teams.store import Message
 
 
 def _service(request: Request) -> ChatsService:
@@ -69,21 +69,7 @@ async def post_message(request: Request) -> Response:
 async def edit_message(request: Request) -> Response:
     message = _message(request)
     body = await control_body(request)
-    if "text" in body:
-        message.data["body"] = {"contentType": "html", "content": f"<p>{body['text']}</p>"}
-    if body.get("reaction_from"):
-        user = sim_of(request).tenant.resolve_user(str(body["reaction_from"]))
-        if user is None:
-            raise GraphError(404, "NotFound", "reaction_from must name a user")
-        message.data["reactions"].append(
-            {
-                "reactionType": str(body.get("reaction") or "heart"),
-                "displayName": None,
-                "reactionContentUrl": None,
-                "createdDateTime": message.data["lastModifiedDateTime"],
-                "user": identity(user, sim_of(request).tenant.tenant_id),
-            }
-        )
+    apply_edit(request, message, body)
     # a reaction moves lastModifiedDateTime too (chatMessage resource: "including when a reaction is added")
     _service(request).store.ids.touch(message, None, dt.datetime.now(dt.UTC), edited="text" in body)
     return JSONResponse(view(message))

@@ -13,7 +13,6 @@ with their original `from` and createdDateTime while the chat is in migration mo
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from starlette.requests import Request
@@ -25,8 +24,14 @@ from graphsim.chats.store import Chat
 from graphsim.errors import GraphError, json_object
 from graphsim.odata import context
 from graphsim.simulator import Context, graph_route
-from graphsim.teams.migration_routes import import_time, imported_hosted
-from graphsim.teams.store import identity, iso_ms, parse_ms
+from graphsim.teams.migration_routes import (
+    complete,
+    fill_imported,
+    import_author_and_time,
+    imported_hosted,
+    imported_html,
+    start,
+)
 
 
 def _service(ctx: Context) -> ChatsService:
@@ -46,60 +51,23 @@ async def start_migration(request: Request, ctx: Context) -> Response:
     body = await json_object(request, "BadRequest")
     if chat.chat_type == "meeting":
         raise GraphError(400, "BadRequest", "Migration is not supported for meeting chats.")
-    if chat.migration == "inProgress":
-        raise GraphError(400, "BadRequest", "The chat is already in migration mode.")
-    if body.get("conversationCreationDateTime"):
-        when = import_time(body["conversationCreationDateTime"], "conversationCreationDateTime")
-        if when >= parse_ms(chat.created):
-            raise GraphError(
-                400, "BadRequest", "conversationCreationDateTime must be earlier than the chat's createdDateTime."
-            )
-        chat.created = iso_ms(when)
-    chat.migration = "inProgress"
-    _service(ctx).migrations.append({"chat": chat.id, "action": "startMigration"})
-    return Response(status_code=204)
+    # chat-startmigration: the createdDateTime "can only be moved towards the past"; without a time the simulator
+    # keeps it (its parameter table says the current time is then used, as channel-startmigration does)
+    return start(chat, "chat", body, _service(ctx).migrations, earlier="earlier", now_by_default=False)
 
 
 @graph_route("chat_migration", mail=False)
 async def complete_migration(request: Request, ctx: Context) -> Response:
-    chat = _chat(request, ctx)
-    if chat.migration != "inProgress":
-        raise GraphError(400, "BadRequest", "The chat is not in migration mode.")
-    chat.migration = "completed"
-    _service(ctx).migrations.append({"chat": chat.id, "action": "completeMigration"})
-    return Response(status_code=204)
+    return complete(_chat(request, ctx), "chat", _service(ctx).migrations)
 
 
 def _import(ctx: Context, chat: Chat, body: dict[str, Any]) -> dict[str, Any]:
     if chat.migration != "inProgress":
         raise GraphError(403, "Forbidden", "An application can post chat messages only to a chat in migration mode.")
-    sender = ((body.get("from") or {}).get("user") or {}).get("id")
-    user = ctx.sim.tenant.users.get(str(sender)) if sender else None
-    if user is None:
-        raise GraphError(400, "BadRequest", "from.user must name a user of the tenant.")
-    now = dt.datetime.now(dt.UTC)
-    when = import_time(body.get("createdDateTime"), "createdDateTime") if body.get("createdDateTime") else now
-    if when > now:
-        raise GraphError(400, "BadRequest", "createdDateTime cannot be in the future.")
-    if when <= parse_ms(chat.created):
-        raise GraphError(400, "BadRequest", "createdDateTime must be later than the chat's createdDateTime.")
-    stamp = iso_ms(when)
-    if any(m.data["createdDateTime"] == stamp for m in chat.all_messages()):
-        raise GraphError(409, "Conflict", f"A message with createdDateTime {stamp} exists in this conversation.")
+    user, when = import_author_and_time(ctx, chat, "chat", body)
     hosted = imported_hosted(body)
-    content = dict(body.get("body") or {"contentType": "text", "content": ""})
-    message = _service(ctx).store.new_message(chat, user, when, str(content.get("content") or ""))
-    message.data["body"]["contentType"] = content.get("contentType") or "text"
-    message.data["importance"] = body.get("importance") or "normal"
-    message.data["mentions"] = list(body.get("mentions") or [])
-    message.data["attachments"] = list(body.get("attachments") or [])
-    message.data["from"] = identity(user, ctx.sim.tenant.tenant_id)
-    path = f"{ctx.sim.base_url}/v1.0/chats/{chat.id}/messages/{message.id}"
-    for temp, item in hosted.items():
-        message.hosted[item.id] = item
-        message.data["body"]["content"] = message.data["body"]["content"].replace(
-            f"../hostedContents/{temp}/$value", f"{path}/hostedContents/{item.id}/$value"
-        )
+    message = _service(ctx).store.new_message(chat, user, when, imported_html(body))
+    fill_imported(ctx, message, body, user, hosted, f"{ctx.sim.base_url}/v1.0/chats/{chat.id}/messages/{message.id}")
     return message.data
 
 

@@ -26,10 +26,10 @@ from starlette.routing import BaseRoute, Route
 from graphsim.chats.migration_routes import chat_migration_routes
 from graphsim.chats.service import ChatsService
 from graphsim.chats.store import Chat
-from graphsim.delta_rounds import SyncStateNotFound
 from graphsim.errors import GraphError
-from graphsim.odata import context, int_param, link, qp
+from graphsim.odata import context, qp
 from graphsim.simulator import Context, graph_route
+from graphsim.teams.routes import paged
 from graphsim.teams.store import Message, parse_ms
 
 _CLAUSE = re.compile(r"^\s*(lastModifiedDateTime|createdDateTime)\s+(gt|lt)\s+(\S+)\s*$", re.IGNORECASE)
@@ -52,23 +52,6 @@ def message_of(request: Request, ctx: Context) -> tuple[Chat, Message]:
     if message is None:
         raise GraphError(404, "NotFound", "Message not found.")
     return chat, message
-
-
-def _paged(request: Request, ctx: Context, items: list[dict[str, Any]], what: str, keep: dict[str, str]) -> Response:
-    """A collection paged by $top (at most 50) with a sealed $skiptoken; the nextLink keeps the query (`keep`)."""
-    top = int_param(request, "$top", 20, 1, 50)
-    offset = 0
-    token = qp(request, "$skiptoken")
-    if token:
-        try:
-            offset = int(ctx.sim.sealer.unseal(token).get("o", 0))
-        except SyncStateNotFound:
-            raise GraphError(400, "BadRequest", "Invalid skip token.") from None
-    body: dict[str, Any] = {"@odata.context": context(request, what), "value": items[offset : offset + top]}
-    if offset + top < len(items):
-        params = {**keep, "$top": top, "$skiptoken": ctx.sim.sealer.seal({"o": offset + top})}
-        body["@odata.nextLink"] = link(request, request.url.path, params)
-    return JSONResponse(body)
 
 
 def chat_json(ctx: Context, chat: Chat, expand: str) -> dict[str, Any]:
@@ -99,7 +82,7 @@ async def list_chats(request: Request, ctx: Context) -> Response:
     expand = (qp(request, "$expand") or "").lower()
     chats = sorted(chats_of(ctx).store.of_user(ctx.user.id), key=lambda c: c.created, reverse=True)
     keep = {"$expand": qp(request, "$expand")} if expand else {}
-    return _paged(request, ctx, [chat_json(ctx, c, expand) for c in chats], "chats", keep)  # type: ignore[arg-type]
+    return paged(request, ctx, [chat_json(ctx, c, expand) for c in chats], "chats", keep=keep)
 
 
 @graph_route("chat", mail=False)
@@ -162,7 +145,7 @@ def _listing(request: Request, chat: Chat) -> tuple[list[Message], dict[str, str
 async def list_messages(request: Request, ctx: Context) -> Response:
     chat = chat_of(request, ctx)
     messages, keep = _listing(request, chat)
-    return _paged(request, ctx, [copy.deepcopy(m.data) for m in messages], "chats('x')/messages", keep)
+    return paged(request, ctx, [copy.deepcopy(m.data) for m in messages], "chats('x')/messages", keep=keep)
 
 
 @graph_route("chat_message", mail=False)

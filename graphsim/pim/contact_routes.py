@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from graphsim import extended_properties as ext
-from graphsim.delta_links import delta_link, function_routes, tokens_of
+from graphsim.delta_links import delta_response, function_routes, tokens_of
 from graphsim.delta_rounds import SyncStateNotFound
 from graphsim.errors import GraphError, json_object
 from graphsim.ids import opaque_id
@@ -298,14 +298,7 @@ async def contact_delta(request: Request, ctx: Context) -> Response:
             offset = 0
     except SyncStateNotFound as exc:
         raise GraphError(410, "SyncStateNotFound", str(exc), headers) from None
-    page = engine.page(round_, offset, size)
-    body: dict[str, Any] = {"@odata.context": context(request, "Collection(contact)")}
-    if page.next_token:
-        body["@odata.nextLink"] = delta_link(request, request.url.path, page.next_token, None)
-    else:
-        body["@odata.deltaLink"] = delta_link(request, request.url.path, None, page.delta_token)
-    body["value"] = page.value
-    return JSONResponse(body, headers=headers)
+    return delta_response(request, request.url.path, engine.page(round_, offset, size), "Collection(contact)", headers)
 
 
 def contact_routes() -> list[BaseRoute]:

@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-import ssl
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import httpx
+from graphsim.control_http import ControlHttp
 
 
-class TeamsControl:
-    def __init__(self, base_url: str, ca_file: str | Path, timeout: float = 30.0) -> None:
-        context = ssl.create_default_context(cafile=str(ca_file))
-        self._http = httpx.Client(base_url=base_url.rstrip("/"), verify=context, timeout=timeout)
-
-    def close(self) -> None:
-        self._http.close()
-
-    def _call(self, method: str, path: str, json: dict[str, Any] | None = None) -> Any:
-        response = self._http.request(method, path, json=json)
-        if response.status_code >= 400:
-            raise RuntimeError(f"graphsim control {method} {path} -> {response.status_code}: {response.text}")
-        return response.json() if response.content else None
-
+class TeamsControl(ControlHttp):
     def state(self) -> dict[str, Any]:
         """Every group; for teams, channels with their messages (replies, hosted bytes as base64) as users see them;
         and every startMigration / completeMigration made."""

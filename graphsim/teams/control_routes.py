@@ -44,6 +44,27 @@ def view(message: Message) -> dict[str, Any]:
     return data
 
 
+def apply_edit(request: Request, message: Message, body: dict[str, Any]) -> None:
+    """A user's control edit of a channel or chat message: new `text`, and/or a reaction (`reaction`, default
+    heart) by the user `reaction_from`; the caller then moves lastModifiedDateTime."""
+    if "text" in body:
+        message.data["body"] = {"contentType": "html", "content": f"<p>{body['text']}</p>"}
+    if body.get("reaction_from"):
+        tenant = sim_of(request).tenant
+        user = tenant.resolve_user(str(body["reaction_from"]))
+        if user is None:
+            raise GraphError(404, "NotFound", "reaction_from must name a user")
+        message.data["reactions"].append(
+            {
+                "reactionType": str(body.get("reaction") or "heart"),
+                "displayName": None,
+                "reactionContentUrl": None,
+                "createdDateTime": message.data["lastModifiedDateTime"],
+                "user": identity(user, tenant.tenant_id),
+            }
+        )
+
+
 @control
 async def teams_state(request: Request) -> Response:
     service = _service(request)
@@ -90,21 +111,7 @@ async def edit_message(request: Request) -> Response:
     _unused, message, root = _found(request)
     body = await control_body(request)
     store = _service(request).store
-    if "text" in body:
-        message.data["body"] = {"contentType": "html", "content": f"<p>{body['text']}</p>"}
-    if body.get("reaction_from"):
-        user = sim_of(request).tenant.resolve_user(str(body["reaction_from"]))
-        if user is None:
-            raise GraphError(404, "NotFound", "reaction_from must name a user")
-        message.data["reactions"].append(
-            {
-                "reactionType": str(body.get("reaction") or "heart"),
-                "displayName": None,
-                "reactionContentUrl": None,
-                "createdDateTime": message.data["lastModifiedDateTime"],
-                "user": identity(user, sim_of(request).tenant.tenant_id),
-            }
-        )
+    apply_edit(request, message, body)
     store.touch(message, root, dt.datetime.now(dt.UTC), edited="text" in body)
     return JSONResponse(view(message))
 

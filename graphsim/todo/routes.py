@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from graphsim.delta_links import delta_link, function_routes, tokens_of
+from graphsim.delta_links import delta_response, function_routes, tokens_of
 from graphsim.delta_rounds import SyncStateNotFound
 from graphsim.errors import GraphError
 from graphsim.ids import opaque_id
@@ -209,14 +209,7 @@ async def task_delta(request: Request, ctx: Context) -> Response:
             round_, offset = engine.new_round(mailbox, scope, entries, store.log.seq, select_of(request)), 0
     except SyncStateNotFound as exc:
         raise GraphError(410, "SyncStateNotFound", str(exc), headers) from None
-    page = engine.page(round_, offset, size)
-    body: dict[str, Any] = {"@odata.context": context(request, "Collection(todoTask)")}
-    if page.next_token:
-        body["@odata.nextLink"] = delta_link(request, request.url.path, page.next_token, None)
-    else:
-        body["@odata.deltaLink"] = delta_link(request, request.url.path, None, page.delta_token)
-    body["value"] = page.value
-    return JSONResponse(body, headers=headers)
+    return delta_response(request, request.url.path, engine.page(round_, offset, size), "Collection(todoTask)", headers)
 
 
 # --- checklist items (https://learn.microsoft.com/graph/api/todotask-post-checklistitems) ---

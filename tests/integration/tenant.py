@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from blueprints.services import provider
 from core.bootstrap import Services, build_services
 from core.config import load_settings
@@ -18,7 +20,9 @@ from core.graph.client import GraphClient
 from core.graph.policy import GraphPolicy
 from core.graph.retry import RetryPolicy
 from core.runner import run_backup
+from devenv.azurite import Azurite
 from graphsim.process import SimulatorProcess, start_simulator
+from tests.conftest import isolated_storage
 
 
 @dataclass
@@ -48,7 +52,8 @@ class Tenant:
         return {v.item_id: (v.folder_id, v.content_hash) for v in versions}
 
     def blob_count(self) -> int:
-        return sum(1 for _ in self.services.content._container.list_blobs())
+        """Content blobs (the journal's blobs beside them are not content)."""
+        return sum(1 for _ in self.services.content._container.list_blobs(name_starts_with="sha256/"))
 
     def close(self) -> None:
         self.services.close()
@@ -77,6 +82,30 @@ def open_tenant(
     graph_policy = GraphPolicy.from_settings(settings, **changes)
     services.graph = GraphClient(settings, TokenProvider(settings), policy=graph_policy)
     return Tenant(sim, env, services, sleeps)
+
+
+@contextmanager
+def surface_tenant(state_dir: Path, storage_env: dict[str, str], **sim_options: Any) -> Iterator[Tenant]:
+    """A small tenant for one simulator surface's tests, closed on exit: one message, one drive file, one site and
+    no contacts or events unless `sim_options` say otherwise."""
+    options = {"messages": 1, "contacts": 0, "events": 0, "drive_files": 1, "sites": 1} | sim_options
+    tenant = open_tenant(state_dir, storage_env, **options)
+    try:
+        yield tenant
+    finally:
+        tenant.close()
+
+
+def surface_tenant_fixture(name: str, **sim_options: Any) -> Any:
+    """A module-scoped `tenant` fixture for one simulator surface's tests (`tenant = surface_tenant_fixture(...)` in
+    the test module): a surface_tenant on isolated Azurite storage, its state under a temporary folder `name`."""
+
+    @pytest.fixture(scope="module", name="tenant")
+    def tenant(tmp_path_factory: pytest.TempPathFactory, azurite: Azurite) -> Iterator[Tenant]:
+        with surface_tenant(tmp_path_factory.mktemp(name) / "sim", isolated_storage(azurite), **sim_options) as t:
+            yield t
+
+    return tenant
 
 
 @contextmanager

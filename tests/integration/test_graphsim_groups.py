@@ -13,34 +13,15 @@ import pytest
 
 from core.errors import GraphError, GraphNotFound
 from graphsim.groups.control_client import GroupsControl
-from tests.conftest import isolated_storage
-from tests.integration.tenant import Tenant, open_tenant
+from tests.integration.tenant import Tenant, surface_tenant_fixture
 
-
-@pytest.fixture(scope="module")
-def tenant(tmp_path_factory, azurite) -> Iterator[Tenant]:
-    t = open_tenant(
-        tmp_path_factory.mktemp("sim-groups") / "sim",
-        isolated_storage(azurite),
-        users=3,
-        messages=1,
-        contacts=0,
-        events=0,
-        drive_files=1,
-        sites=1,
-        seed=9,
-        channel_messages=1,
-        group_posts=4,
-    )
-    yield t
-    t.close()
+tenant = surface_tenant_fixture("sim-groups", users=3, seed=9, channel_messages=1, group_posts=4)
 
 
 @pytest.fixture(scope="module")
 def control(tenant: Tenant) -> Iterator[GroupsControl]:
-    c = GroupsControl(tenant.sim.base_url, tenant.sim.ca_file)
-    yield c
-    c.close()
+    with GroupsControl(tenant.sim.base_url, tenant.sim.ca_file) as c:
+        yield c
 
 
 def _plain(control: GroupsControl) -> dict:

@@ -13,33 +13,15 @@ import pytest
 from core.errors import GraphConflict, GraphError
 from core.graph.client import GraphClient
 from graphsim.teams.control_client import TeamsControl
-from tests.conftest import isolated_storage
-from tests.integration.tenant import Tenant, open_tenant
+from tests.integration.tenant import Tenant, surface_tenant_fixture
 
-
-@pytest.fixture(scope="module")
-def tenant(tmp_path_factory, azurite) -> Iterator[Tenant]:
-    t = open_tenant(
-        tmp_path_factory.mktemp("sim-teams") / "sim",
-        isolated_storage(azurite),
-        users=2,
-        messages=1,
-        contacts=0,
-        events=0,
-        drive_files=1,
-        sites=1,
-        seed=5,
-        channel_messages=5,
-    )
-    yield t
-    t.close()
+tenant = surface_tenant_fixture("sim-teams", users=2, seed=5, channel_messages=5)
 
 
 @pytest.fixture(scope="module")
 def control(tenant: Tenant) -> Iterator[TeamsControl]:
-    c = TeamsControl(tenant.sim.base_url, tenant.sim.ca_file)
-    yield c
-    c.close()
+    with TeamsControl(tenant.sim.base_url, tenant.sim.ca_file) as c:
+        yield c
 
 
 def _team(control: TeamsControl) -> dict:
