@@ -55,7 +55,7 @@ def backup_resource(services: Services, run_id: str, resource_key: str) -> dict:
         handler = handler_for(key.workload)
     except (ValueError, InvalidRequestError) as exc:
         return failed_result(resource_key, str(exc))
-    report = BackupReport(resource_key)
+    report = BackupReport(resource_key, recent_kind=lambda since: services.runs.recent_kind(resource_key, since))
     try:
         handler.backup(services, run_id, key.owner, report)
     except Exception as exc:  # the whole resource failed; recorded, and the run goes on

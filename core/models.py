@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 
@@ -40,6 +42,12 @@ class BackupReport:
     skipped_reason: str = ""
     fatal: str = ""
     kind: str = ""  # what the resource is, as its workload tells it (a 'shared' mailbox); '' when not known
+    kind_read_at: str = ""  # when `kind` was read from the tenant (ISO, UTC); a kind reused keeps its reading's time
+    # (kind, read at) the resource's restore points recorded from a reading at or after the given time, ('', '') if
+    # none: looked up only when a workload asks (core.backup sets it; mailbox_purpose.py asks)
+    recent_kind: Callable[[datetime], tuple[str, str]] = field(
+        default=lambda since: ("", ""), repr=False, compare=False
+    )
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, **counts: int) -> None:
@@ -74,4 +82,5 @@ class BackupReport:
             "failed_items": len(self.failures),
             "error": self.fatal or self.skipped_reason or None,
             "kind": self.kind,
+            "kind_read_at": self.kind_read_at,
         }

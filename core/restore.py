@@ -12,7 +12,7 @@ from typing import Any
 
 from core.bootstrap import Services
 from core.errors import InvalidRequestError
-from core.restore_plan import check_restore
+from core.restore_plan import check_restore, target_owner
 from core.restore_request import RestoreReport, RestoreRequest
 from core.workloads.base import Pick
 
@@ -22,7 +22,7 @@ def restore(services: Services, request: RestoreRequest, prepared: Any = None) -
     job (see Category.prepare), if any. Raises InvalidRequestError / NotFoundError, before writing anything, when
     the request cannot be carried out as asked."""
     run_id, selection = check_restore(services, request, point_refused=InvalidRequestError)
-    pinned = dataclasses.replace(request, run_id=run_id, at=None)
+    pinned = dataclasses.replace(request, run_id=run_id, at=None, target_owner=target_owner(request))
     items = pinned.select_part(selection.items, key=lambda selected: selected[0].item_id)
     return request.kind.restore(services, pinned, prepared, items)
 

@@ -124,8 +124,9 @@ def job_status(counts: dict[str, int], failed_parts: int = 0, error: str = "") -
 
 
 def target_owner(request: RestoreRequest) -> str | None:
-    """The target as an owner id: a target given as a resource key of the same workload ('onedrive:<user>') is
-    reduced to its owner; one of another workload is refused (InvalidRequestError)."""
+    """The target as an owner id: a target given as a resource key of the same workload ('onedrive:<user>', a
+    chats resource's user) is reduced to its owner; one of another workload is refused (InvalidRequestError). A
+    direct restore (core.restore.restore) and every part of a job (part_request) restore into what this gives."""
     target = request.target_owner
     if not target or ":" not in target:
         return target

@@ -10,7 +10,8 @@ from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
-KINDS = ("token", "users", "folders", "delta", "value", "message_get", "messages", "create", "other")
+KINDS = ("token", "users", "folders", "delta", "value", "message_get", "messages", "create", "mailboxsettings",
+         "other")  # fmt: skip
 DRIVE_KINDS = ("drives", "sites", "drive_item", "children", "permissions", "drive_delta", "download_redirect",
                "download", "upload", "upload_session", "upload_fragment", "drive_create", "drive_update",
                "drive_delete")  # fmt: skip

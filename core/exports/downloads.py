@@ -49,13 +49,6 @@ class ZipExport:
     write_to: Callable[[BinaryIO | Any], dict[str, Any]]  # writes the zip into a stream (only write()); counts
 
 
-def _version(services: Services, resource: str, category: str, item_id: str, run_id: str) -> ItemVersion | None:
-    for version in services.catalog.history(resource, category, item_id):
-        if version.live_at(run_id):
-            return version
-    return None
-
-
 def _find(
     services: Services, resource: str, item_id: str, run_id: str, category: str | None
 ) -> tuple[Category, ItemVersion]:
@@ -63,7 +56,7 @@ def _find(
     looked in, in order (a mailbox item: a message, else a contact, else an event)."""
     candidates = [category_for(resource, category)] if category is not None else workload_of(resource).categories
     for candidate in candidates:
-        version = _version(services, resource, candidate.name, item_id, run_id)
+        version = services.catalog.version_as_of(resource, candidate.name, item_id, run_id)
         if version is not None:
             return candidate, version
     raise NotFoundError(f"no item {item_id!r} in the backup of {resource!r} as of run {run_id}")

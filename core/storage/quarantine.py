@@ -9,10 +9,14 @@ one that is gone from the tenant is released as deleted. A held item is never si
 run that holds it is "partial" and lists it (`python -m core points --json`, the API, the dashboard).
 
 `{prefix}quarantine`: PartitionKey = resource; RowKey = category|item id. Rows are kept after release (with
-`released_run`), so the history of what was missing, and when, stays readable."""
+`released_run`), so the history of what was missing, and when, stays readable. Reads are counted
+(`QuarantineStore.reads`: queries sent, by resource), so tests can show that a backup reads a resource's held items
+once however many kinds it has."""
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -52,6 +56,8 @@ class HeldItem:
 class QuarantineStore:
     def __init__(self, table: TableClient) -> None:
         self._table = table
+        self.reads: Counter[str] = Counter()  # resource -> queries of its rows (held, held_in_run, history)
+        self._reads_lock = threading.Lock()
 
     def hold(self, resource: str, category: str, item_id: str, container_id: str, error: str, run_id: str) -> None:
         """Record (or keep) an item as held after it failed in `run_id`. Trying it again in the same run does not
@@ -93,6 +99,8 @@ class QuarantineStore:
 
     def history(self, resource: str) -> list[HeldItem]:
         """Every row of a resource, held or released."""
+        with self._reads_lock:
+            self.reads[resource] += 1
         try:
             rows = self._table.query_entities("PartitionKey eq @pk", parameters={"pk": keys.escape(resource)})
             return [_item(row) for row in rows]

@@ -319,6 +319,16 @@ def test_a_user_without_a_onedrive_gets_a_one_line_failure(world: World):
     assert f"python -m core export {world.resource} --zip --category chatmessage --folder" in error
 
 
+def test_a_target_given_as_a_chats_resource_key_is_that_user(world: World):
+    """`--to-user chats:<id>` (a direct restore, as the CLI runs it) restores into user <id>, as a job's parts do."""
+    request = RestoreRequest(resource=world.resource, run_id=world.runs[0], conflict="skip", category=CHAT_MESSAGE,
+                             item_ids=(world.key("meeting", world.chats["meeting"]["messages"][0]["id"]),),
+                             destination="new-folder", target_owner=f"{CHATS.name}:{world.other}")  # fmt: skip
+    report = restore(world.tenant.services, request).to_dict()
+    assert report["target_owner"] == world.other, report
+    assert report["failed"] == 1 and f"user {world.other} has no OneDrive" in report["failures"][0]["error"]
+
+
 def test_a_user_sees_their_own_chats_and_not_another_users():
     def principal(oid: str) -> Principal:
         return Principal(oid=oid, name=f"{oid}@contoso.example", roles=frozenset(), tenant="t", app_only=False)

@@ -101,6 +101,12 @@ def test_message_contact_and_event_downloads(mailbox: Tenant):
         open_download(services, resource, message["id"])
     assert _read(open_download(services, resource, message["id"], run_id=run["run_id"])) == original
 
+    control.update_contact(user["id"], contact["id"], {"jobTitle": "Edited after the first run"})
+    assert mailbox.backup()["status"] == "succeeded"  # a second version of the contact
+    services.catalog.reads.reset()
+    first = _read(open_download(services, resource, contact["id"], run_id=run["run_id"], category="contact"))
+    assert first == again and services.catalog.reads.snapshot()["rows"].get("contact") == 1  # no history read
+
 
 def test_mailbox_zips_of_mail_contacts_and_events(mailbox: Tenant):
     user = mailbox.user(0)

@@ -9,11 +9,13 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from core.dashboard import dashboard_data
+from core.planning import new_run_id
 from core.restore import restore
 from core.restore_request import RestoreRequest
 from tests.conftest import isolated_storage
@@ -35,6 +37,20 @@ def _by_purpose(tenant: Tenant) -> dict[str, str]:
     return {u["purpose"]: u["id"] for u in tenant.mailboxes()}
 
 
+def test_without_the_mailbox_settings_the_backup_goes_on_and_says_the_kind_is_unknown(tenant: Tenant):
+    # first: a mailbox with a kind read within the day is not read again (see the last tests)
+    ids = _by_purpose(tenant)
+    tenant.sim.control.set_faults({"kind": "not_found", "user": ids["shared"], "endpoint": "mailboxsettings"})
+    try:
+        summary = tenant.backup(resources=[f"exchange:{ids['shared']}"])
+    finally:
+        tenant.sim.control.clear_faults()
+    assert summary["status"] == "succeeded", summary
+    point = tenant.services.runs.points(f"exchange:{ids['shared']}")[-1]
+    assert point["run_id"] == summary["run_id"] and point["kind"] == ""
+    assert any(n.startswith("mailbox kind not known: mailboxSettings answered 404") for n in point["notes"]), point
+
+
 def test_a_shared_mailbox_is_discovered_backed_up_shown_as_shared_and_restored(tenant: Tenant):
     ids = _by_purpose(tenant)
     assert set(ids) == {"user", "shared"}
@@ -44,7 +60,7 @@ def test_a_shared_mailbox_is_discovered_backed_up_shown_as_shared_and_restored(t
 
     points = tenant.services.runs.points_by_resource()
     assert points[shared][-1]["kind"] == "shared" and points[own][-1]["kind"] == "user"
-    assert points[shared][-1]["items"] > 0  # its mail, contacts and calendar, as any mailbox's
+    assert sum(p["items"] for p in points[shared]) > 0  # its mail, contacts and calendar, as any mailbox's
 
     # the CLI's points, the dashboard's resources
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("GRAPH_", "BACKUP_"))}
@@ -69,14 +85,30 @@ def test_a_shared_mailbox_is_discovered_backed_up_shown_as_shared_and_restored(t
     assert [m["subject"] for m in restored] == [message.name]
 
 
-def test_without_the_mailbox_settings_the_backup_goes_on_and_says_the_kind_is_unknown(tenant: Tenant):
+def test_a_second_backup_within_the_day_reads_no_mailbox_settings_and_keeps_the_kind(tenant: Tenant):
     ids = _by_purpose(tenant)
-    tenant.sim.control.set_faults({"kind": "not_found", "user": ids["shared"], "endpoint": "mailboxsettings"})
-    try:
-        summary = tenant.backup(resources=[f"exchange:{ids['shared']}"])
-    finally:
-        tenant.sim.control.clear_faults()
+    tenant.sim.control.reset_stats()
+    summary = tenant.backup()
     assert summary["status"] == "succeeded", summary
-    point = tenant.services.runs.points(f"exchange:{ids['shared']}")[-1]
-    assert point["run_id"] == summary["run_id"] and point["kind"] == ""
-    assert any(n.startswith("mailbox kind not known: mailboxSettings answered 404") for n in point["notes"]), point
+    assert tenant.sim.control.stats()["by_kind"].get("mailboxsettings", 0) == 0
+    points = tenant.services.runs.points_by_resource()
+    for purpose, user in ids.items():
+        assert points[f"exchange:{user}"][-1]["run_id"] == summary["run_id"]
+        assert points[f"exchange:{user}"][-1]["kind"] == purpose
+
+
+def test_a_kind_read_more_than_a_day_ago_is_read_again(tenant: Tenant):
+    """As a shared mailbox converted to a user mailbox is seen within a day: the last point says 'user', read 25
+    hours ago; the next backup reads the settings of that mailbox (only) and records what Graph says now."""
+    ids = _by_purpose(tenant)
+    shared = f"exchange:{ids['shared']}"
+    now = datetime.now(UTC)
+    stale = {"resource": shared, "status": "succeeded", "kind": "user",
+             "kind_read_at": (now - timedelta(hours=25)).isoformat()}  # fmt: skip
+    tenant.services.runs.record_point(new_run_id(now), stale, [])
+    tenant.sim.control.reset_stats()
+    summary = tenant.backup()
+    assert summary["status"] == "succeeded", summary
+    assert tenant.sim.control.stats()["by_kind"].get("mailboxsettings", 0) == 1
+    point = tenant.services.runs.points(shared)[-1]
+    assert point["run_id"] == summary["run_id"] and point["kind"] == "shared"

@@ -211,3 +211,20 @@ def test_failing_lists_never_fail_the_libraries(tenant: Tenant, points: dict[str
     assert recovered["status"] == "succeeded", recovered
     titles = {d["fields"].get("Title") for d in catalog(tenant, points, recovered["run_id"]).values()}
     assert "While lists fail" in titles
+
+
+def test_a_site_backup_reads_its_quarantine_once_for_the_libraries_and_the_lists(
+    tenant: Tenant, points: dict[str, Any]
+):
+    site = resource(points)
+    list_id = sim_lists(tenant)["Equipment"]["id"]
+    drive_id = next(iter(tenant.services.catalog.as_of(site, "file", points["second"]))).container_id
+    quarantine = tenant.services.quarantine
+    quarantine.hold(site, CATEGORY, f"{list_id}:9999", list_id, "HTTP 500", points["second"])  # gone since
+    quarantine.hold(site, "file", f"{drive_id}/gone-file", drive_id, "HTTP 500", points["second"])
+    quarantine.reads.clear()
+    run = tenant.backup()
+    assert run["status"] == "succeeded", run
+    assert quarantine.reads[site] == 1  # one read, its held items passed to the drives and to the lists
+    released = {i.item_id: (i.released_run, i.released_as) for i in quarantine.history(site)}
+    assert released[f"{list_id}:9999"] == released[f"{drive_id}/gone-file"] == (run["run_id"], "deleted")

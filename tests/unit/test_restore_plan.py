@@ -11,6 +11,7 @@ import pytest
 from core.errors import InvalidRequestError
 from core.restore_plan import MAX_PARTS, job_status, part_batches, part_request, parts_for, target_owner
 from core.restore_request import RestoreRequest
+from core.workloads.registry import WORKLOADS
 
 
 @pytest.mark.parametrize(("items", "parts"), [(0, 3), (1, 1), (1, 4), (7, 3), (100, 1), (250, 3), (1001, 11)])
@@ -78,3 +79,11 @@ def test_a_target_of_another_workload_is_refused():
         target_owner(RestoreRequest("exchange:u1", whole=True, target_owner="onedrive:u2"))
     assert target_owner(RestoreRequest("sharepoint:s1", whole=True, target_owner="host,a,b")) == "host,a,b"
     assert target_owner(RestoreRequest("exchange:u1", whole=True)) is None
+
+
+@pytest.mark.parametrize("declared", list(WORKLOADS.values()), ids=list(WORKLOADS))
+def test_a_target_given_as_a_resource_key_of_its_own_workload_is_its_owner(declared):
+    request = RestoreRequest(f"{declared.name}:u1", whole=True, target_owner=f"{declared.name}:u2")
+    assert target_owner(request) == "u2"  # a chats target ('chats:<user id>') is that user, as any other
+    assert part_request(request, "r", 1, 0, None).target_owner == "u2"
+    assert target_owner(RestoreRequest(f"{declared.name}:u1", whole=True, target_owner="u2")) == "u2"

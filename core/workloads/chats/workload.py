@@ -8,6 +8,7 @@ from __future__ import annotations
 from core.workloads.base import Workload
 from core.workloads.chats.chat_backup import ChatsHandler
 from core.workloads.chats.chat_category import CHAT_MESSAGE_CATEGORY
+from core.workloads.chats.throttling import chat_messages_of
 
 CHATS = Workload(
     name=ChatsHandler.name,
@@ -19,4 +20,5 @@ CHATS = Workload(
     target_noun="user",
     self_service=True,
     default_on=False,
+    throttle_scope=chat_messages_of,  # chat message reads: one per-app-per-tenant budget (throttling.py)
 )

@@ -30,16 +30,22 @@ class DriveKind:
     retry_outside = False  # held items of a drive not backed up (excluded) wait for it; a gone drive releases them
 
     def __init__(
-        self, services: Services, run_id: str, resource: str, report: BackupReport, pool: ThreadPoolExecutor
+        self,
+        services: Services,
+        run_id: str,
+        resource: str,
+        report: BackupReport,
+        pool: ThreadPoolExecutor,
+        held: list[HeldItem] | None = None,
     ) -> None:
+        """`held`: the resource's held items when already read (None: read here), of which the drives' are kept."""
         self.services, self.run_id, self.resource, self.report, self.pool = services, run_id, resource, report, pool
         self.writer: CatalogWriter = services.catalog.writer(resource)
         self.files: dict[str, OpenVersion] = services.catalog.open_index(resource, drive_backup.FILE)
         self.folders: dict[str, OpenVersion] = services.catalog.open_index(resource, drive_backup.DRIVE_FOLDER)
         categories = (drive_backup.FILE, drive_backup.DRIVE_FOLDER)
-        self.held: dict[str, HeldItem] = {
-            i.item_id: i for i in services.quarantine.held(resource) if i.category in categories
-        }
+        held = services.quarantine.held(resource) if held is None else held
+        self.held: dict[str, HeldItem] = {i.item_id: i for i in held if i.category in categories}
         self._names: dict[str, str] = {}
 
     def job(self, drive_id: str) -> drive_backup.DriveJob:
@@ -114,11 +120,13 @@ def backup_drives(
     drives: list[tuple[str, str]],
     report: BackupReport,
     present: set[str] | None = None,
+    held: list[HeldItem] | None = None,
 ) -> None:
     """Back up each (drive id, name) of the resource; one drive failing does not stop the others. `present`: every
     drive the resource has now (backed up or not, e.g. excluded by a selector; default: `drives`). A drive the
-    resource had before and no longer has is ended once a read by id confirms it is gone."""
+    resource had before and no longer has is ended once a read by id confirms it is gone. `held`: the resource's
+    held items when its backup already read them for its other kinds (a site's lists; None: read here)."""
     containers = [Container(drive_id, name, "", name) for drive_id, name in drives]
     where = Resource(resource, run_id, report, services.delta_state, services.quarantine)
     with ThreadPoolExecutor(services.settings.item_concurrency, thread_name_prefix="drive-item") as pool:
-        run_category(where, DriveKind(services, run_id, resource, report, pool), containers, present)
+        run_category(where, DriveKind(services, run_id, resource, report, pool, held), containers, present)

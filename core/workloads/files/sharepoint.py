@@ -13,6 +13,7 @@ from core.workloads.lists.site_lists import backup_lists
 if TYPE_CHECKING:
     from core.bootstrap import Services
     from core.models import BackupReport
+    from core.storage.quarantine import HeldItem
 
 
 class SharePointHandler:
@@ -41,15 +42,18 @@ class SharePointHandler:
     def backup(self, services: Services, run_id: str, owner: str, report: BackupReport) -> None:
         """The site's document libraries, then its lists (core/workloads/lists/): a failure of either is recorded
         and never stops the other."""
+        held = services.quarantine.held(f"{self.name}:{owner}")  # one read for the libraries and the lists
         try:
-            self._backup_libraries(services, run_id, owner, report)
+            self._backup_libraries(services, run_id, owner, report, held)
         finally:
             try:
-                backup_lists(services, run_id, f"{self.name}:{owner}", owner, report)
+                backup_lists(services, run_id, f"{self.name}:{owner}", owner, report, held)
             except Exception as exc:  # the lists' own failure: the libraries' outcome stands
                 report.fail("lists", exc)
 
-    def _backup_libraries(self, services: Services, run_id: str, owner: str, report: BackupReport) -> None:
+    def _backup_libraries(
+        self, services: Services, run_id: str, owner: str, report: BackupReport, held: list[HeldItem]
+    ) -> None:
         selectors = Selectors.from_settings(services.settings)
         url = f"sites/{quote(owner, safe=',')}/drives"
         listed = [
@@ -60,4 +64,5 @@ class SharePointHandler:
         ]
         drives = [(d, name) for d, name in listed if selectors.library(name)]
         # every library the site has now, excluded ones too: only a library gone from the site is ended
-        backup_drives(services, run_id, f"{self.name}:{owner}", drives, report, present={d for d, _ in listed})
+        present = {d for d, _ in listed}
+        backup_drives(services, run_id, f"{self.name}:{owner}", drives, report, present=present, held=held)

@@ -56,10 +56,18 @@ class ListKind(OutlookKind):
         return normalized(item.container_id, entry)
 
 
-def backup_lists(services: Services, run_id: str, resource: str, site: str, report: BackupReport) -> None:
-    """Every backed-up list of the site (see list_backup): schema, items by list item delta, held items retried."""
+def backup_lists(
+    services: Services,
+    run_id: str,
+    resource: str,
+    site: str,
+    report: BackupReport,
+    held: list[HeldItem] | None = None,
+) -> None:
+    """Every backed-up list of the site (see list_backup): schema, items by list item delta, held items retried.
+    `held`: the site's held items as its backup read them once for the drives and the lists (None: read here)."""
     containers, raws = list_lists(services.graph, site)
-    held = [h for h in services.quarantine.held(resource) if h.category == LIST_ITEM]
+    held = [h for h in (services.quarantine.held(resource) if held is None else held) if h.category == LIST_ITEM]
     with ThreadPoolExecutor(services.settings.item_concurrency, thread_name_prefix="list-item") as pool:
         job = kind_job(services, resource, site, run_id, report, LIST_ITEM_KIND, pool, held)
         adapter = ListKind(job, services.catalog.open_index(resource, LIST_FOLDER), raws)
