@@ -54,6 +54,15 @@ CASES = (
     Case("tasks", "exchange", "task", "To Do tasks", {"users": 1, "tasks": "{n}"}),
     # the seeded groups (a plain one and the team's), each with one conversation of n/2 posts and a one-post one
     Case("group-posts", "groups", "grouppost", "group posts", {"users": 2, "teams": 1, "group_posts": "{n/2}"}),
+    # one licensed user, alone in the seed's group and meeting chats, each with n/2 messages (a chat shared by several
+    # users is backed up under each of them, which would count its messages once per member)
+    Case(
+        "chat-messages",
+        "chats",
+        "chatmessage",
+        "chat messages",
+        {"users": 1, "chat_users": 1, "chat_messages": "{n/2}"},
+    ),
 )
 
 
@@ -80,7 +89,7 @@ def run_case(case: Case, args: argparse.Namespace, scratch: Path) -> dict[str, A
     options = case.options(args.items)
     with contextlib.ExitStack() as stack:
         sim = start_simulator(scratch / case.name, timeout=300.0, seed=args.seed, latency_ms=args.latency_ms,
-                              mailbox_concurrency=4, rate_limit=None, **options)  # fmt: skip
+                              mailbox_concurrency=4, rate_limit=None, archive_messages=0, **options)  # fmt: skip
         stack.callback(sim.stop)
         azurite = start_azurite()
         stack.callback(azurite.stop)

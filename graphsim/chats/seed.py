@@ -1,7 +1,8 @@
 """The seeded chats: each of the first `chat_users` licensed users (by user principal name) has a one-on-one chat
 with the next one, and all of them share a group chat and a meeting chat (so one chat is in several users' lists;
-a tenant of one licensed user has only those two, with that user alone in them). Messages
-carry a reaction, a mention, an inline image (hosted content) and an edit, as members make them."""
+a tenant of one licensed user has only those two, with that user alone in them). Each chat has `chat_messages`
+messages (None: three in a one-on-one chat, two in a group or meeting chat). Their first ones carry a reaction, a
+mention, an inline image (hosted content) and an edit, as members make them; the rest are plain notes."""
 
 from __future__ import annotations
 
@@ -31,7 +32,13 @@ def _users(tenant: Tenant) -> list[User]:
     return sorted(people, key=lambda u: u.user_principal_name)
 
 
-def seed_chats(store: ChatsStore, base_url: str, seed: int, chat_users: int) -> None:
+SEEDED_MESSAGES = {"oneOnOne": 3, "group": 2, "meeting": 2}  # messages per chat when chat_messages is None
+
+
+def seed_chats(store: ChatsStore, base_url: str, seed: int, chat_users: int, chat_messages: int | None = None) -> None:
+    def count(chat_type: str) -> int:
+        return SEEDED_MESSAGES[chat_type] if chat_messages is None else max(0, chat_messages)
+
     users = _users(store.tenant)
     if chat_users <= 0 or not users:
         return
@@ -43,12 +50,12 @@ def seed_chats(store: ChatsStore, base_url: str, seed: int, chat_users: int) -> 
         if other is user or any(c.members == sorted((user.id, other.id)) for c in store.chats.values()):
             continue  # alone in the tenant, or the pair's chat is made: a one-on-one chat is one per pair
         chat = store.add_chat("oneOnOne", [user, other], start - dt.timedelta(days=20 - i), None)
-        when = _messages(store, chat, [user, other], base_url, seed, 3, when)
+        when = _messages(store, chat, [user, other], base_url, seed, count("oneOnOne"), when)
     members = users[: max(3, len(first))]
     group = store.add_chat("group", members, start - dt.timedelta(days=10), "Budget")
-    when = _messages(store, group, members, base_url, seed, 2, when)
+    when = _messages(store, group, members, base_url, seed, count("group"), when)
     meeting = store.add_chat("meeting", first, start - dt.timedelta(days=5), f"Weekly sync {seed}")
-    _messages(store, meeting, first, base_url, seed, 2, when)
+    _messages(store, meeting, first, base_url, seed, count("meeting"), when)
 
 
 def _messages(

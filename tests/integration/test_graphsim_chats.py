@@ -12,7 +12,10 @@ import pytest
 
 from core.errors import GraphConflict, GraphError
 from core.graph.client import GraphClient
+from graphsim.__main__ import parse_args
 from graphsim.chats.control_client import ChatsControl
+from graphsim.process import _option_args
+from graphsim.simulator import Simulator
 from tests.conftest import isolated_storage
 from tests.integration.tenant import Tenant, open_tenant
 
@@ -111,3 +114,31 @@ def test_migration_is_refused_for_meeting_chats_and_outside_migration_mode(tenan
     graph.post_json(f"chats/{group['id']}/completeMigration", {})
     assert _chat(control, "group")["migrationMode"] == "completed"
     assert _status(lambda: graph.post_json(f"chats/{group['id']}/messages", _body(author, later))) == 403
+
+
+QUIET = {"messages": 0, "contacts": 0, "events": 0, "tasks": 0, "drive_files": 0, "sites": 0, "list_items": 0,
+         "teams": 0, "channel_messages": 0, "group_posts": 0}  # fmt: skip
+
+
+def test_the_chat_messages_option_sizes_every_seeded_chat():
+    """`chat_messages` (`--chat-messages`, an option of start_simulator and open_tenant) gives every seeded chat that
+    many messages, the first three still with their reaction, mention and edit; left out, the seed's own counts (which
+    the tests above and tests/integration/test_chats.py count on). The simulator is built in this process: its state
+    is what the chats routes serve."""
+    assert parse_args(["--state-dir", "s", "--chat-messages", "60"]).chat_messages == 60
+    assert parse_args(["--state-dir", "s"]).chat_messages is None
+    assert _option_args({"chat_messages": 60}) == ["--chat-messages", "60"]
+    sized = Simulator("https://127.0.0.1:1", seed=11, users=2, chat_users=2, chat_messages=60, **QUIET)
+    chats = {c.chat_type: c for c in sized.chats.store.chats.values()}
+    assert sorted(chats) == ["group", "meeting", "oneOnOne"] and len(sized.chats.store.chats) == 3
+    for chat in chats.values():
+        messages = [m.data for m in chat.all_messages()]
+        created = [m["createdDateTime"] for m in messages]
+        assert len({m["id"] for m in messages}) == len(messages) == 60 and created == sorted(set(created))
+        assert messages[0]["reactions"] and messages[1]["mentions"] and messages[2]["lastEditedDateTime"]
+        assert not any(m["reactions"] or m["mentions"] or m["lastEditedDateTime"] for m in messages[3:])
+    first = chats["group"].all_messages()[0]  # its inline image, as before
+    assert first.hosted and "/hostedContents/" in first.data["body"]["content"]
+    default = Simulator("https://127.0.0.1:1", seed=11, users=2, chat_users=2, **QUIET)
+    counts = {c.chat_type: len(c.messages) for c in default.chats.store.chats.values()}
+    assert counts == {"oneOnOne": 3, "group": 2, "meeting": 2}
