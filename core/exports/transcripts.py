@@ -7,7 +7,10 @@ Message bodies are Teams HTML: only a small set of formatting tags and safe attr
 event handler or remote resource), so a transcript opened in a browser runs nothing and fetches nothing.
 
 Items are messages whose version `extra` names `rootId` ('' for a root) and `hosted` (inline image id -> content
-hash); catalog ids of replies sort after their root's, so a channel's messages arrive together."""
+hash); catalog ids of replies sort after their root's, so a channel's messages arrive together. A shared file is
+shown as its link and, when the backup resolved it to the SharePoint item at that link, where that item is held as
+of the run ("held in <sharepoint resource> item <id>", or that the site was not backed up: found through
+core/workloads/teams/file_refs.py), in the transcript and as `fileReferences` beside the message in messages.json."""
 
 from __future__ import annotations
 
@@ -25,12 +28,14 @@ from core.exports.zip_entries import MANIFEST, UniqueNames
 from core.exports.zip_stream import ZipStreamWriter
 from core.storage.catalog import ItemVersion
 from core.workloads.base import Rendered
+from core.workloads.teams.file_refs import holding
 
 if TYPE_CHECKING:
     from core.bootstrap import Services
 
 JSON = "application/json"
 Images = dict[str, dict[str, str]]  # message id -> hosted content id -> data: URI
+REFS = "fileReferences"  # beside a message in the export: its files as backed up, each with `heldIn`
 _ALLOWED = {
     "p",
     "br",
@@ -168,9 +173,12 @@ def _message_html(message: dict[str, Any], images: dict[str, str]) -> str:
         parts.append(f'<div class="body">{safe_body(message, images)}</div>')
     files = [a for a in message.get("attachments") or [] if a.get("contentType") == "reference" and a.get("contentUrl")]
     if files:
+        held = {str(r.get("url")): str(r["heldIn"]) for r in message.get(REFS) or [] if r.get("heldIn")}
         links = "".join(
             f'<li><a href="{html.escape(str(a["contentUrl"]))}" rel="noreferrer">'
-            f"{html.escape(str(a.get('name') or a['contentUrl']))}</a></li>"
+            f"{html.escape(str(a.get('name') or a['contentUrl']))}</a>"
+            + (f' <span class="held">({html.escape(held[a["contentUrl"]])})</span>' if a["contentUrl"] in held else "")
+            + "</li>"
             for a in files
         )
         parts.append(f'<ul class="files">{links}</ul>')
@@ -203,7 +211,14 @@ def transcript_html(title: str, threads: list[tuple[dict, list[dict]]], images: 
     return page.encode("utf-8")
 
 
-def _threads(services: Services, versions: list[ItemVersion]) -> tuple[list[tuple[dict, list[dict]]], Images]:
+def _file_references(services: Services, files: list[dict[str, Any]], run_id: str) -> list[dict[str, Any]]:
+    """A message's files as backed up, each with where its item is held as of the run (when it was resolved)."""
+    return [{**f, "heldIn": holding(services, f, run_id).text} if "resolved" in f else dict(f) for f in files]
+
+
+def _threads(
+    services: Services, versions: list[ItemVersion], run_id: str | None = None
+) -> tuple[list[tuple[dict, list[dict]]], Images]:
     roots: dict[str, tuple[dict, list[dict]]] = {}
     orphans: list[tuple[str, dict]] = []
     images: Images = {}
@@ -214,6 +229,8 @@ def _threads(services: Services, versions: list[ItemVersion]) -> tuple[list[tupl
             images.setdefault(str(message.get("id")), {})[hosted["id"]] = data_uri(
                 services.content.read(hosted["sha256"])
             )
+        if run_id is not None and extra.get("files"):
+            message[REFS] = _file_references(services, extra["files"], run_id)
         root_id = str(extra.get("rootId") or "")
         if root_id:
             orphans.append((root_id, message))
@@ -230,10 +247,12 @@ def _threads(services: Services, versions: list[ItemVersion]) -> tuple[list[tupl
     return threads, images
 
 
-def transcript_files(services: Services, title: str, versions: list[ItemVersion]) -> tuple[bytes, bytes]:
+def transcript_files(
+    services: Services, title: str, versions: list[ItemVersion], run_id: str | None = None
+) -> tuple[bytes, bytes]:
     """One conversation's messages (`versions`) as (transcript.html, messages.json): what the zip export holds per
-    channel or chat, the same bytes for the same versions."""
-    threads, images = _threads(services, versions)
+    channel or chat, the same bytes for the same versions (and run: `run_id` names where shared files are held)."""
+    threads, images = _threads(services, versions, run_id)
     document = [{**root, "replies": replies} for root, replies in threads]
     return transcript_html(title, threads, images), json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8")
 
@@ -251,7 +270,7 @@ def write_transcripts_zip(services: Services, scope: Scope, folder: str | None, 
             versions = by_path[path]
             times = [t for t in (parse_time(v.modified) for v in versions) if t is not None]
             when = max(times) if times else None
-            page, document = transcript_files(services, path, versions)
+            page, document = transcript_files(services, path, versions, scope.run_id)
             files = (("transcript", ".html", page), ("messages", ".json", document))
             for stem, suffix, data in files:
                 name = names.claim(directory(path, "(channel)"), stem, suffix)

@@ -1,7 +1,12 @@
 """The seeded Teams state: `teams` teams (each a Microsoft 365 group provisioned as a team) with a standard
 channel 'General' and a private channel 'Design', `channel_messages` root messages in General (half as many in
 Design), replies, a reaction, a mention, an inline image (hosted content) and a reference attachment to a file in
-the team's SharePoint site; and one Microsoft 365 group that is not a team (discovery must leave it alone)."""
+the team's SharePoint site; and one Microsoft 365 group that is not a team (discovery must leave it alone).
+
+The team's site: team t is connected to the drive store's seeded site t (modulo the sites seeded), and the file
+its messages reference lives in that site's first document library under the channel's folder
+('General/plan-<seed>.docx'), as a file shared in a channel does (link_team_files, run once both stores are
+seeded). With no site seeded the reference keeps a link that names nothing."""
 
 from __future__ import annotations
 
@@ -10,6 +15,8 @@ import datetime as dt
 import struct
 import zlib
 
+from graphsim.drives.seed import BASE, seeded_content
+from graphsim.drives.store import DriveStore, item_id
 from graphsim.teams.store import Channel, Group, HostedContent, Message, TeamsStore, identity
 from graphsim.tenant import Tenant, User
 
@@ -138,7 +145,7 @@ def _seed_channel(
                     "contentType": "reference",
                     "contentUrl": url,
                     "content": None,
-                    "name": f"plan-{seed}.docx",
+                    "name": team_file_name(seed),
                     "thumbnailUrl": None,
                     "teamsAppId": None,
                 }
@@ -152,3 +159,32 @@ def _seed_channel(
             if i == 0 and r == 1:
                 add_image(store, reply, png_bytes(seed + 100 + r), base_url, channel)
     return when
+
+
+def team_file_name(seed: int) -> str:
+    return f"plan-{seed}.docx"
+
+
+def link_team_files(store: TeamsStore, drives: DriveStore, seed: int) -> None:
+    """Put the file each team's messages reference in the team's site (see the module's docstring) and point the
+    references at it: the link is the file's webUrl, as a reference attachment's contentUrl is."""
+    sites = sorted(drives.sites.values(), key=lambda s: s.created)
+    teams = [g for g in store.groups.values() if g.is_team]
+    for t, group in enumerate(teams):
+        site = sites[t % len(sites)] if sites else None
+        if site is None or not site.drive_ids:
+            continue
+        drive = drives.drives[site.drive_ids[0]]
+        folder = drive.child_named(drive.root, "General") or drive.add(
+            drive.root, "General", True, when=BASE, iid=item_id(drive.id, "teamfolder", "General")
+        )
+        name = team_file_name(seed)
+        if drive.child_named(folder, name) is None:
+            content = seeded_content(f"teamfile:{seed}:{drive.id}", 12_000)
+            drive.add(folder, name, False, content, when=BASE, iid=item_id(drive.id, "teamfile", name))
+        placeholder = f"https://{SHAREPOINT_HOST}/sites/{group.mail_nickname}/"
+        for channel in group.channels.values():
+            for message in channel.all_messages():
+                for attachment in message.data.get("attachments") or []:
+                    if str(attachment.get("contentUrl") or "").startswith(placeholder):
+                        attachment["contentUrl"] = f"{drive.web_url}/General/{name}"

@@ -13,7 +13,9 @@ What Graph lists, and how this reads it:
   the price of missing nothing. A root that listing did not hold (posted since, or the listing failed) has its
   replies read through "list replies" (https://learn.microsoft.com/graph/api/chatmessage-list-replies);
 - hosted contents (https://learn.microsoft.com/graph/api/chatmessage-list-hostedcontents) are listed only for a
-  message whose body references one, and each is read from its `$value`.
+  message whose body references one, and each is read from its `$value`;
+- reference attachments (files shared in the channel) are resolved to the SharePoint item at their link, never
+  downloaded (core/workloads/teams/file_refs.py: one /shares read per distinct link per run).
 
 Catalog ids name the channel and the thread, since a message is addressed by them in Graph and ids are only
 unique within a channel: `<channel id>/<root id>` for a root, `<channel id>/<root id>/<reply id>` for a reply. A
@@ -35,6 +37,7 @@ from core.errors import GraphError, MalformedResponse
 from core.graph.client import expanded_next_link
 from core.storage.content_store import Spool
 from core.workloads.container_delta import Failed, Fetched, ItemKind, MailboxJob
+from core.workloads.teams.file_refs import references, resolve_files
 
 CHANNEL_MESSAGE = "channelmessage"
 CHANNEL = "channel"
@@ -176,11 +179,9 @@ def fetch_message(job: MailboxJob, entry: dict) -> Fetched:
                 sha = store_content(job.content, job.report, spool, "application/octet-stream").sha256
             hosted.append({"id": hosted_id, "sha256": sha})
     channel, root, reply = split_key(str(entry["id"]))
-    files = [
-        {"name": a.get("name"), "url": a.get("contentUrl")}
-        for a in message.get("attachments") or []
-        if isinstance(a, dict) and a.get("contentType") == "reference"
-    ]
+    files = references(message)
+    if files and job.kind.category == CHANNEL_MESSAGE:  # linked to the SharePoint item, never copied
+        files = resolve_files(job, files)
     extra = {
         "channelId": channel,
         "messageId": reply or root,

@@ -12,7 +12,9 @@ Graph refuses a second message with the same createdDateTime in a conversation, 
 imported message cannot be changed afterwards, so there is no 'replace'. A rerun finds what an earlier attempt
 imported the same way and imports nothing twice. Then startMigration (unless migrating already), the roots in
 createdDateTime order, then the replies in createdDateTime order, and completeMigration always, even when a part
-failed. A soft-deleted version is not imported (a failure naming it: restore a point before the deletion)."""
+failed. A soft-deleted version is not imported (a failure naming it: restore a point before the deletion). A
+restored message's shared files keep their links; one no longer at its link is named in the message's report entry
+(`missing_files`: the sharepoint resource and item to restore), never restored from here."""
 
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from core.workloads.base import Selected
 from core.workloads.folder_paths import is_within, join_path, split_path
 from core.workloads.selection_reads import selected_by_id
 from core.workloads.teams import migration
+from core.workloads.teams.file_refs import note_missing_files
 from core.workloads.teams.messages_backup import CHANNEL, CHANNEL_MESSAGE, message_key, split_key
 
 if TYPE_CHECKING:
@@ -155,9 +158,9 @@ def _restore_channel(
                 report.skip(entry)
             continue
         todo.append((key, where))
-    if not todo:
-        return
-    _import_all(services, request, report, target, versions, stored, chosen, todo, imported, path)
+    if todo:
+        _import_all(services, request, report, target, versions, stored, chosen, todo, imported, path)
+    note_missing_files(services, report, versions, str(request.run_id))  # a file gone from its link: named
 
 
 def _target(
