@@ -61,7 +61,7 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         scratch = Path(tmp)
         sim = start_simulator(scratch / "sim", timeout=300.0, users=2, messages=args.messages, seed=args.seed,
                               latency_ms=args.latency_ms, mailbox_concurrency=4, rate_limit=None, contacts=0,
-                              events=0, tasks=0, drive_files=0, sites=0)  # fmt: skip
+                              events=0, tasks=0, drive_files=0, sites=0, archive_messages=0)  # fmt: skip
         stack.callback(sim.stop)
         azurite = start_azurite()
         stack.callback(azurite.stop)

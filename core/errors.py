@@ -11,6 +11,7 @@ decisions, to a failed item in a run report). Nothing outside core/ defines its 
     │   ├── GraphThrottled          429/503 still answered after every attempt
     │   ├── GraphServerError        5xx still answered after every attempt
     │   ├── GraphTransportError     the connection failed after every attempt
+    │   ├── GraphRedirectRefused    a redirect Graph answered that is not followed (another origin, too many hops)
     │   ├── GraphAmbiguousWrite     a write whose outcome is unknown (reset, timeout, 5xx after it was sent):
     │   │                           never sent again blindly; the caller finds out whether it happened
     │   └── MalformedResponse       a page or body that does not follow the Graph schema
@@ -76,6 +77,11 @@ class DeltaExpired(GraphError):
 
 class GraphThrottled(GraphError):
     pass
+
+
+class GraphRedirectRefused(GraphError):
+    """A 307/308 not followed: its Location is on another origin than the Graph endpoint (credentials are never
+    sent there), or it is one hop too many."""
 
 
 class GraphServerError(GraphError):

@@ -39,7 +39,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--teams", type=int, default=1, help="teams (each with a standard and a private channel)")
     parser.add_argument("--channel-messages", type=int, default=4, help="root messages in a team's General channel")
     parser.add_argument("--chat-users", type=int, default=1, help="users with a one-on-one, a group and a meeting chat")
+    parser.add_argument("--chat-messages", type=int, help="messages per seeded chat (default: 3 one-on-one, 2 others)")
     parser.add_argument("--group-posts", type=int, default=3, help="posts in each group's first conversation")
+    parser.add_argument("--archive-messages", type=int, default=3, help="archived messages per licensed user (0: none)")
     return parser.parse_args(argv)
 
 
@@ -72,7 +74,8 @@ async def serve(args: argparse.Namespace) -> None:
                     contacts=args.contacts, events=args.events, tasks=args.tasks,
                     shared_mailboxes=args.shared_mailboxes, list_items=args.list_items,
                     teams=args.teams, channel_messages=args.channel_messages, group_posts=args.group_posts,
-                    chat_users=args.chat_users)  # fmt: skip
+                    chat_users=args.chat_users, chat_messages=args.chat_messages,
+                    archive_messages=args.archive_messages)  # fmt: skip
     sim.client_cert_file, _, sim.client_cert = make_client_certificate(state_dir, sim.client_id)
     server = uvicorn.Server(
         uvicorn.Config(

@@ -8,11 +8,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from graphsim.archive.control_routes import archive_control_routes
+from graphsim.archive.routes import archive_routes
 from graphsim.chats.control_routes import chats_control_routes
 from graphsim.chats.routes import chat_routes
 from graphsim.control_routes import control_routes
 from graphsim.drives.control_routes import drive_control_routes
 from graphsim.drives.routes import drive_routes
+from graphsim.drives.shares import share_routes
 from graphsim.errors import graph_error
 from graphsim.groups.control_routes import group_control_routes, group_routes
 from graphsim.identity.api_token_routes import api_token_routes
@@ -45,8 +48,10 @@ def create_app(sim: Simulator) -> Starlette:
     routes += [*todo_control_routes(), *todo_routes(), *todo_attachment_routes()]  # To Do (graphsim/todo/)
     routes += [*list_control_routes(), *list_routes()]  # SharePoint lists (graphsim/lists/)
     routes += [*teams_control_routes(), *teams_routes()]  # Teams (graphsim/teams/)
+    routes += share_routes()  # a drive item by sharing URL (graphsim/drives/shares.py)
     routes += [*chats_control_routes(), *chat_routes()]  # Teams chats (graphsim/chats/)
     routes += [*group_control_routes(), *group_routes()]  # group conversations, membership (graphsim/groups/)
+    routes += [*archive_control_routes(), *archive_routes()]  # in-place archives, beta (graphsim/archive/)
     app = Starlette(routes=routes)
     app.state.sim = sim
 

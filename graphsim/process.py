@@ -69,7 +69,8 @@ class SimulatorProcess:
 def _option_args(options: dict[str, Any]) -> list[str]:
     known = {"port", "users", "messages", "seed", "latency_ms", "mailbox_concurrency", "rate_limit", "token_lifetime",
              "drive_files", "sites", "contacts", "events", "shared_mailboxes", "tasks", "list_items",
-             "teams", "channel_messages", "group_posts", "chat_users"}  # fmt: skip
+             "teams", "channel_messages", "group_posts", "chat_users", "chat_messages",
+             "archive_messages"}  # fmt: skip
     unknown = set(options) - known
     if unknown:
         raise TypeError(f"unknown simulator options: {sorted(unknown)}")

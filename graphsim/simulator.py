@@ -17,6 +17,7 @@ from cryptography import x509
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from graphsim.archive.seed import seed_archives
 from graphsim.chats.service import ChatsService
 from graphsim.delta_rounds import Sealer
 from graphsim.drives.service import DriveService
@@ -28,6 +29,7 @@ from graphsim.lists.service import ListService
 from graphsim.mail.delta import MailDelta
 from graphsim.mail.seed import seed_tenant
 from graphsim.pim.service import PimService
+from graphsim.teams.seed import link_team_files
 from graphsim.teams.service import TeamsService
 from graphsim.tenant import Tenant, User
 from graphsim.todo.service import TodoService
@@ -62,11 +64,14 @@ class Simulator:
         teams: int = 1,
         channel_messages: int = 4,
         chat_users: int = 1,
+        chat_messages: int | None = None,  # messages per seeded chat (None: the seed's 3 one-on-one, 2 others)
         group_posts: int = 3,
+        archive_messages: int = 3,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.seed = seed
         self.tenant: Tenant = seed_tenant(seed, users, messages, shared_mailboxes)
+        seed_archives(self.tenant, seed, archive_messages)  # in-place archives (graphsim/archive/)
         self.client_id = str(uuid.UUID(int=uuid.uuid5(uuid.NAMESPACE_URL, f"graphsim-app:{seed}").int))
         self.client_secret = "sim~" + secrets.token_urlsafe(30)
         self.client_cert: x509.Certificate | None = None
@@ -89,7 +94,8 @@ class Simulator:
         self.pim = PimService(self.tenant, self.delta, seed, contacts, events)  # contacts and calendars
         self.todo = TodoService(self.tenant, self.delta, seed, tasks)  # To Do lists and tasks
         self.teams = TeamsService(self.tenant, self.sealer, self.base_url, seed, teams, channel_messages)
-        self.chats = ChatsService(self.teams, self.base_url, seed, chat_users)  # Teams chats (graphsim/chats/)
+        link_team_files(self.teams.store, self.files.store, seed)  # the file a team shares, in the team's site
+        self.chats = ChatsService(self.teams, self.base_url, seed, chat_users, chat_messages)  # graphsim/chats/
         self.groups = GroupsService(self.tenant, self.teams.store, seed, group_posts)  # group conversations
         self.mail_uploads: dict[str, Any] = {}  # message attachment upload sessions by token
 
@@ -222,6 +228,7 @@ def graph_route(kind: str, mail: bool = True) -> Callable[[Handler], Callable[[R
             return await sim.run_graph(request, kind, handler, mail)
 
         endpoint.__name__ = handler.__name__
+        endpoint.__wrapped__ = handler  # type: ignore[attr-defined]  # the handler, for routes that reuse it
         return endpoint
 
     return wrap

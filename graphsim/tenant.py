@@ -21,6 +21,7 @@ class User:
     # mailboxSettings.userPurpose (https://learn.microsoft.com/graph/api/resources/mailboxsettings): 'user', or
     # 'shared' for a shared mailbox (a user object with a mailbox that several people open), 'room', 'equipment'
     purpose: str = "user"
+    archive: Any = None  # its in-place archive (graphsim/archive/store.py Archive), if it has one
 
     def to_json(self) -> dict[str, Any]:
         return {

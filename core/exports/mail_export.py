@@ -58,9 +58,9 @@ def _received(version: ItemVersion) -> datetime | None:
 
 
 def _version_as_of(services: Services, resource: str, item_id: str, run_id: str) -> ItemVersion:
-    for version in services.catalog.history(resource, MAIL, item_id):
-        if version.live_at(run_id):
-            return version
+    version = services.catalog.version_as_of(resource, MAIL, item_id, run_id)  # the catalog's one as-of rule
+    if version is not None:
+        return version
     raise NotFoundError(f"no message {item_id!r} in the backup of {resource!r} as of run {run_id}")
 
 
@@ -85,13 +85,14 @@ def _directory(path: str) -> str:
     return "/".join(safe_segment(s) for s in segments)
 
 
-def _selected(services: Services, resource: str, run_id: str, folder: str | None) -> Iterator[tuple[ItemVersion, str]]:
-    paths = {v.item_id: v.folder_path for v in services.catalog.as_of(resource, FOLDER, run_id)}
+def _selected(services: Services, resource: str, run_id: str, folder: str | None, category: str = MAIL,
+              folder_category: str = FOLDER) -> Iterator[tuple[ItemVersion, str]]:  # fmt: skip
+    paths = {v.item_id: v.folder_path for v in services.catalog.as_of(resource, folder_category, run_id)}
     if folder is not None and not any(is_within(p, folder) for p in paths.values()):
         raise NotFoundError(f"no folder {folder!r} in the backup of {resource!r} as of run {run_id}")
 
     def versions() -> Iterator[tuple[ItemVersion, str]]:
-        for version in services.catalog.as_of(resource, MAIL, run_id):  # streamed page by page
+        for version in services.catalog.as_of(resource, category, run_id):  # streamed page by page
             path = paths.get(version.folder_id, version.folder_path)
             if folder is None or is_within(path, folder):
                 yield version, path
@@ -105,7 +106,13 @@ def _stem(version: ItemVersion) -> str:
 
 
 def export_mail_zip(
-    services: Services, resource: str, run_id: str | None, out: BinaryIO | Any, folder: str | None = None
+    services: Services,
+    resource: str,
+    run_id: str | None,
+    out: BinaryIO | Any,
+    folder: str | None = None,
+    category: str = MAIL,
+    folder_category: str = FOLDER,
 ) -> dict[str, Any]:
     """Write a zip of the mailbox (or of `folder` and the folders below it) as of `run_id` (None: the latest
     usable run) to `out`, which only needs `write()`. Each message is `<folder path>/<subject> <short id>.eml`
@@ -114,9 +121,10 @@ def export_mail_zip(
 
     A message whose content is missing is left out; one whose content fails verification is still in the zip
     (it was streamed before the check could finish) but listed under `failures`, never silently.
-    Returns the counts: run_id, messages, bytes (MIME), zip_bytes, failed."""
+    Returns the counts: run_id, messages, bytes (MIME), zip_bytes, failed. `category`, `folder_category`: the
+    catalog categories of the messages and their folders (an archive's are its own)."""
     run = services.runs.resolve_point(resource, run_id)
-    selected = _selected(services, resource, run, folder)
+    selected = _selected(services, resource, run, folder, category, folder_category)
     names = UniqueNames()
 
     def open_item(version: ItemVersion, path: str) -> tuple[str, Iterator[bytes]]:

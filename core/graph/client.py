@@ -12,6 +12,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any, Protocol
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
@@ -23,6 +24,7 @@ from core.errors import (
     GraphConflict,
     GraphError,
     GraphNotFound,
+    GraphRedirectRefused,
     GraphServerError,
     GraphThrottled,
     GraphTransportError,
@@ -49,6 +51,12 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # 429 and 503 are throttling answers: Graph refused the request before carrying it out, so they are replayed.
 _AMBIGUOUS_STATUSES = frozenset({500, 502, 504})
 _LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=100)
+# Redirects a GET follows itself: an archive mailbox's expanded folder answers 308 with the auxiliary archive's URL
+# ("Handle archive mailbox redirects", https://learn.microsoft.com/graph/handle-archive-mailbox-redirects), only
+# ever to Graph's own origin ("without automatically forwarding credentials to an untrusted host",
+# https://learn.microsoft.com/graph/archive-mailbox-mail-api). A 302 (a drive item's content) is returned as before.
+_FOLLOWED_REDIRECTS = frozenset({307, 308})
+MAX_REDIRECTS = 3
 
 
 class Sink(Protocol):
@@ -77,6 +85,12 @@ def _error_details(response: httpx.Response) -> tuple[str, str]:
         return str(error), str(body.get("error_description", ""))
     except ValueError:
         return "", response.text[:200]
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), parts.port or {"https": 443, "http": 80}.get(scheme)
 
 
 def _tls_context(ca_bundle: str) -> ssl.SSLContext:
@@ -155,7 +169,7 @@ class GraphClient:
             replay_safe = method.upper() != "POST"
         mailbox = self.policy.scope(url) if limited else None  # not limited: the caller holds the mailbox's slot
         reauthenticated = False
-        attempt = 0
+        attempt = hops = 0
         while True:
             attempt += 1
             request_headers = dict(headers or {})
@@ -179,6 +193,14 @@ class GraphClient:
                 self._sleep(self._retry.backoff(attempt))
                 continue
             status = response.status_code
+            # a Graph API GET only: a pre-authenticated URL's redirects stay its caller's (core/graph/drive_download.py)
+            if (status in _FOLLOWED_REDIRECTS and authenticated and method.upper() == "GET"
+                    and response.headers.get("Location")):  # fmt: skip
+                url = self._redirect_target(url, response, hops := hops + 1)
+                kwargs.pop("params", None)  # the Location carries its whole query
+                mailbox = self.policy.scope(url) if limited else None
+                attempt = 0
+                continue
             if status < 400:
                 return response
             if not replay_safe and status in _AMBIGUOUS_STATUSES:
@@ -198,6 +220,20 @@ class GraphClient:
                 self._tokens.invalidate()
                 continue
             raise self._error(method, url, response)
+
+    def _redirect_target(self, url: str, response: httpx.Response, hops: int) -> str:
+        """The URL a followed redirect names, if it is on the Graph endpoint's origin (scheme, host, port) and
+        within MAX_REDIRECTS hops; GraphRedirectRefused otherwise, before anything (a token) is sent there."""
+        response.close()
+        location = urljoin(url, response.headers["Location"])
+        if _origin(location) != _origin(self.endpoint):
+            raise GraphRedirectRefused(f"GET redirected to another origin, not followed: {location}",
+                                       status=response.status_code, url=url, location=location)  # fmt: skip
+        if hops > MAX_REDIRECTS:
+            raise GraphRedirectRefused(f"GET redirected more than {MAX_REDIRECTS} times, last to {location}",
+                                       status=response.status_code, url=url, location=location)  # fmt: skip
+        self._count("redirects")
+        return location
 
     def _error(self, method: str, url: str, response: httpx.Response) -> GraphError:
         status = response.status_code
@@ -229,7 +265,8 @@ class GraphClient:
         replay_safe: bool | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
-        """One request with the client's retries and typed errors; redirects are returned, not followed.
+        """One request with the client's retries and typed errors; redirects are returned, not followed, but for
+        a GET's 307/308 to Graph's own origin (MAX_REDIRECTS hops).
         `authenticated=False` sends no bearer token (for pre-authenticated download and upload-session URLs).
         With `stream=True` the caller reads the body and must close the response. A request that is not
         `replay_safe` (default: POST) is never sent twice after it may have reached Graph: GraphAmbiguousWrite."""

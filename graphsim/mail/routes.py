@@ -126,7 +126,8 @@ async def message_delta(request: Request, ctx: Context) -> Response:
     asked = _page_size(request)
     size = asked or 10
     headers = {"Preference-Applied": f"odata.maxpagesize={size}"} if asked else {}
-    path = f"/v1.0/users/{user.id}/mailFolders('{folder.id}')/messages/delta"
+    version = request.url.path.split("/")[1]  # v1.0; beta for an archive (graphsim/archive/routes.py)
+    path = f"/{version}/users/{user.id}/mailFolders('{folder.id}')/messages/delta"
     fault = ctx.sim.faults.take_delta_page(user.id, folder.id)
     if fault is not None:
         if fault.mode == "invalid_json":

@@ -27,6 +27,7 @@ def tenant(tmp_path, storage_env) -> Iterator[Tenant]:
         contacts=0,
         events=0,
         tasks=0,
+        archive_messages=0,  # the item counts below are the primary mailboxes' messages
     )
     try:
         with host_services(t):

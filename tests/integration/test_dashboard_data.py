@@ -19,7 +19,8 @@ SHARED_MIME = (
 
 @pytest.fixture
 def tenant(tmp_path, storage_env) -> Iterator[Tenant]:
-    t = open_tenant(tmp_path / "sim", storage_env, users=2, messages=6, seed=5, contacts=0, events=0, tasks=0)
+    t = open_tenant(tmp_path / "sim", storage_env, users=2, messages=6, seed=5, contacts=0, events=0, tasks=0,
+                    archive_messages=0)  # fmt: skip  # the figures below sum mail, the only category
     yield t
     t.close()
 
@@ -65,7 +66,7 @@ def test_storage_figures_match_the_blobs_and_the_catalog(tenant: Tenant):
     first, second = two_backups(tenant)
     storage = dashboard_data(tenant.services)["storage"]
 
-    blobs = list(tenant.services.content._container.list_blobs())
+    blobs = list(tenant.services.content._container.list_blobs(name_starts_with="sha256/"))  # not the journal
     assert storage["blobs"] == len(blobs) == tenant.blob_count()
     assert storage["stored_bytes"] == sum(b.size for b in blobs)
     assert storage["stored_bytes"] == first["bytes"] + second["bytes"]  # every blob written once, by one run

@@ -91,6 +91,16 @@ def test_one_message_exports_as_its_exact_mime(tenant: Tenant):
     with pytest.raises(NotFoundError):
         export_message(tenant.services, resource, message["id"], "20990101T000000Z-nope", io.BytesIO())
 
+    edited = next(m for m in _user_state(tenant, user)["messages"] if m["subject"] and m["id"] != message["id"])
+    before_edit = tenant.sim.control.message_mime(user, edited["id"])
+    tenant.sim.control.update_message(user, edited["id"], subject="Edited after the first run")
+    assert tenant.backup()["status"] == "succeeded"  # a second version of it
+    tenant.services.catalog.reads.reset()
+    as_first = io.BytesIO()
+    export_message(tenant.services, resource, edited["id"], run["run_id"], as_first)
+    assert as_first.getvalue() == before_edit
+    assert tenant.services.catalog.reads.snapshot()["rows"] == {"mail": 1}  # its version as of the run, no history
+
 
 def test_mailbox_zip_streams_to_a_pipe_with_the_folder_tree(tenant: Tenant):
     user = tenant.user(0)["id"]

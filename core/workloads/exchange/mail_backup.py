@@ -30,7 +30,7 @@ def _item_path(user: str, message_id: str) -> str:
 
 
 def _fetch(job: MailboxJob, entry: dict) -> Fetched:
-    url = f"users/{quote(job.user, safe='')}/messages/{quote(entry['id'], safe='')}/$value"
+    url = f"{job.kind.item_path(job.user, entry['id'])}/$value"  # the kind's path: an archive's is beta
     with Spool() as spool:
         job.graph.download(url, spool)
         stored = store_content(job.content, job.report, spool, "message/rfc822")

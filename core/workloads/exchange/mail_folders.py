@@ -36,11 +36,12 @@ def _user(user: str) -> str:
     return quote(user, safe="")
 
 
-def list_folders(graph: GraphClient, user: str) -> list[MailFolder]:
+def list_folders(graph: GraphClient, user: str, users_root: str = "users") -> list[MailFolder]:
     """Every mail folder of the mailbox, parents before children. Hidden folders are included: they hold real
-    mail (e.g. archive and retention folders), and a backup that skipped them would lose it silently."""
+    mail (e.g. archive and retention folders), and a backup that skipped them would lose it silently.
+    `users_root`: where mailboxes are addressed (an archive's: the beta root, `{endpoint}/beta/users`)."""
     folders: list[MailFolder] = []
-    base = f"users/{_user(user)}/mailFolders"
+    base = f"{users_root}/{_user(user)}/mailFolders"
     params = {"includeHiddenFolders": "true", "$top": "100", "$select": _FOLDER_SELECT}
     stack: list[tuple[str, list[str], str]] = [(base, [], "")]
     while stack:

@@ -65,16 +65,19 @@ def well_known_of(folders: list[ItemVersion]) -> dict[str, str]:
     return names
 
 
-def select_versions(services: Services, request: RestoreRequest, run_id: str) -> list[Selected]:
+def select_versions(
+    services: Services, request: RestoreRequest, run_id: str, category: str = MAIL, folder_category: str = FOLDER
+) -> list[Selected]:
     """(version, folder path as of the run) for every message the request selects; NotFoundError when the
     scope names something the backup does not hold. Item ids are read by id (each message and its folder: two rows
-    for one message), a folder or the whole mailbox by a scan of the folders and the messages."""
+    for one message), a folder or the whole mailbox by a scan of the folders and the messages. `category`,
+    `folder_category`: the catalog categories of the messages and their folders (an archive's are its own)."""
     if request.item_ids:
-        return selected_by_id(services, request, MAIL, FOLDER, run_id)
+        return selected_by_id(services, request, category, folder_category, run_id)
     resource = request.resource
-    paths = {v.item_id: v.folder_path for v in services.catalog.as_of(resource, FOLDER, run_id)}
+    paths = {v.item_id: v.folder_path for v in services.catalog.as_of(resource, folder_category, run_id)}
     selected = []
-    for version in services.catalog.as_of(resource, MAIL, run_id):
+    for version in services.catalog.as_of(resource, category, run_id):
         path = paths.get(version.folder_id, version.folder_path)
         if request.whole or (request.folder is not None and is_within(path, request.folder)):
             selected.append((version, path))
@@ -136,7 +139,7 @@ def restore_mail(
                 if keys.holds(source, version.item_id, version.internet_message_id):
                     report.skip(entry)
                     continue
-            new_id = _restore_message(services, target, folder_id, version, source)
+            new_id = restore_message(services, target, folder_id, version, source)
         except (GraphError, StorageError, NotFoundError, ValueError) as exc:
             report.fail(version.item_id, exc)
             continue
@@ -146,8 +149,9 @@ def restore_mail(
     return report
 
 
-def _restore_message(services: Services, user: str, folder_id: str, version: ItemVersion, source: str) -> str:
-    """Create the message as of its version, then its attachments; the id of the new message."""
+def restore_message(services: Services, user: str, folder_id: str, version: ItemVersion, source: str) -> str:
+    """Create the message as of its version (not a draft), then its attachments; the id of the new message
+    (archived messages are restored into the primary mailbox this way too: archive_restore.py)."""
     graph = services.graph
     state = json.loads(version.extra) if version.extra else {}
     create = message_json.from_mime(

@@ -14,6 +14,7 @@ from core.errors import GraphError, GraphNotFound
 from core.selectors import Selectors
 from core.workloads import container_delta
 from core.workloads.container_folders import OutlookKind
+from core.workloads.exchange.archive_backup import backup_archive
 from core.workloads.exchange.contacts_backup import CONTACT_KIND, list_contact_folders
 from core.workloads.exchange.events_backup import EVENT_KIND, list_calendars
 from core.workloads.exchange.mail_backup import MAIL_KIND
@@ -72,6 +73,7 @@ class ExchangeHandler:
                     report.fail(f"{kind.category} containers", exc)
                 else:
                     self._backup_kind(services, run_id, owner, report, kind, containers, pool, held)
+            backup_archive(services, run_id, owner, report, self._backup_kind, pool, held)  # its in-place archive
 
     def _backup_kind(
         self,

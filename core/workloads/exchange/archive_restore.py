@@ -1,0 +1,132 @@
+"""Restore of archived messages as of a run. "In place" means where the owner sees the message again:
+
+- a message still in its archive folder (its id or internetMessageId there, read through the beta Mail API on the
+  archive id, a 308 to an auxiliary archive followed) is skipped under `skip`;
+- otherwise (gone from the archive, or `keep-both`) it is restored into the **primary** mailbox of the target user,
+  below a folder "Restored from archive" and then its archive folder path (`destination=new-folder`: below
+  "<destination_name>" instead), as a received message that is not a draft, with its dates, read state, flag,
+  categories, importance and attachments: mail's own restore (core/workloads/exchange/mail_restore.py: the message
+  created from JSON with its state at creation, attachments after, the restore marker, the target folders found
+  or made once). `to_resource` restores into another user's primary mailbox the same way.
+
+Why not into the archive itself: the Mail API guide for archives ("Use Mail APIs with Exchange archive mailboxes",
+https://learn.microsoft.com/graph/archive-mailbox-mail-api) documents listing messages, creating folders and syncing
+message changes, not creating messages; the documented way to write items into an archive is the mailbox import
+API (`/admin/exchange/mailboxes/{id}/createImportSession`, MailboxItem.ImportExport.All), a later step.
+
+Never twice: each create carries the restore marker (`<resource>/archive/<item id>`), and `skip` lists each target
+folder once and skips what an earlier attempt restored there."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from core.errors import GraphError, GraphNotFound, NotFoundError, StorageError
+from core.restore_request import RestoreReport, RestoreRequest
+from core.workloads.base import Pick, Selected
+from core.workloads.exchange import restore_marker
+from core.workloads.exchange.archive_backup import ARCHIVE, ARCHIVE_FOLDER, beta_users
+from core.workloads.exchange.mail_restore import CONFLICTS, restore_message, select_versions
+from core.workloads.exchange.mail_targets import ROOT, MailTargets, Resolved
+from core.workloads.exchange.restore_marker import ExistingKeys
+from core.workloads.folder_paths import join_path
+
+if TYPE_CHECKING:
+    from core.bootstrap import Services
+
+__all__ = ["CONFLICTS", "prepare_archive_targets", "restore_archive", "select_archived"]
+RESTORED_FROM_ARCHIVE = "Restored from archive"
+
+
+def select_archived(services: Services, request: RestoreRequest, run_id: str) -> list[Selected]:
+    return select_versions(services, request, run_id, category=ARCHIVE, folder_category=ARCHIVE_FOLDER)
+
+
+def _targets(services: Services, request: RestoreRequest, prepared: dict[str, Resolved] | None) -> MailTargets:
+    """The primary mailbox's target folders, below "Restored from archive" (or the new folder)."""
+    target = request.target_owner or request.key.owner
+    under = (prepared or {}).get(ROOT)
+    if under is None:
+        name = request.new_folder_name() if request.destination == "new-folder" else RESTORED_FROM_ARCHIVE
+        under = MailTargets(services.graph, target, same_mailbox=False, well_known={}).resolve(join_path([name]))
+    return MailTargets(services.graph, target, same_mailbox=False, well_known={}, under=under, prepared=prepared)
+
+
+def prepare_archive_targets(services: Services, request: RestoreRequest, picks: list[Pick]) -> dict[str, Resolved]:
+    """Every target folder of the job's selection, found or made once when the job is planned."""
+    targets = _targets(services, request, None)
+    for folder_id, path in sorted({(p.folder_id, p.path) for p in picks}, key=lambda fp: (fp[1], fp[0])):
+        targets.folder(folder_id, path)
+    return targets.resolved()
+
+
+class _InArchive:
+    """What the owner's archive holds now, one listing per archive folder (an expanded folder's 308 followed)."""
+
+    def __init__(self, services: Services, owner: str) -> None:
+        self._graph, self._owner = services.graph, owner
+        self._archive: str | None = None  # not read yet
+        self._folders: dict[str, ExistingKeys] = {}
+
+    def _archive_id(self) -> str:
+        """The archive's id ('' when the user has none); a GraphError when it cannot be read (each item fails)."""
+        if self._archive is None:
+            try:
+                url = f"{beta_users(self._graph)}/{quote(self._owner, safe='')}/settings/exchange"
+                archive = self._graph.get_json(url).get("inPlaceArchiveMailboxId")
+            except GraphNotFound:
+                archive = ""
+            self._archive = archive if isinstance(archive, str) else ""
+        return self._archive
+
+    def holds(self, folder_id: str, item_id: str, internet_message_id: str) -> bool:
+        if not self._archive_id():
+            return False
+        if folder_id not in self._folders:
+            url = (f"{beta_users(self._graph)}/{quote(self._archive_id(), safe='')}/mailFolders/"
+                   f"{quote(folder_id, safe='')}/messages")  # fmt: skip
+            try:
+                self._folders[folder_id] = restore_marker.existing_keys(self._graph, url, messages=True)
+            except GraphNotFound:  # the folder is gone from the archive
+                self._folders[folder_id] = ExistingKeys()
+        return self._folders[folder_id].holds("", item_id, internet_message_id)
+
+
+def restore_archive(
+    services: Services, request: RestoreRequest, prepared: dict[str, Resolved] | None, items: list[Selected]
+) -> RestoreReport:
+    """Restore `items` (this part's archived messages) as of the run the request is pinned to."""
+    run_id = str(request.run_id)
+    owner = request.key.owner
+    target = request.target_owner or owner
+    lazy: list[MailTargets] = []  # made when a message is to be restored: a restore that skips all makes no folder
+
+    def targets() -> MailTargets:
+        if not lazy:
+            lazy.append(_targets(services, request, prepared))
+        return lazy[0]
+
+    root = request.new_folder_name() if request.destination == "new-folder" else RESTORED_FROM_ARCHIVE
+    report = RestoreReport(request.resource, run_id, target, join_path([root]))
+    in_place = request.conflict == "skip" and request.destination != "new-folder" and target == owner
+    archive = _InArchive(services, owner) if in_place else None
+    for version, path in sorted(items, key=lambda vp: (vp[1], vp[0].received, vp[0].item_id)):
+        entry = {"item_id": version.item_id, "folder": path, "sha256": version.content_hash, "into": "primary"}
+        source = restore_marker.source_key(request.resource, ARCHIVE, version.item_id)
+        try:
+            if archive is not None and archive.holds(version.folder_id, version.item_id, version.internet_message_id):
+                report.skip({**entry, "into": "archive"})  # still where the owner sees it
+                continue
+            folder_id = targets().folder(version.folder_id, path)
+            if request.conflict == "skip" and targets().keys(folder_id).holds(source, "", version.internet_message_id):
+                report.skip(entry)  # restored before (a rerun), or a copy of it is there
+                continue
+            new_id = restore_message(services, target, folder_id, version, source)
+        except (GraphError, StorageError, NotFoundError, ValueError) as exc:
+            report.fail(version.item_id, exc)
+            continue
+        if request.conflict == "skip":
+            targets().keys(folder_id).add(source, new_id, version.internet_message_id)
+        report.done(entry, new_id)
+    return report
