@@ -7,8 +7,10 @@ import azure.functions as func
 from blueprints.api import bp as api_bp
 from blueprints.backup import bp as backup_bp
 from blueprints.restore import bp as restore_bp
+from blueprints.verify import bp as verify_bp
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 app.register_functions(backup_bp)
 app.register_functions(restore_bp)
 app.register_functions(api_bp)
+app.register_functions(verify_bp)

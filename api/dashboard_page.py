@@ -86,7 +86,19 @@ def _kpis(data: dict[str, Any], runs: Sequence[dict[str, Any]]) -> str:
     latest = restores[0] if restores else None
     restore_note = f"latest {latest.get('status') or '?'} · {human_time(latest.get('created_at'))}" if latest else ""
     cards.append(_kpi("Recent restores", human_count(len(restores)), restore_note or "none yet"))
+    cards.append(_verification_kpi(data.get("verification")))
     return f'<section class="kpis" aria-label="Headline figures">{"".join(cards)}</section>'
+
+
+def _verification_kpi(last: dict[str, Any] | None) -> str:
+    """When content was last read back against its hashes (python -m core verify, or the schedule), and how it went."""
+    if not last:
+        return _kpi("Last verification", "—", "content not verified yet: python -m core verify")
+    bad = int(last.get("missing") or 0) + int(last.get("corrupted") or 0) + int(last.get("unreadable") or 0)
+    badge = '<span class="badge failed">problems</span>' if bad else '<span class="badge succeeded">intact</span>'
+    note = f"{human_time(last.get('finished_at'))} · {human_count(last.get('checked'))} blobs read back"
+    note += f" · {human_count(bad)} missing, corrupted or unreadable" if bad else ""
+    return _kpi("Last verification", badge, note, raw=True)
 
 
 def _kpi(label: str, value: str, note: str, raw: bool = False) -> str:

@@ -93,6 +93,16 @@ def audit(
     return {"items": entries, "continuation": more}
 
 
+@router.get("/verifications", summary="The latest content verifications, newest first (Backup.Admin)")
+def verifications(
+    request: Request, ctx: Ctx, who: Caller, limit: Annotated[int, Query(ge=1, le=100)] = 10
+) -> dict[str, Any]:
+    """Each verification read stored content back against its hashes (on VERIFY_SCHEDULE, or `python -m core
+    verify`): its counts, and the first problems, each naming the resource, item and version that needs the blob."""
+    _admin(ctx, request, who, "verifications.read")
+    return {"items": ctx.services().runs.verifications.latest(limit)}
+
+
 @router.get("/dashboard/data", summary="The dashboard's figures as JSON (Backup.Admin)")
 def dashboard_json(request: Request, ctx: Ctx, who: Caller) -> dict:
     _admin(ctx, request, who, "dashboard")

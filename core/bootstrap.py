@@ -23,6 +23,7 @@ from core.storage.audit_log import AuditLog
 from core.storage.catalog import Catalog
 from core.storage.content_store import BlobContentStore
 from core.storage.delta_state import DeltaStateStore
+from core.storage.journal import Journal
 from core.storage.quarantine import QuarantineStore
 from core.storage.restore_jobs import RestoreJobStore
 from core.storage.runs import RunStore
@@ -46,18 +47,20 @@ class Services:
 
 
 def build_services(settings: Settings) -> Services:
-    content = BlobContentStore(container_client(settings))
+    container = container_client(settings)
+    content = BlobContentStore(container)
     content.ensure_container()
+    journal = Journal(container)  # the catalog, runs, points and audit, kept write-once beside the content
     tables = table_clients(settings)
     return Services(
         settings=settings,
         graph=GraphClient(settings, TokenProvider(settings)),
         content=content,
         delta_state=DeltaStateStore(tables["deltastate"]),
-        catalog=Catalog(tables["catalog"]),
-        runs=RunStore(tables["runs"], tables["restorepoints"]),
+        catalog=Catalog(tables["catalog"], journal),
+        runs=RunStore(tables["runs"], tables["restorepoints"], journal),
         restore_jobs=RestoreJobStore(tables["restorejobs"]),
-        audit=AuditLog(tables["audit"]),
+        audit=AuditLog(tables["audit"], journal),
         quarantine=QuarantineStore(tables["quarantine"]),
     )
 

@@ -24,10 +24,13 @@ from core.exports.events_export import export_events_ics
 from core.exports.mail_export import export_mail_zip
 from core.progress import Progress
 from core.quarantine_view import points_with_quarantine
+from core.rebuild_catalog import add_rebuild_parser, rebuild_command
 from core.restore import restore
 from core.restore_plan import target_owner
 from core.restore_request import CONFLICT_POLICIES, DESTINATIONS, RestoreRequest
+from core.retention_cli import add_retention_parser, retention_command
 from core.runner import run_backup
+from core.verify_cli import add_verify_parsers, verifications_command, verify_command
 from core.workloads import registry
 from core.workloads.groups.membership_restore import add_membership_parser, membership_command
 
@@ -148,6 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="file to write ('-' for standard output)")
     p.add_argument("--json", action="store_true")
     add_membership_parser(sub)  # a group's membership restore: an explicit operator action
+    add_verify_parsers(sub, _resource)  # read the content back against its hashes
+    add_rebuild_parser(sub)  # the tables again from the journal
+    add_retention_parser(sub, _resource)  # the retention dry run
     return parser
 
 
@@ -327,6 +333,10 @@ COMMANDS = {
     "runs": _runs,
     "points": _points,
     "group-membership": membership_command,
+    "verify": verify_command,
+    "rebuild-catalog": rebuild_command,
+    "retention": retention_command,
+    "verifications": verifications_command,
 }
 
 

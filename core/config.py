@@ -83,6 +83,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BACKUP_SCHEDULE", "0 0 */4 * * *", "NCRONTAB schedule of the timer-triggered backup."),
     Setting("BACKUP_BATCH_SIZE", "50", "Resources per sub-orchestration in the backup fan-out."),
     Setting(
+        "VERIFY_SCHEDULE",
+        "0 0 5 * * 0",
+        "NCRONTAB schedule of the timer-triggered verification (content read back against its hashes).",
+    ),
+    Setting(
+        "RETENTION_POLICIES",
+        "",
+        "Restore points each workload keeps (GFS): 'default: all=30d, daily=30, weekly=12, monthly=12, yearly=7; "
+        "teams: all=90d'; empty: every point forever.",
+    ),
+    Setting("VERIFY_SAMPLE_PERCENT", "10", "Share of the stored blobs a scheduled verification reads back (1-100)."),
+    Setting(
         "BACKUP_WORKLOADS",
         "",
         "Comma-separated workloads to back up (exchange, onedrive, sharepoint, teams, chats, groups); empty: those on "
@@ -127,6 +139,13 @@ SETTINGS: tuple[Setting, ...] = (
         "1825",
         "Days after today that the calendarView window reaches ahead. The window moves (a new full round of the "
         "calendar) once a tenth of it has gone by, or when either setting widens it.",
+        deployed=False,
+    ),
+    Setting(
+        "BACKUP_ARCHIVE_MAILBOXES",
+        "true",
+        "Back up each mailbox's in-place archive (Graph beta: settings/exchange, then the beta Mail API); false turns "
+        "it off.",
         deployed=False,
     ),
     Setting(
@@ -179,6 +198,10 @@ class Settings:
     api_audiences: tuple[str, ...] = ()
     calendar_past_days: int = 3650
     calendar_future_days: int = 1825
+    archive_mailboxes: bool = True
+    verify_schedule: str = "0 0 5 * * 0"
+    verify_sample_percent: int = 10
+    retention_policies: str = ""
 
     @property
     def token_issuer(self) -> str:
@@ -227,6 +250,13 @@ def _url(env: Mapping[str, str], name: str) -> str:
     return value
 
 
+def _bool(env: Mapping[str, str], name: str) -> bool:
+    raw = _get(env, name).strip().lower()
+    if raw not in ("true", "false", "1", "0", "yes", "no"):
+        raise ConfigError(f"setting {name} must be true or false, got {raw!r}")
+    return raw in ("true", "1", "yes")
+
+
 def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in _get(env, name).split(",") if v.strip())
 
@@ -267,6 +297,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         api_audiences=_list(env, "API_AUDIENCE"),
         calendar_past_days=_int(env, "BACKUP_CALENDAR_PAST_DAYS"),
         calendar_future_days=_int(env, "BACKUP_CALENDAR_FUTURE_DAYS"),
+        archive_mailboxes=_bool(env, "BACKUP_ARCHIVE_MAILBOXES"),
+        verify_schedule=_get(env, "VERIFY_SCHEDULE"),
+        verify_sample_percent=_int(env, "VERIFY_SAMPLE_PERCENT"),
+        retention_policies=_get(env, "RETENTION_POLICIES"),
     )
     for name, value in (
         ("GRAPH_CLIENT_SECRET", settings.client_secret),
@@ -288,7 +322,16 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         )
     if not workloads:
         raise ConfigError("BACKUP_WORKLOADS names no workload")
+    _retention_policies(settings.retention_policies)  # a bad policy is a settings error, named now
+    if settings.verify_sample_percent > 100:
+        raise ConfigError(f"setting VERIFY_SAMPLE_PERCENT must be at most 100, got {settings.verify_sample_percent}")
     return settings
+
+
+def _retention_policies(text: str) -> None:
+    from core.retention import parse_policies
+
+    parse_policies(text)
 
 
 def _default_workloads() -> tuple[str, ...]:

@@ -80,7 +80,14 @@ def dashboard_data(
         "storage": storage_usage(container_client(services.settings), tables["catalog"], scan_limit),
         "restores": _restores(services, tables["restorejobs"], restores),
         "quarantine": held,
+        "verification": _last_verification(services),
     }
+
+
+def _last_verification(services: Services) -> dict[str, Any] | None:
+    """The latest content verification's counts (core/verify.py), without its problem list; None if none ran."""
+    latest = services.runs.verifications.latest(1)
+    return {k: v for k, v in latest[0].items() if k != "problems"} if latest else None
 
 
 # -- quarantine ------------------------------------------------------------------------------------------------

@@ -86,6 +86,17 @@ param backupSchedule string = '0 0 */4 * * *'
 @description('BACKUP_BATCH_SIZE: resources per sub-orchestration in the backup fan-out.')
 param backupBatchSize int = 50
 
+@description('VERIFY_SCHEDULE: NCRONTAB schedule (six fields, UTC) of the timer-triggered verification, which reads stored content back against its hashes.')
+param verifySchedule string = '0 0 5 * * 0'
+
+@description('RETENTION_POLICIES: restore points each workload keeps, e.g. "default: all=30d, daily=30, weekly=12, monthly=12, yearly=7"; empty keeps every point.')
+param retentionPolicies string = ''
+
+@minValue(1)
+@maxValue(100)
+@description('VERIFY_SAMPLE_PERCENT: share of the stored blobs each scheduled verification reads back.')
+param verifySamplePercent int = 10
+
 @description('BACKUP_WORKLOADS: comma-separated workloads to back up (exchange, onedrive, sharepoint); empty: those on by default (exchange).')
 param backupWorkloads string = ''
 
@@ -392,6 +403,9 @@ module functionApp 'modules/function-app.bicep' = {
     backupTablePrefix: backupTablePrefix
     backupSchedule: backupSchedule
     backupBatchSize: backupBatchSize
+    verifySchedule: verifySchedule
+    verifySamplePercent: verifySamplePercent
+    retentionPolicies: retentionPolicies
     backupWorkloads: backupWorkloads
     backupItemConcurrency: backupItemConcurrency
     apiAudience: apiAudience

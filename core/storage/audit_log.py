@@ -2,8 +2,9 @@
 
 `{prefix}audit`: PartitionKey = the month ('2026-11'), RowKey = inverted milliseconds + a random suffix, so a
 partition lists newest first. Entries are only ever created (`create_entity`: an existing key is an error, never
-overwritten); nothing in the app updates or deletes them. In Azure the app's role could still delete them; a
-stricter deployment exports the table to the immutable container (see docs/deploy.md)."""
+overwritten); nothing in the app updates or deletes them. Each entry is also written to the journal, a write-once
+blob in the immutable container (core/storage/journal.py): the app's table role could delete a row, not its
+journal blob, and `python -m core rebuild-catalog` puts it back."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from typing import Any
 from azure.data.tables import TableClient
 
 from core.errors import InvalidRequestError
+from core.storage.journal import Journal
 from core.storage.tables import create_row_once
 
 _MAX_MS = 10**13  # milliseconds until the year 2286
@@ -53,8 +55,9 @@ def _month(when: datetime) -> str:
 
 
 class AuditLog:
-    def __init__(self, table: TableClient) -> None:
+    def __init__(self, table: TableClient, journal: Journal | None = None) -> None:
         self._table = table
+        self._journal = journal  # each entry is also kept as a write-once journal blob (core/storage/journal.py)
 
     def append(self, entry: AuditEntry, now: datetime | None = None) -> AuditEntry:
         """Create the entry (never overwrite); returns it with its time."""
@@ -69,6 +72,8 @@ class AuditLog:
             if isinstance(value, str):
                 value = value[:MAX_TEXT]
             entity[key] = value
+        if self._journal is not None:
+            self._journal.record("audit", [("create", entity)])
         create_row_once(self._table, entity)
         return stamped
 

@@ -22,9 +22,11 @@ from azure.data.tables import TableClient, TransactionOperation
 
 from core.errors import StorageError
 from core.storage import table_keys as keys
+from core.storage.journal import Journal
 from core.storage.tables import REPLAY_SAFE
 
 FOLDER = "folder"
+JOURNAL_TABLE = "catalog"  # the short name of the table (core/storage/tables.py TABLES) its journal replays into
 _TRANSACTION_LIMIT = 100
 
 
@@ -104,8 +106,9 @@ class CatalogReads:
 
 
 class Catalog:
-    def __init__(self, table: TableClient) -> None:
+    def __init__(self, table: TableClient, journal: Journal | None = None) -> None:
         self._table = table
+        self._journal = journal  # every committed transaction is journaled first (core/storage/journal.py)
         self.reads = CatalogReads()
 
     def _query(self, category: str, query: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
@@ -196,16 +199,23 @@ class Catalog:
             key=lambda v: v.first_seen_run,
         )
 
+    def all_versions(self, resource: str) -> Iterator[ItemVersion]:
+        """Every version of every item and container of `resource`, live or ended, streamed (one partition query;
+        counted under '*'): what a verification or a purge walks."""
+        for entity in self._query("*", "PartitionKey eq @pk", parameters={"pk": keys.escape(resource)}):
+            yield ItemVersion.from_entity(entity)
+
     def writer(self, resource: str) -> CatalogWriter:
-        return CatalogWriter(self._table, resource)
+        return CatalogWriter(self._table, resource, self._journal)
 
 
 class CatalogWriter:
     """Buffers one resource's catalog changes and commits them in atomic transactions of up to 100 operations.
     Call `flush()` before anything that depends on them being durable (saving a delta link)."""
 
-    def __init__(self, table: TableClient, resource: str) -> None:
+    def __init__(self, table: TableClient, resource: str, journal: Journal | None = None) -> None:
         self._table = table
+        self._journal = journal
         self._resource = resource
         self._pk = keys.escape(resource)
         self._ops: list[tuple[Any, ...]] = []
@@ -258,6 +268,8 @@ class CatalogWriter:
         if not self._ops:
             return
         ops, self._ops, self._row_keys = self._ops, [], set()
+        if self._journal is not None:  # first: no row the table holds is missing from the journal
+            self._journal.record(JOURNAL_TABLE, [(options["mode"], entity) for _, entity, options in ops])
         try:
             self._table.submit_transaction(ops, **REPLAY_SAFE)  # upserts only
         except HttpResponseError as exc:

@@ -14,15 +14,18 @@ from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableClient, UpdateMode
 
-from core.errors import InvalidRequestError, NotFoundError
+from core.errors import InvalidRequestError, NotFoundError, StorageError
 from core.planning import new_run_id
 from core.storage import table_keys as keys
+from core.storage.journal import Journal
 from core.storage.tables import REPLAY_SAFE
+from core.storage.verifications import VerificationLog
 
 if TYPE_CHECKING:
     from core.run_owner import RunOwner
 
 _RUNS_PK = "run"
+RUNS_TABLE, POINTS_TABLE = "runs", "restorepoints"  # their short names (core/storage/tables.py), for the journal
 _COUNTS = ("resources", "succeeded", "partial", "failed", "skipped", "items", "bytes", "removed", "failed_items")
 USABLE = ("succeeded", "partial")
 RUN_STATUSES = ("running", "succeeded", "partial", "failed", "skipped", "interrupted")  # interrupted: never finished
@@ -38,9 +41,15 @@ def _now() -> str:
 
 
 class RunStore:
-    def __init__(self, runs: TableClient, points: TableClient) -> None:
+    def __init__(self, runs: TableClient, points: TableClient, journal: Journal | None = None) -> None:
         self._runs = runs
         self._points = points
+        self._journal = journal  # runs and points are journaled too (core/storage/journal.py)
+        self.verifications = VerificationLog(runs, journal)  # content verifications, in their own partition
+
+    def _keep(self, table: str, mode: str, entity: dict[str, Any]) -> None:
+        if self._journal is not None:
+            self._journal.record(table, [(mode, entity)])
 
     # -- runs --------------------------------------------------------------------------------------------------
     def start(self, run_id: str, trigger: str, owner: RunOwner | None = None) -> None:
@@ -50,6 +59,7 @@ class RunStore:
         entity["started_at"] = _now()
         if owner is not None:
             entity.update(owner_host=owner.host, owner_pid=owner.pid, heartbeat_at=entity["started_at"])
+        self._keep(RUNS_TABLE, "merge", entity)
         self._runs.upsert_entity(entity, mode=UpdateMode.MERGE, **REPLAY_SAFE)
 
     def heartbeat(self, run_id: str) -> None:
@@ -82,12 +92,14 @@ class RunStore:
             if getattr(exc, "status_code", None) != 412:
                 raise
             return self.interrupt(run_id, status, error, summary)  # a heartbeat or the finish raced us: look again
+        self._keep(RUNS_TABLE, "merge", entity)  # after: a finish that raced it must not be undone by a replay
         return True
 
     def finish(self, run_id: str, summary: dict[str, Any]) -> None:
         entity = {"PartitionKey": _RUNS_PK, "RowKey": run_id, "status": summary["status"], "finished_at": _now()}
         entity.update({k: int(summary.get(k, 0)) for k in _COUNTS})
         entity["error"] = str(summary.get("error") or "")[:1000]
+        self._keep(RUNS_TABLE, "merge", entity)
         self._runs.upsert_entity(entity, mode=UpdateMode.MERGE, **REPLAY_SAFE)
 
     def get(self, run_id: str) -> dict[str, Any]:
@@ -116,30 +128,46 @@ class RunStore:
         while len(failures_json) > _MAX_FAILURES_JSON and failures:
             failures = failures[: len(failures) // 2]
             failures_json = json.dumps([*failures, {"item": "...", "error": "more failures not listed"}])
-        self._points.upsert_entity(
-            {
-                "PartitionKey": keys.escape(result["resource"]),
-                "RowKey": run_id,
-                "resource": result["resource"],
-                "status": result["status"],
-                "items": int(result.get("items", 0)),
-                "bytes": int(result.get("bytes", 0)),
-                "removed": int(result.get("removed", 0)),
-                "failed_items": int(result.get("failed_items", 0)),
-                "error": result.get("error") or "",
-                "kind": result.get("kind") or "",
-                "failures": failures_json,
-                "notes": notes_json,
-                "finished_at": _now(),
-            },
-            mode=UpdateMode.REPLACE,
-            **REPLAY_SAFE,
-        )
+        entity = {
+            "PartitionKey": keys.escape(result["resource"]),
+            "RowKey": run_id,
+            "resource": result["resource"],
+            "status": result["status"],
+            "items": int(result.get("items", 0)),
+            "bytes": int(result.get("bytes", 0)),
+            "removed": int(result.get("removed", 0)),
+            "failed_items": int(result.get("failed_items", 0)),
+            "error": result.get("error") or "",
+            "kind": result.get("kind") or "",
+            "kind_read_at": result.get("kind_read_at") or "",
+            "failures": failures_json,
+            "notes": notes_json,
+            "finished_at": _now(),
+        }
+        self._keep(POINTS_TABLE, "replace", entity)
+        self._points.upsert_entity(entity, mode=UpdateMode.REPLACE, **REPLAY_SAFE)
 
     def points(self, resource: str) -> list[dict[str, Any]]:
         """The resource's restore points, oldest first."""
         entities = self._points.query_entities("PartitionKey eq @pk", parameters={"pk": keys.escape(resource)})
         return sorted((_point_dict(e) for e in entities), key=lambda p: p["run_id"])
+
+    def recent_kind(self, resource: str, since: datetime) -> tuple[str, str]:
+        """(kind, read at) of the newest restore point of `resource` since `since` that has a kind, if that kind was
+        read from the tenant at or after `since`; else ('', ''). One query of the points since then (run ids sort in
+        time), three columns each."""
+        query = "PartitionKey eq @pk and RowKey ge @low"
+        parameters = {"pk": keys.escape(resource), "low": new_run_id(since)}
+        try:
+            found = list(self._points.query_entities(query, parameters=parameters,
+                                                     select=["RowKey", "kind", "kind_read_at"]))  # fmt: skip
+        except HttpResponseError as exc:
+            raise StorageError(f"restore points of {resource} not read: {exc.message}") from exc
+        for entity in sorted(found, key=lambda e: e["RowKey"], reverse=True):
+            kind, read_at = str(entity.get("kind") or ""), str(entity.get("kind_read_at") or "")
+            if kind and read_at:
+                return (kind, read_at) if datetime.fromisoformat(read_at) >= since else ("", "")
+        return "", ""
 
     def points_by_resource(self) -> dict[str, list[dict[str, Any]]]:
         """Every resource's restore points (oldest first, without their failure lists), in one scan of the table."""

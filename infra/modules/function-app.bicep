@@ -92,6 +92,9 @@ param backupContainerName string
 param backupTablePrefix string
 param backupSchedule string
 param backupBatchSize int
+param verifySchedule string
+param verifySamplePercent int
+param retentionPolicies string
 param backupWorkloads string
 param backupItemConcurrency int
 param apiAudience string
@@ -242,6 +245,18 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'BACKUP_BATCH_SIZE'
           value: string(backupBatchSize)
+        }
+        {
+          name: 'VERIFY_SCHEDULE'
+          value: verifySchedule
+        }
+        {
+          name: 'VERIFY_SAMPLE_PERCENT'
+          value: string(verifySamplePercent)
+        }
+        {
+          name: 'RETENTION_POLICIES'
+          value: retentionPolicies
         }
         {
           name: 'BACKUP_WORKLOADS'

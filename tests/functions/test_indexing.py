@@ -15,7 +15,9 @@ from function_app import app
 ROOT = Path(__file__).resolve().parents[2]
 ACTIVITIES = ("start_run", "discover_resources", "backup_resource", "finish_run")
 ACTIVITIES += ("plan_restore", "restore_part", "finish_restore")
+ACTIVITIES += ("verify_plan", "verify_resource", "verify_finish")
 ORCHESTRATORS = ("backup_orchestrator", "backup_batch", "restore_orchestrator", "restore_batch")
+ORCHESTRATORS += ("verify_orchestrator", "verify_batch")
 HTTP = ("backup_start", "backup_status", "restore_api")
 
 
@@ -30,7 +32,7 @@ def bindings(functions: dict, name: str) -> dict[str, dict]:
 
 
 def test_exactly_the_expected_functions(functions):
-    assert sorted(functions) == sorted(("backup_timer", *HTTP, *ORCHESTRATORS, *ACTIVITIES))
+    assert sorted(functions) == sorted(("backup_timer", "verify_timer", *HTTP, *ORCHESTRATORS, *ACTIVITIES))
     assert {f["json"]["scriptFile"] for f in functions.values()} == {"function_app.py"}
 
 
@@ -43,6 +45,13 @@ def test_timer_starter(functions):
     assert found["durableClient"] == {"direction": "IN", "type": "durableClient", "name": "client"}
     retry = functions["backup_timer"]["function"].get_settings_dict("retry_policy")
     assert retry["strategy"] == "exponential_backoff" and retry["max_retry_count"] == "3"
+
+
+def test_verification_timer(functions):
+    found = bindings(functions, "verify_timer")
+    assert set(found) == {"timerTrigger", "durableClient"}
+    assert found["timerTrigger"]["schedule"] == "%VERIFY_SCHEDULE%"
+    assert found["timerTrigger"]["runOnStartup"] is False
 
 
 @pytest.mark.parametrize(
@@ -86,7 +95,7 @@ def test_app_imports_and_indexes_with_no_settings():
     code = "from function_app import app; print(len(app.get_functions()))"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == str(1 + len(HTTP) + len(ORCHESTRATORS) + len(ACTIVITIES))
+    assert done.stdout.strip() == str(2 + len(HTTP) + len(ORCHESTRATORS) + len(ACTIVITIES))  # two timers
 
 
 def test_host_json():

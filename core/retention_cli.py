@@ -1,0 +1,66 @@
+"""`python -m core retention [--resource R ...]`: the retention dry run. Per resource, the restore points its
+policy (core/retention.py, RETENTION_POLICIES) keeps and why, the ones that would expire, and the versions no kept
+point reaches with their bytes: what a purge would remove from the catalog (a blob goes only once no kept version
+of any resource references it, and its immutability has run out). Changes nothing."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import TYPE_CHECKING, Any
+
+from core.errors import NotFoundError
+from core.planning import run_time
+from core.retention import Point, keep, parse_policies, policy_for
+from core.storage.runs import USABLE
+from core.workloads import registry
+
+if TYPE_CHECKING:
+    from core.bootstrap import Services
+
+
+def dry_run(services: Services, resources: list[str] | None = None) -> list[dict[str, Any]]:
+    policies = parse_policies(services.settings.retention_policies)
+    points_of = services.runs.points_by_resource()
+    unknown = [r for r in resources or () if r not in points_of]
+    if unknown:
+        raise NotFoundError(f"no backup of {', '.join(unknown)}")
+    report = []
+    for resource in resources or sorted(points_of):
+        policy = policy_for(policies, registry.workload_of(resource).name)
+        points = [Point(p["run_id"], run_time(p["run_id"]), p["status"] in USABLE) for p in points_of[resource]]
+        kept = keep(points, policy)
+        expiring = [p.run_id for p in points if p.run_id not in kept]
+        row: dict[str, Any] = {"resource": resource, "policy": policy.describe() if policy else "keep every point"}
+        row.update(kept=kept, expiring=expiring, versions=0, bytes=0)
+        if expiring:  # only then can a version lose every point that reaches it
+            retained = sorted(kept)
+            for version in services.catalog.all_versions(resource):
+                if not any(version.live_at(run) for run in retained):
+                    row["versions"] += 1
+                    row["bytes"] += version.size
+        report.append(row)
+    return report
+
+
+def add_retention_parser(sub: Any, resource_type: Any) -> None:
+    text = ("the retention dry run: per resource, the points its policy keeps and why, those that would expire, "
+            "and the versions no kept point reaches (changes nothing)")  # fmt: skip
+    p = sub.add_parser("retention", help=text)
+    p.add_argument("--resource", action="append", type=resource_type, help="only this resource (repeatable)")
+    p.add_argument("--json", action="store_true")
+
+
+def retention_command(services: Services, args: argparse.Namespace) -> int:
+    report = dry_run(services, args.resource)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    for row in report:
+        print(f"{row['resource']} ({row['policy']}): {len(row['kept'])} points kept, {len(row['expiring'])} would "
+              f"expire, {row['versions']} versions ({row['bytes']} bytes) no kept point reaches")  # fmt: skip
+        for run_id in row["expiring"]:
+            print(f"  would expire {run_id}")
+    if not report:
+        print("no restore points")
+    return 0
