@@ -82,8 +82,8 @@ def main() -> int:
     with (
         start_azurite() as azurite,
         start_simulator(
-            STATE / "graphsim", users=3, messages=40, seed=2026, shared_mailboxes=1, archive_messages=0
-        ) as sim,  # its counts are of the primary mailboxes
+            STATE / "graphsim", users=3, messages=40, seed=2026, shared_mailboxes=1, archive_messages=2
+        ) as sim,  # every licensed user has an in-place archive of 2 messages, one on an auxiliary archive
     ):
         print(f"  Azurite blob :{azurite.blob_port} table :{azurite.table_port}; Graph simulator {sim.base_url}")
         env = {

@@ -1,7 +1,8 @@
 """`make demo`, the workloads beyond mail and files: after the full backup, one item (or thread) of each is restored
 through the CLI as of that backup, into a new container, and checked against its original as the simulated Graph
 reports it: a shared mailbox's message, a To Do task, a SharePoint list item, a Teams thread, a group's post
-(into its owner's mailbox: nobody notified) and a chat message. Each step prints what it checked; the returned
+(into its owner's mailbox: nobody notified), a chat message, and a message of an in-place archive (into the primary
+mailbox: Graph takes no message creates in an archive). Each step prints what it checked; the returned
 lines go into the demo's report."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from contextlib import closing
 from typing import Any
 
+from graphsim.archive.control_client import ArchiveControl
 from graphsim.chats.control_client import ChatsControl
 from graphsim.groups.control_client import GroupsControl
 from graphsim.lists.control_client import ListControl
@@ -42,7 +44,13 @@ def originals(sim: SimulatorProcess) -> dict[str, Any]:
             "teams": teams.state(),
             "groups": _state(GroupsControl, sim),
             "chats": _state(ChatsControl, sim),
+            "archives": _archives(sim, [u["id"] for u in users if u["purpose"] == "user"]),
         }
+
+
+def _archives(sim: SimulatorProcess, users: list[str]) -> dict[str, Any]:
+    with closing(ArchiveControl(sim.base_url, sim.ca_file)) as archives:
+        return {user: archives.state(user) for user in users}
 
 
 def _state(control: Any, sim: SimulatorProcess) -> dict[str, Any]:
@@ -63,6 +71,7 @@ def counts(before: dict[str, Any]) -> dict[str, int]:
         "group posts and memberships": sum(len(t["posts"]) for g in groups for t in g["threads"]) + len(groups),
         # a chat is backed up under each of its members (its content stored once)
         "chat messages": sum(len(c["messages"]) * len(c["members"]) for c in before["chats"]["chats"]),
+        "archived messages": sum(len(a["messages"]) for a in before["archives"].values()),
     }
 
 
@@ -78,7 +87,26 @@ def run(sim: SimulatorProcess, cli: Cli, check: Check, step: Step, first_run: st
         _thread(sim, cli, check, step, first_run, before),
         _group_post(sim, cli, check, step, first_run, before),
         _chat(sim, cli, check, step, first_run, before),
+        _archived(sim, cli, check, step, first_run, before),
     ]
+
+
+def _archived(sim: SimulatorProcess, cli: Cli, check: Check, step: Step, first_run: str,
+              before: dict[str, Any]) -> str:  # fmt: skip
+    alice, archive = before["alice"], before["archives"][before["alice"]]
+    message = next(m for m in archive["messages"] if m["mailbox_id"] == archive["auxiliary_id"])
+    step(f"An in-place archive's message ({message['folder_path']}, held by an auxiliary archive): deleted, "
+         "restored as of the full backup")  # fmt: skip
+    with closing(ArchiveControl(sim.base_url, sim.ca_file)) as archives:
+        archives.delete_message(alice, message["id"])
+    done = cli("restore", f"exchange:{alice}", "--run", first_run, "--category", "archive", "--item", message["id"])
+    state = next(u for u in sim.control.state()["users"] if u["id"] == alice)
+    landed = [(m["folder_path"], m["internetMessageId"], m["subject"], m["isDraft"]) for m in state["messages"]
+              if m["internetMessageId"] == message["internetMessageId"]]  # fmt: skip
+    where = f"/Restored from archive{message['folder_path']}"
+    check(done["restored"] == 1 and landed == [(where, message["internetMessageId"], message["subject"], False)],
+          f"it is back, in the primary mailbox's {where!r}, the same message, not a draft")  # fmt: skip
+    return f"in-place archive: 1 message (from an auxiliary archive) restored into the primary's {where!r}"
 
 
 def _shared_mailbox(sim: SimulatorProcess, cli: Cli, check: Check, step: Step, first_run: str,
