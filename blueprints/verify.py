@@ -37,6 +37,7 @@ _RUNNING = {"Running", "Pending", "ContinuedAsNew"}
 
 
 @bp.timer_trigger(arg_name="timer", schedule="%VERIFY_SCHEDULE%", run_on_startup=False, use_monitor=True)
+@bp.retry(strategy="exponential_backoff", max_retry_count="3", minimum_interval="00:00:10", maximum_interval="00:02:00")
 @bp.durable_client_input(client_name="client")
 async def verify_timer(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
     """Start a scheduled verification unless the last one is still going."""

@@ -52,6 +52,8 @@ def test_verification_timer(functions):
     assert set(found) == {"timerTrigger", "durableClient"}
     assert found["timerTrigger"]["schedule"] == "%VERIFY_SCHEDULE%"
     assert found["timerTrigger"]["runOnStartup"] is False
+    retry = functions["verify_timer"]["function"].get_settings_dict("retry_policy")  # as the backup timer's
+    assert retry["strategy"] == "exponential_backoff" and retry["max_retry_count"] == "3"
 
 
 @pytest.mark.parametrize(
