@@ -43,14 +43,13 @@ def add_verify_parsers(sub: Any, resource_type: Any) -> None:
     p.add_argument("--json", action="store_true")
 
 
-def _problems(counts: Any) -> str:
-    get = counts.get if isinstance(counts, dict) else lambda k: getattr(counts, k)
-    return f"{get('missing')} missing, {get('corrupted')} corrupted, {get('unreadable')} unreadable"
+def _problems(counts: dict[str, Any]) -> str:
+    return f"{counts['missing']} missing, {counts['corrupted']} corrupted, {counts['unreadable']} unreadable"
 
 
 def _line(result: ResourceVerification) -> str:
     bad = result.missing + result.corrupted + result.unreadable
-    verdict = _problems(result) if bad else "ok"
+    verdict = _problems(result.to_dict()) if bad else "ok"
     return f"{result.resource}: {result.checked}/{result.blobs} blobs checked ({result.bytes} bytes): {verdict}"
 
 

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from graphsim import extended_properties as ext
-from graphsim.delta_links import delta_link, function_routes, tokens_of
+from graphsim.delta_links import delta_response, function_routes, tokens_of
 from graphsim.delta_rounds import SyncStateNotFound
 from graphsim.errors import GraphError
 from graphsim.ids import opaque_id
@@ -153,14 +153,7 @@ async def message_delta(request: Request, ctx: Context) -> Response:
             offset = 0
     except SyncStateNotFound as exc:
         raise GraphError(410, "SyncStateNotFound", str(exc), headers) from None
-    page = engine.page(round_, offset, size)
-    body: dict[str, Any] = {"@odata.context": context(request, "Collection(message)")}
-    if page.next_token:
-        body["@odata.nextLink"] = delta_link(request, path, page.next_token, None)
-    else:
-        body["@odata.deltaLink"] = delta_link(request, path, None, page.delta_token)
-    body["value"] = page.value
-    return JSONResponse(body, headers=headers)
+    return delta_response(request, path, engine.page(round_, offset, size), "Collection(message)", headers)
 
 
 # --- messages ---

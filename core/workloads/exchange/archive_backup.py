@@ -53,15 +53,22 @@ def beta_users(graph: GraphClient) -> str:
     return f"{graph.endpoint}/beta/users"
 
 
+def read_archive_id(graph: GraphClient, owner: str) -> str:
+    """The user's inPlaceArchiveMailboxId as settings/exchange names it ('' when it has none); GraphError when it
+    cannot be read."""
+    archive = graph.get_json(f"{beta_users(graph)}/{quote(owner, safe='')}/settings/exchange").get(
+        "inPlaceArchiveMailboxId"
+    )
+    return archive if isinstance(archive, str) else ""
+
+
 def archive_mailbox_id(graph: GraphClient, owner: str, report: BackupReport) -> str:
     """The user's inPlaceArchiveMailboxId ('' when it has none, or when it cannot be read: then a note)."""
     try:
-        body = graph.get_json(f"{beta_users(graph)}/{quote(owner, safe='')}/settings/exchange")
+        return read_archive_id(graph, owner)
     except GraphError as exc:
         report.note(f"archive mailbox not known: settings/exchange answered {exc.status or exc} (User.Read.All)")
         return ""
-    archive = body.get("inPlaceArchiveMailboxId")
-    return archive if isinstance(archive, str) else ""
 
 
 def archive_kind(graph: GraphClient, archive_id: str) -> ItemKind:

@@ -26,8 +26,8 @@ from core.errors import GraphError, GraphNotFound, NotFoundError, StorageError
 from core.restore_request import RestoreReport, RestoreRequest
 from core.workloads.base import Pick, Selected
 from core.workloads.exchange import restore_marker
-from core.workloads.exchange.archive_backup import ARCHIVE, ARCHIVE_FOLDER, beta_users
-from core.workloads.exchange.mail_restore import CONFLICTS, restore_message, select_versions
+from core.workloads.exchange.archive_backup import ARCHIVE, ARCHIVE_FOLDER, beta_users, read_archive_id
+from core.workloads.exchange.mail_restore import CONFLICTS, restore_into, select_versions
 from core.workloads.exchange.mail_targets import ROOT, MailTargets, Resolved
 from core.workloads.exchange.restore_marker import ExistingKeys
 from core.workloads.folder_paths import join_path
@@ -73,11 +73,9 @@ class _InArchive:
         """The archive's id ('' when the user has none); a GraphError when it cannot be read (each item fails)."""
         if self._archive is None:
             try:
-                url = f"{beta_users(self._graph)}/{quote(self._owner, safe='')}/settings/exchange"
-                archive = self._graph.get_json(url).get("inPlaceArchiveMailboxId")
+                self._archive = read_archive_id(self._graph, self._owner)
             except GraphNotFound:
-                archive = ""
-            self._archive = archive if isinstance(archive, str) else ""
+                self._archive = ""
         return self._archive
 
     def holds(self, folder_id: str, item_id: str, internet_message_id: str) -> bool:
@@ -118,15 +116,8 @@ def restore_archive(
             if archive is not None and archive.holds(version.folder_id, version.item_id, version.internet_message_id):
                 report.skip({**entry, "into": "archive"})  # still where the owner sees it
                 continue
-            folder_id = targets().folder(version.folder_id, path)
-            if request.conflict == "skip" and targets().keys(folder_id).holds(source, "", version.internet_message_id):
-                report.skip(entry)  # restored before (a rerun), or a copy of it is there
-                continue
-            new_id = restore_message(services, target, folder_id, version, source)
+            # skipped if restored before (a rerun), or a copy of it is there
+            restore_into(services, targets(), target, request.conflict, (version, path), source, "", report, entry)
         except (GraphError, StorageError, NotFoundError, ValueError) as exc:
             report.fail(version.item_id, exc)
-            continue
-        if request.conflict == "skip":
-            targets().keys(folder_id).add(source, new_id, version.internet_message_id)
-        report.done(entry, new_id)
     return report

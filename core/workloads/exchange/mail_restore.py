@@ -133,20 +133,35 @@ def restore_mail(
         entry = {"item_id": version.item_id, "folder": path, "sha256": version.content_hash}
         source = restore_marker.source_key(request.resource, MAIL, version.item_id)
         try:
-            folder_id = targets.folder(version.folder_id, path)
-            if request.conflict == "skip":
-                keys = targets.keys(folder_id)
-                if keys.holds(source, version.item_id, version.internet_message_id):
-                    report.skip(entry)
-                    continue
-            new_id = restore_message(services, target, folder_id, version, source)
+            restore_into(services, targets, target, request.conflict, (version, path), source, version.item_id,
+                         report, entry)  # fmt: skip
         except (GraphError, StorageError, NotFoundError, ValueError) as exc:
             report.fail(version.item_id, exc)
-            continue
-        if request.conflict == "skip":
-            targets.keys(folder_id).add(source, new_id, version.internet_message_id)
-        report.done(entry, new_id)
     return report
+
+
+def restore_into(
+    services: Services,
+    targets: MailTargets,
+    user: str,
+    conflict: str,
+    item: Selected,
+    source: str,
+    original_id: str,
+    report: RestoreReport,
+    entry: dict,
+) -> None:
+    """One message into its target folder (found or made by path): under 'skip', not when the folder holds it
+    already (the original by `original_id` or internetMessageId, or a copy by its marker `source`); reported."""
+    version, path = item
+    folder_id = targets.folder(version.folder_id, path)
+    if conflict == "skip" and targets.keys(folder_id).holds(source, original_id, version.internet_message_id):
+        report.skip(entry)
+        return
+    new_id = restore_message(services, user, folder_id, version, source)
+    if conflict == "skip":
+        targets.keys(folder_id).add(source, new_id, version.internet_message_id)
+    report.done(entry, new_id)
 
 
 def restore_message(services: Services, user: str, folder_id: str, version: ItemVersion, source: str) -> str:
