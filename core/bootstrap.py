@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from core.config import Settings, load_settings
 from core.graph.auth import TokenProvider
@@ -23,7 +23,9 @@ from core.storage.audit_log import AuditLog
 from core.storage.catalog import Catalog
 from core.storage.content_store import BlobContentStore
 from core.storage.delta_state import DeltaStateStore
+from core.storage.immutability import ImmutabilityPolicies, NoImmutability
 from core.storage.journal import Journal
+from core.storage.legal_holds import LegalHolds
 from core.storage.quarantine import QuarantineStore
 from core.storage.restore_jobs import RestoreJobStore
 from core.storage.runs import RunStore
@@ -41,6 +43,8 @@ class Services:
     restore_jobs: RestoreJobStore
     audit: AuditLog
     quarantine: QuarantineStore
+    holds: LegalHolds | None = None  # legal holds (core/storage/legal_holds.py), in the runs table
+    immutability: ImmutabilityPolicies = field(default_factory=NoImmutability)
 
     def close(self) -> None:
         self.graph.close()
@@ -62,6 +66,7 @@ def build_services(settings: Settings) -> Services:
         restore_jobs=RestoreJobStore(tables["restorejobs"]),
         audit=AuditLog(tables["audit"], journal),
         quarantine=QuarantineStore(tables["quarantine"]),
+        holds=LegalHolds(tables["runs"], journal),
     )
 
 

@@ -1,8 +1,8 @@
 """Settings: one frozen object built from the environment by `load_settings()` (never at import time).
 
-Every setting core/ reads is declared once in `SETTINGS`. The CLI's `--help` prints this table, the README's
-configuration table mirrors it, and the infrastructure tests compare the `deployed` ones with the app settings
-that infra/ defines, so neither side can add a setting the other lacks.
+Every setting core/ reads is declared once in `SETTINGS` (core/config_table.py). The CLI's `--help` prints that
+table, the README's configuration table mirrors it, and the infrastructure tests compare the `deployed` ones with the
+app settings that infra/ defines, so neither side can add a setting the other lacks.
 """
 
 from __future__ import annotations
@@ -11,156 +11,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from core.config_table import SETTINGS, Setting  # noqa: F401 - Setting and SETTINGS are read from here too
 from core.errors import ConfigError
-
-
-@dataclass(frozen=True)
-class Setting:
-    name: str
-    default: str | None
-    help: str
-    deployed: bool = True  # False: a local/dev-only setting that the Azure deployment never sets
-
-
-SETTINGS: tuple[Setting, ...] = (
-    Setting("GRAPH_TENANT_ID", None, "Entra ID tenant (directory) id whose Microsoft 365 data is backed up."),
-    Setting("GRAPH_CLIENT_ID", None, "Application (client) id of the Graph app registration."),
-    Setting(
-        "GRAPH_CLIENT_SECRET",
-        "",
-        "Client secret of the Graph app (a Key Vault reference in Azure). Set this or GRAPH_CLIENT_CERTIFICATE.",
-    ),
-    Setting(
-        "GRAPH_CLIENT_CERTIFICATE",
-        "",
-        "Client certificate of the Graph app: PEM text with the private key, or base64 PKCS#12 as Key Vault "
-        "returns a certificate secret. Preferred over a secret.",
-    ),
-    Setting(
-        "GRAPH_ENDPOINT",
-        "https://graph.microsoft.com",
-        "Microsoft Graph endpoint: graph.microsoft.us (US Gov), dod-graph.microsoft.us (DoD), "
-        "microsoftgraph.chinacloudapi.cn (China).",
-    ),
-    Setting(
-        "GRAPH_AUTHORITY_HOST",
-        "https://login.microsoftonline.com",
-        "Sign-in authority host: login.microsoftonline.us (US Gov/DoD), login.chinacloudapi.cn (China).",
-    ),
-    Setting(
-        "GRAPH_CA_BUNDLE",
-        "",
-        "PEM file of extra CA certificates to trust for Graph and sign-in (the local tenant simulator only).",
-        deployed=False,
-    ),
-    Setting("GRAPH_PAGE_SIZE", "100", "Items per delta page asked with Prefer: odata.maxpagesize."),
-    Setting("GRAPH_MAX_ATTEMPTS", "8", "Attempts per Graph request on 429/503/504 and transport errors."),
-    Setting("GRAPH_TIMEOUT_SECONDS", "60", "Timeout of one Graph request, in seconds."),
-    Setting("GRAPH_MAILBOX_CONCURRENCY", "4", "Concurrent Graph requests per mailbox (Outlook allows 4)."),
-    Setting(
-        "GRAPH_MAILBOX_REQUESTS_PER_10_MIN",
-        "10000",
-        "Graph requests per mailbox per 10 minutes (Outlook's per-app, per-mailbox limit).",
-    ),
-    Setting(
-        "BACKUP_STORAGE_BLOB_ENDPOINT",
-        "",
-        "Blob endpoint of the backup storage account (identity-based access), e.g. https://acct.blob.core.windows.net.",
-    ),
-    Setting(
-        "BACKUP_STORAGE_TABLE_ENDPOINT",
-        "",
-        "Table endpoint of the backup storage account (identity-based access).",
-    ),
-    Setting(
-        "BACKUP_STORAGE_CONNECTION_STRING",
-        "",
-        "Connection string for the backup storage (Azurite locally). Takes precedence over the endpoints.",
-        deployed=False,
-    ),
-    Setting("BACKUP_CONTAINER", "backup", "Blob container holding backed-up content (write-once)."),
-    Setting("BACKUP_TABLE_PREFIX", "m365bk", "Prefix of the Table Storage tables (delta state, catalog, runs)."),
-    Setting("BACKUP_SCHEDULE", "0 0 */4 * * *", "NCRONTAB schedule of the timer-triggered backup."),
-    Setting("BACKUP_BATCH_SIZE", "50", "Resources per sub-orchestration in the backup fan-out."),
-    Setting(
-        "VERIFY_SCHEDULE",
-        "0 0 5 * * 0",
-        "NCRONTAB schedule of the timer-triggered verification (content read back against its hashes).",
-    ),
-    Setting(
-        "RETENTION_POLICIES",
-        "",
-        "Restore points each workload keeps (GFS): 'default: all=30d, daily=30, weekly=12, monthly=12, yearly=7; "
-        "teams: all=90d'; empty: every point forever.",
-    ),
-    Setting("VERIFY_SAMPLE_PERCENT", "10", "Share of the stored blobs a scheduled verification reads back (1-100)."),
-    Setting(
-        "BACKUP_WORKLOADS",
-        "",
-        "Comma-separated workloads to back up (exchange, onedrive, sharepoint, teams, chats, groups); empty: those on "
-        "by default (exchange).",
-    ),
-    Setting(
-        "BACKUP_INCLUDE_USERS",
-        "",
-        "Comma-separated user ids or UPNs to back up (mailbox and OneDrive); empty: every user.",
-    ),
-    Setting("BACKUP_EXCLUDE_USERS", "", "Comma-separated user ids or UPNs never to back up."),
-    Setting(
-        "BACKUP_INCLUDE_SITES",
-        "",
-        "Comma-separated SharePoint site URLs (a site and its subsites by URL prefix) to back up; empty: every site.",
-    ),
-    Setting("BACKUP_EXCLUDE_SITES", "", "Comma-separated SharePoint site URLs (prefixes) never to back up."),
-    Setting(
-        "BACKUP_EXCLUDE_LIBRARIES",
-        "",
-        "Comma-separated document library names to skip in every site (e.g. Preservation Hold Library).",
-    ),
-    Setting(
-        "BACKUP_ITEM_CONCURRENCY",
-        "4",
-        "Items fetched in parallel within one resource (bounded again by GRAPH_MAILBOX_CONCURRENCY).",
-    ),
-    Setting(
-        "BACKUP_LOCAL_CONCURRENCY",
-        "4",
-        "Resources backed up in parallel by the local CLI runner.",
-        deployed=False,
-    ),
-    Setting(
-        "BACKUP_CALENDAR_PAST_DAYS",
-        "3650",
-        "Days before today that the calendarView window of a calendar's backup reaches back.",
-        deployed=False,
-    ),
-    Setting(
-        "BACKUP_CALENDAR_FUTURE_DAYS",
-        "1825",
-        "Days after today that the calendarView window reaches ahead. The window moves (a new full round of the "
-        "calendar) once a tenth of it has gone by, or when either setting widens it.",
-        deployed=False,
-    ),
-    Setting(
-        "BACKUP_ARCHIVE_MAILBOXES",
-        "true",
-        "Back up each mailbox's in-place archive (Graph beta: settings/exchange, then the beta Mail API); false turns "
-        "it off.",
-        deployed=False,
-    ),
-    Setting(
-        "API_AUDIENCE",
-        "",
-        "Comma-separated audiences the restore API accepts in bearer tokens: its app registration's client id and "
-        "Application ID URI (api://...). Empty: every /api/v1 call is refused (401). Tokens must come from "
-        "GRAPH_TENANT_ID's issuer ({GRAPH_AUTHORITY_HOST}/{tenant}/v2.0), checked against that tenant's JWKS.",
-    ),
-    Setting(
-        "AZURE_CLIENT_ID",
-        "",
-        "Client id of the user-assigned managed identity used for storage (empty: the default credential chain).",
-    ),
-)
 
 _BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -202,6 +54,15 @@ class Settings:
     verify_schedule: str = "0 0 5 * * 0"
     verify_sample_percent: int = 10
     retention_policies: str = ""
+    retention_overrides: str = ""
+    purge_schedule: str = "0 30 2 * * *"
+    purge_grace_hours: int = 24
+    purge_client_id: str = ""
+    immutability_days: int = 30
+    content_compression: str = "none"
+    content_encryption: str = "none"
+    content_key_url: str = ""
+    content_local_key_file: str = ".local/content-key.json"
 
     @property
     def token_issuer(self) -> str:
@@ -257,6 +118,13 @@ def _bool(env: Mapping[str, str], name: str) -> bool:
     return raw in ("true", "1", "yes")
 
 
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    value = _get(env, name).strip().lower()
+    if value not in choices:
+        raise ConfigError(f"setting {name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
 def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in _get(env, name).split(",") if v.strip())
 
@@ -301,6 +169,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         verify_schedule=_get(env, "VERIFY_SCHEDULE"),
         verify_sample_percent=_int(env, "VERIFY_SAMPLE_PERCENT"),
         retention_policies=_get(env, "RETENTION_POLICIES"),
+        retention_overrides=_get(env, "RETENTION_OVERRIDES"),
+        purge_schedule=_get(env, "PURGE_SCHEDULE"),
+        purge_grace_hours=_int(env, "PURGE_GRACE_HOURS", minimum=0),
+        purge_client_id=_get(env, "PURGE_CLIENT_ID"),
+        immutability_days=_int(env, "IMMUTABILITY_DAYS"),
+        content_compression=_choice(env, "CONTENT_COMPRESSION", ("none", "zstd")),
+        content_encryption=_choice(env, "CONTENT_ENCRYPTION", ("none", "local", "keyvault")),
+        content_key_url=_url(env, "CONTENT_KEY_URL"),
+        content_local_key_file=_get(env, "CONTENT_LOCAL_KEY_FILE"),
     )
     for name, value in (
         ("GRAPH_CLIENT_SECRET", settings.client_secret),
@@ -323,6 +200,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if not workloads:
         raise ConfigError("BACKUP_WORKLOADS names no workload")
     _retention_policies(settings.retention_policies)  # a bad policy is a settings error, named now
+    if settings.content_encryption == "keyvault" and not settings.content_key_url:
+        raise ConfigError("setting CONTENT_KEY_URL is required when CONTENT_ENCRYPTION is keyvault")
     if settings.verify_sample_percent > 100:
         raise ConfigError(f"setting VERIFY_SAMPLE_PERCENT must be at most 100, got {settings.verify_sample_percent}")
     return settings

@@ -40,13 +40,16 @@ def _apply(table: TableClient, ops: list[dict[str, Any]]) -> int:
             table.create_entity(op["entity"])
         except ResourceExistsError:
             pass  # replayed before, or still there
-    upserts = [op for op in ops if op["mode"] != "create"]
+    upserts = [op for op in ops if op["mode"] in _MODES]
     if len({op["entity"]["PartitionKey"] for op in upserts}) == 1 and len(upserts) > 1:
         operations = [(TransactionOperation.UPSERT, op["entity"], {"mode": op["mode"]}) for op in upserts]
         table.submit_transaction(operations, **REPLAY_SAFE)
     else:
         for op in upserts:
             table.upsert_entity(op["entity"], mode=_MODES[op["mode"]], **REPLAY_SAFE)
+    for op in ops:  # a removal (purge, erasure, a cleared hold) stays removed: deleting what is gone is a no-op
+        if op["mode"] == "delete":
+            table.delete_entity(op["entity"]["PartitionKey"], op["entity"]["RowKey"])
     return len(ops)
 
 

@@ -133,6 +133,11 @@ class BlobContentStore:
             spool.write(data)
             return self.put(spool, content_type)
 
+    def stored_names(self, sha256: str) -> tuple[str, ...]:
+        """Every blob name this content may be stored under (the plain `sha256/` name today; keyed names once
+        content is encrypted): what purge, erasure and immutability act on."""
+        return (blob_name(sha256),)
+
     def exists(self, sha256: str) -> bool:
         return self._container.get_blob_client(blob_name(sha256)).exists()
 

@@ -1,17 +1,17 @@
-"""The journal: every write to the catalog, the runs, the restore points and the audit log is also kept as a
-write-once blob in the content container (`journal/<table>/<time ns>-<random>.json`, never overwritten; in Azure
-under the container's immutability policy), so the tables can be rebuilt from the container alone
-(core/rebuild_catalog.py) if they are lost, damaged or deleted by someone holding the app's table role.
+"""The journal: every write to the catalog, the runs, the restore points and the audit log is also kept as a write-once
+blob in the content container (`journal/<table>/<time ns>-<random>.json`, never overwritten; in Azure under the
+container's immutability policy), so the tables can be rebuilt from the container alone (core/rebuild_catalog.py) if
+they are lost, damaged or deleted by someone holding the app's table role.
 
 A journal blob holds the operations of one table write as they were sent: `{"table", "ops": [{"mode", "entity"}]}`
-with mode 'replace' or 'merge' (upserts) or 'create' (an audit entry). Every operation is an upsert or a create,
-so replaying the journal in name order (time order; strictly increasing within a process) leaves the rows the
-tables held. A journal blob is written before its table write: a write the table never got may be replayed (an
-upsert the next run repeats, or a version of a run that failed; rebuild_catalog repairs the one case that matters,
-two live versions of an item), but no row the table holds is missing from the journal. The delta state, the
-quarantine and the restore jobs are not journaled: after a rebuild each resource starts with a full delta round
-(compared against the rebuilt catalog, so only what changed is downloaded), and the next run holds again what it
-cannot read."""
+with mode 'replace' or 'merge' (upserts), 'create' (an audit entry) or 'delete' (a row the purge, an erasure or a
+cleared hold removed: its keys only). Every operation is an upsert, a create or a delete by keys, so replaying the
+journal in name order (time order; strictly increasing within a process) leaves the rows the tables held. A journal
+blob is written before its table write: a write the table never got may be replayed (an upsert the next run repeats,
+or a version of a run that failed; rebuild_catalog repairs the one case that matters, two live versions of an item),
+but no row the table holds is missing from the journal. The delta state, the quarantine and the restore jobs are not
+journaled: after a rebuild each resource starts with a full delta round (compared against the rebuilt catalog, so
+only what changed is downloaded), and the next run holds again what it cannot read."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from azure.storage.blob import ContainerClient, ContentSettings
 from core.errors import StorageError
 
 PREFIX = "journal/"
-MODES = ("replace", "merge", "create")
+MODES = ("replace", "merge", "create", "delete")
 
 
 class Journal:

@@ -1,0 +1,208 @@
+"""Every setting core/ reads, declared once: its name, default (None: required), help and whether the Azure
+deployment sets it. core/config.py builds Settings from it; the CLI's `--help` prints it, the README's configuration
+table mirrors it, and the infrastructure tests compare the `deployed` ones with the app settings infra/ defines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str | None
+    help: str
+    deployed: bool = True  # False: a local/dev-only setting that the Azure deployment never sets
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("GRAPH_TENANT_ID", None, "Entra ID tenant (directory) id whose Microsoft 365 data is backed up."),
+    Setting("GRAPH_CLIENT_ID", None, "Application (client) id of the Graph app registration."),
+    Setting(
+        "GRAPH_CLIENT_SECRET",
+        "",
+        "Client secret of the Graph app (a Key Vault reference in Azure). Set this or GRAPH_CLIENT_CERTIFICATE.",
+    ),
+    Setting(
+        "GRAPH_CLIENT_CERTIFICATE",
+        "",
+        "Client certificate of the Graph app: PEM text with the private key, or base64 PKCS#12 as Key Vault "
+        "returns a certificate secret. Preferred over a secret.",
+    ),
+    Setting(
+        "GRAPH_ENDPOINT",
+        "https://graph.microsoft.com",
+        "Microsoft Graph endpoint: graph.microsoft.us (US Gov), dod-graph.microsoft.us (DoD), "
+        "microsoftgraph.chinacloudapi.cn (China).",
+    ),
+    Setting(
+        "GRAPH_AUTHORITY_HOST",
+        "https://login.microsoftonline.com",
+        "Sign-in authority host: login.microsoftonline.us (US Gov/DoD), login.chinacloudapi.cn (China).",
+    ),
+    Setting(
+        "GRAPH_CA_BUNDLE",
+        "",
+        "PEM file of extra CA certificates to trust for Graph and sign-in (the local tenant simulator only).",
+        deployed=False,
+    ),
+    Setting("GRAPH_PAGE_SIZE", "100", "Items per delta page asked with Prefer: odata.maxpagesize."),
+    Setting("GRAPH_MAX_ATTEMPTS", "8", "Attempts per Graph request on 429/503/504 and transport errors."),
+    Setting("GRAPH_TIMEOUT_SECONDS", "60", "Timeout of one Graph request, in seconds."),
+    Setting("GRAPH_MAILBOX_CONCURRENCY", "4", "Concurrent Graph requests per mailbox (Outlook allows 4)."),
+    Setting(
+        "GRAPH_MAILBOX_REQUESTS_PER_10_MIN",
+        "10000",
+        "Graph requests per mailbox per 10 minutes (Outlook's per-app, per-mailbox limit).",
+    ),
+    Setting(
+        "BACKUP_STORAGE_BLOB_ENDPOINT",
+        "",
+        "Blob endpoint of the backup storage account (identity-based access), e.g. https://acct.blob.core.windows.net.",
+    ),
+    Setting(
+        "BACKUP_STORAGE_TABLE_ENDPOINT",
+        "",
+        "Table endpoint of the backup storage account (identity-based access).",
+    ),
+    Setting(
+        "BACKUP_STORAGE_CONNECTION_STRING",
+        "",
+        "Connection string for the backup storage (Azurite locally). Takes precedence over the endpoints.",
+        deployed=False,
+    ),
+    Setting("BACKUP_CONTAINER", "backup", "Blob container holding backed-up content (write-once)."),
+    Setting("BACKUP_TABLE_PREFIX", "m365bk", "Prefix of the Table Storage tables (delta state, catalog, runs)."),
+    Setting("BACKUP_SCHEDULE", "0 0 */4 * * *", "NCRONTAB schedule of the timer-triggered backup."),
+    Setting("BACKUP_BATCH_SIZE", "50", "Resources per sub-orchestration in the backup fan-out."),
+    Setting(
+        "VERIFY_SCHEDULE",
+        "0 0 5 * * 0",
+        "NCRONTAB schedule of the timer-triggered verification (content read back against its hashes).",
+    ),
+    Setting(
+        "RETENTION_POLICIES",
+        "",
+        "Restore points each workload keeps (GFS): 'default: all=30d, daily=30, weekly=12, monthly=12, yearly=7; "
+        "teams: all=90d'; empty: every point forever.",
+    ),
+    Setting("VERIFY_SAMPLE_PERCENT", "10", "Share of the stored blobs a scheduled verification reads back (1-100)."),
+    Setting(
+        "RETENTION_OVERRIDES",
+        "",
+        "Per-resource retention that replaces its workload's policy: '<workload>:<id> = <terms>' entries separated by "
+        "';' (e.g. 'exchange:<user id> = all=3650d'); empty: none.",
+    ),
+    Setting(
+        "PURGE_SCHEDULE",
+        "0 30 2 * * *",
+        "NCRONTAB schedule of the timer-triggered purge (marks what retention expires, sweeps what was marked "
+        "PURGE_GRACE_HOURS ago). Nothing is purged while RETENTION_POLICIES is empty.",
+    ),
+    Setting(
+        "PURGE_GRACE_HOURS",
+        "24",
+        "Hours between marking a restore point, version or blob for removal and removing it (0: the same run).",
+    ),
+    Setting(
+        "PURGE_CLIENT_ID",
+        "",
+        "Client id of the user-assigned managed identity the purge and erasure use for storage: the only identity "
+        "that may delete (empty: the backup's credential, as locally against Azurite).",
+    ),
+    Setting(
+        "IMMUTABILITY_DAYS",
+        "30",
+        "Days a restore point's content stays immutable after the point is taken (per-blob policies, extended as "
+        "newer points reference a blob); at least the container's immutabilityRetentionDays.",
+    ),
+    Setting(
+        "CONTENT_COMPRESSION",
+        "none",
+        "How content is compressed before it is stored: zstd or none. Content stored before a change stays readable.",
+    ),
+    Setting(
+        "CONTENT_ENCRYPTION",
+        "none",
+        "Client-side encryption of content (AES-256-GCM under data keys wrapped by the customer's key): keyvault "
+        "(CONTENT_KEY_URL), local (CONTENT_LOCAL_KEY_FILE, demo and tests) or none.",
+    ),
+    Setting(
+        "CONTENT_KEY_URL",
+        "",
+        "Key Vault key identifier (https://<vault>.vault.azure.net/keys/<name>) that wraps the data keys, for "
+        "CONTENT_ENCRYPTION=keyvault.",
+    ),
+    Setting(
+        "CONTENT_LOCAL_KEY_FILE",
+        ".local/content-key.json",
+        "The local key provider's key file (created on first use), for CONTENT_ENCRYPTION=local.",
+        deployed=False,
+    ),
+    Setting(
+        "BACKUP_WORKLOADS",
+        "",
+        "Comma-separated workloads to back up (exchange, onedrive, sharepoint, teams, chats, groups); empty: those on "
+        "by default (exchange).",
+    ),
+    Setting(
+        "BACKUP_INCLUDE_USERS",
+        "",
+        "Comma-separated user ids or UPNs to back up (mailbox and OneDrive); empty: every user.",
+    ),
+    Setting("BACKUP_EXCLUDE_USERS", "", "Comma-separated user ids or UPNs never to back up."),
+    Setting(
+        "BACKUP_INCLUDE_SITES",
+        "",
+        "Comma-separated SharePoint site URLs (a site and its subsites by URL prefix) to back up; empty: every site.",
+    ),
+    Setting("BACKUP_EXCLUDE_SITES", "", "Comma-separated SharePoint site URLs (prefixes) never to back up."),
+    Setting(
+        "BACKUP_EXCLUDE_LIBRARIES",
+        "",
+        "Comma-separated document library names to skip in every site (e.g. Preservation Hold Library).",
+    ),
+    Setting(
+        "BACKUP_ITEM_CONCURRENCY",
+        "4",
+        "Items fetched in parallel within one resource (bounded again by GRAPH_MAILBOX_CONCURRENCY).",
+    ),
+    Setting(
+        "BACKUP_LOCAL_CONCURRENCY",
+        "4",
+        "Resources backed up in parallel by the local CLI runner.",
+        deployed=False,
+    ),
+    Setting(
+        "BACKUP_CALENDAR_PAST_DAYS",
+        "3650",
+        "Days before today that the calendarView window of a calendar's backup reaches back.",
+        deployed=False,
+    ),
+    Setting(
+        "BACKUP_CALENDAR_FUTURE_DAYS",
+        "1825",
+        "Days after today that the calendarView window reaches ahead. The window moves (a new full round of the "
+        "calendar) once a tenth of it has gone by, or when either setting widens it.",
+        deployed=False,
+    ),
+    Setting(
+        "BACKUP_ARCHIVE_MAILBOXES",
+        "true",
+        "Back up each mailbox's in-place archive (Graph beta: settings/exchange, then the beta Mail API); false turns "
+        "it off.",
+        deployed=False,
+    ),
+    Setting(
+        "API_AUDIENCE",
+        "",
+        "Comma-separated audiences the restore API accepts in bearer tokens: its app registration's client id and "
+        "Application ID URI (api://...). Empty: every /api/v1 call is refused (401). Tokens must come from "
+        "GRAPH_TENANT_ID's issuer ({GRAPH_AUTHORITY_HOST}/{tenant}/v2.0), checked against that tenant's JWKS.",
+    ),
+    Setting(
+        "AZURE_CLIENT_ID",
+        "",
+        "Client id of the user-assigned managed identity used for storage (empty: the default credential chain).",
+    ),
+)
