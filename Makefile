@@ -56,6 +56,7 @@ bench: $(STAMP_PY) $(STAMP_NODE)
 	$(PY) -m bench.restore_api
 	$(PY) -m bench.restore_requests
 	$(PY) -m bench.coverage_backup
+	$(PY) -m bench.content_format
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) node_modules .demo .bench .pytest_cache .ruff_cache

@@ -6,6 +6,7 @@ import azure.functions as func
 
 from blueprints.api import bp as api_bp
 from blueprints.backup import bp as backup_bp
+from blueprints.purge import bp as purge_bp
 from blueprints.restore import bp as restore_bp
 from blueprints.verify import bp as verify_bp
 
@@ -14,3 +15,4 @@ app.register_functions(backup_bp)
 app.register_functions(restore_bp)
 app.register_functions(api_bp)
 app.register_functions(verify_bp)
+app.register_functions(purge_bp)

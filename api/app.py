@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from fastapi import FastAPI
 
-from api import problems, routes_admin, routes_catalog, routes_exports, routes_restores
+from api import problems, routes_admin, routes_catalog, routes_exports, routes_lifecycle, routes_restores
 from api.body_limit import BodyLimit
 from api.context import ApiContext
 from api.orchestrations import Orchestrations
@@ -39,7 +39,7 @@ def create_app(
     )
     app.state.context = context or ApiContext(services=services, orchestrations=orchestrations)
     problems.install(app)
-    for module in (routes_catalog, routes_restores, routes_exports, routes_admin):
+    for module in (routes_catalog, routes_restores, routes_exports, routes_admin, routes_lifecycle):
         app.include_router(module.router, prefix=PREFIX)
     app.add_middleware(BodyLimit)
     return app

@@ -222,6 +222,14 @@ def _kind(kind: Any) -> str:
     return f' <span class="small">{esc(kind)}</span>' if kind and kind != "user" else ""
 
 
+def _hold(hold: Any) -> str:
+    """A legal hold (core/lifecycle/holds.py) beside the resource, its reason in the tooltip."""
+    if not isinstance(hold, dict):
+        return ""
+    title = f"{hold.get('reason', '')} (by {hold.get('placed_by', '')} since {hold.get('placed_at', '')})"
+    return f' <span class="small" title="{esc(title)}">on legal hold</span>'
+
+
 def _resources(resources: list[dict[str, Any]], lookback: dict[str, Any]) -> str:
     window = int(lookback.get("runs") or 0)
     title = f'<h2>Resources <span class="small">· latest of the last {window} runs</span></h2>'
@@ -233,7 +241,8 @@ def _resources(resources: list[dict[str, Any]], lookback: dict[str, Any]) -> str
         good = r.get("last_good_run_id")
         rows.append(
             "<tr>"
-            f'<td class="key">{esc(r.get("resource"))}</td><td>{esc(r.get("workload"))}{_kind(r.get("kind"))}</td>'
+            f'<td class="key">{esc(r.get("resource"))}{_hold(r.get("hold"))}</td>'
+            f'<td>{esc(r.get("workload"))}{_kind(r.get("kind"))}</td>'
             f'<td data-value="{esc(r.get("status"))}">{_badge(r.get("status"))}</td>'
             + (_when(r.get("last_good_at"), f"run {good}") if good else _no_good(r.get("status"), window))
             + _num(r.get("items"), human_count(r.get("items")))

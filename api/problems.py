@@ -3,7 +3,7 @@ tree in core/errors.py in one place.
 
     AuthenticationError   401 (with WWW-Authenticate: Bearer)     InvalidRequestError   400
     PermissionDeniedError 403                                     NotFoundError         404
-    AlreadyRunningError   409                                     body too large        413
+    AlreadyRunningError   409     LegalHoldError 409              body too large        413
     request schema        422 (malformed JSON: 400)               StorageError/GraphError 502 (503 when throttled)
 """
 
@@ -25,6 +25,7 @@ from core.errors import (
     GraphError,
     GraphThrottled,
     InvalidRequestError,
+    LegalHoldError,
     NotFoundError,
     PermissionDeniedError,
     StorageError,
@@ -40,6 +41,7 @@ _STATUS: list[tuple[type[BaseException], HTTPStatus, str]] = [
     (NotFoundError, HTTPStatus.NOT_FOUND, "not-found"),
     (InvalidRequestError, HTTPStatus.BAD_REQUEST, "invalid-request"),
     (AlreadyRunningError, HTTPStatus.CONFLICT, "already-running"),
+    (LegalHoldError, HTTPStatus.CONFLICT, "legal-hold"),
     (GraphThrottled, HTTPStatus.SERVICE_UNAVAILABLE, "graph-throttled"),
     (GraphError, HTTPStatus.BAD_GATEWAY, "graph-error"),
     (StorageError, HTTPStatus.BAD_GATEWAY, "storage-error"),

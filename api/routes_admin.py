@@ -103,6 +103,14 @@ def verifications(
     return {"items": ctx.services().runs.verifications.latest(limit)}
 
 
+@router.get("/purges", summary="The latest purges, newest first (Backup.Admin)")
+def purges(request: Request, ctx: Ctx, who: Caller, limit: Annotated[int, Query(ge=1, le=100)] = 10) -> dict[str, Any]:
+    """Each purge applied retention (on PURGE_SCHEDULE, or `python -m core purge`): the points, versions and blobs
+    it removed, what it marked, what stays immutable for now, and the held resources it skipped."""
+    _admin(ctx, request, who, "purges.read")
+    return {"items": ctx.services().runs.purges.latest(limit)}
+
+
 @router.get("/dashboard/data", summary="The dashboard's figures as JSON (Backup.Admin)")
 def dashboard_json(request: Request, ctx: Ctx, who: Caller) -> dict:
     _admin(ctx, request, who, "dashboard")

@@ -17,6 +17,7 @@ from api.schemas import PROBLEM_RESPONSES, RUN_PATTERN, CategoryName, WorkloadNa
 from core.bootstrap import Services
 from core.browse import ItemQuery, list_tree, search_page
 from core.errors import InvalidRequestError, NotFoundError
+from core.lifecycle.holds import held_map
 from core.models import ResourceKey
 from core.quarantine_view import points_with_quarantine, quarantine_listing
 from core.storage.runs import USABLE
@@ -43,6 +44,7 @@ def resources(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> dict[str, Any]:
     by_resource = svc.runs.points_by_resource()  # one scan, not one query per resource
+    held = held_map(svc) if who.is_admin else {}  # one query; a hold's matter is the compliance team's business
     keys = [k for k in access.visible(who, by_resource) if workload is None or k.startswith(f"{workload}:")]
     rows = []
     for key in keys[:limit]:
@@ -60,6 +62,8 @@ def resources(
                 "last_good_at": good[-1]["finished_at"] if good else "",
             }
         )
+        if who.is_admin:
+            rows[-1]["hold"] = held.get(key)  # who placed it, when, why; None when not held
     return {"items": rows, "truncated": len(keys) > limit}
 
 

@@ -45,7 +45,7 @@ def _scope(request: RestoreRequest) -> dict[str, Any]:
 
 
 def _destination(request: RestoreRequest) -> str:
-    where = request.destination if request.destination == "original" else f"new-folder {request.new_folder_name()}"
+    where = request.destination if request.destination != "new-folder" else f"new-folder {request.new_folder_name()}"
     if request.target_owner:
         where += f" in {request.key.workload}:{request.target_owner}"
     return where

@@ -41,7 +41,9 @@ class RestoreBody(Strict):
     folder: Annotated[StrictStr, Field(min_length=1, max_length=1024)] | None = None
     whole: StrictBool = False
     category: CategoryName | None = Field(None, description=f"what kind of item (default: the first): {CATEGORY_HELP}")
-    destination: Literal["original", "new-folder"] = "original"
+    destination: Literal["original", "new-folder", "into-archive"] = Field(
+        "original", description="'into-archive': archived messages into the in-place archive itself"
+    )
     destination_name: Annotated[StrictStr, Field(min_length=1, max_length=200)] | None = Field(
         None, description="name of the new folder (default 'Restored <time> UTC')"
     )

@@ -19,10 +19,12 @@ def storage_blobs(connection_string: str, container: str) -> tuple[int, int]:
     counted."""
     from azure.storage.blob import ContainerClient
 
+    from core.storage.content_store import CONTENT_PREFIXES
+
     client = ContainerClient.from_connection_string(connection_string, container)
     try:
         count = size = 0
-        for blob in client.list_blobs(name_starts_with="sha256/"):
+        for blob in (b for prefix in CONTENT_PREFIXES for b in client.list_blobs(name_starts_with=prefix)):
             count += 1
             size += blob.size
         return count, size

@@ -3,6 +3,7 @@ Shared by the backup and restore orchestrators; replay-safe (no I/O, no clock)."
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Generator, Sequence
 from typing import Any
 
@@ -36,3 +37,18 @@ def settle(context: df.DurableOrchestrationContext, tasks: Sequence[Any]) -> Gen
         except Exception as error:
             settled.append((False, error_text(error)))
     return settled
+
+
+_RUNNING = {"Running", "Pending", "ContinuedAsNew"}
+
+
+async def start_unless_running(client: df.DurableOrchestrationClient, orchestrator: str, instance: str,
+                               what: str) -> bool:  # fmt: skip
+    """A scheduled singleton (the verification, the purge): start `orchestrator` as `instance` unless the last one
+    is still going (then say so and skip). True when started."""
+    status = await client.get_status(instance)
+    if status and status.runtime_status and status.runtime_status.value in _RUNNING:
+        logging.getLogger(__name__).warning("%s %r is still running: scheduled %s skipped", what, instance, what)
+        return False
+    await client.start_new(orchestrator, instance, {"trigger": "schedule"})
+    return True

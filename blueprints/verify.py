@@ -19,7 +19,7 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
-from blueprints.fan_in import error_text, settle
+from blueprints.fan_in import error_text, settle, start_unless_running
 from blueprints.services import provider
 from core import verify as use_cases
 from core.planning import new_run_id, plan_batches
@@ -33,7 +33,6 @@ ORCHESTRATOR = "verify_orchestrator"
 BATCH_ORCHESTRATOR = "verify_batch"
 RESOURCE_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=5_000, max_number_of_attempts=3)
 FINISH_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=10_000, max_number_of_attempts=5)
-_RUNNING = {"Running", "Pending", "ContinuedAsNew"}
 
 
 @bp.timer_trigger(arg_name="timer", schedule="%VERIFY_SCHEDULE%", run_on_startup=False, use_monitor=True)
@@ -41,11 +40,7 @@ _RUNNING = {"Running", "Pending", "ContinuedAsNew"}
 @bp.durable_client_input(client_name="client")
 async def verify_timer(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
     """Start a scheduled verification unless the last one is still going."""
-    status = await client.get_status(VERIFY_INSTANCE)
-    if status and status.runtime_status and status.runtime_status.value in _RUNNING:
-        log.warning("verification %r is still running: scheduled verification skipped", VERIFY_INSTANCE)
-        return
-    await client.start_new(ORCHESTRATOR, VERIFY_INSTANCE, {"trigger": "schedule"})
+    await start_unless_running(client, ORCHESTRATOR, VERIFY_INSTANCE, "verification")
 
 
 @bp.orchestration_trigger(context_name="context", input_type=dict)

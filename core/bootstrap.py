@@ -19,11 +19,14 @@ from dataclasses import dataclass, field
 from core.config import Settings, load_settings
 from core.graph.auth import TokenProvider
 from core.graph.client import GraphClient
+from core.keys.from_settings import content_format
+from core.lifecycle.dedup_protection import ProtectingContentStore
 from core.storage.audit_log import AuditLog
 from core.storage.catalog import Catalog
 from core.storage.content_store import BlobContentStore
 from core.storage.delta_state import DeltaStateStore
-from core.storage.immutability import ImmutabilityPolicies, NoImmutability
+from core.storage.erasures import ErasureLog
+from core.storage.immutability import ImmutabilityPolicies, NoImmutability, immutability_for
 from core.storage.journal import Journal
 from core.storage.legal_holds import LegalHolds
 from core.storage.quarantine import QuarantineStore
@@ -44,6 +47,7 @@ class Services:
     audit: AuditLog
     quarantine: QuarantineStore
     holds: LegalHolds | None = None  # legal holds (core/storage/legal_holds.py), in the runs table
+    erasures: ErasureLog | None = None  # erasure records and pending marks (core/storage/erasures.py)
     immutability: ImmutabilityPolicies = field(default_factory=NoImmutability)
 
     def close(self) -> None:
@@ -52,14 +56,15 @@ class Services:
 
 def build_services(settings: Settings) -> Services:
     container = container_client(settings)
-    content = BlobContentStore(container)
+    content = BlobContentStore(container, content_format(settings, container))  # compression, encryption
     content.ensure_container()
+    immutability = immutability_for(settings, container)  # the backup identity's: it sets policies, never deletes
     journal = Journal(container)  # the catalog, runs, points and audit, kept write-once beside the content
     tables = table_clients(settings)
     return Services(
         settings=settings,
         graph=GraphClient(settings, TokenProvider(settings)),
-        content=content,
+        content=ProtectingContentStore(content, immutability, settings.immutability_days),  # dedup keeps old blobs
         delta_state=DeltaStateStore(tables["deltastate"]),
         catalog=Catalog(tables["catalog"], journal),
         runs=RunStore(tables["runs"], tables["restorepoints"], journal),
@@ -67,6 +72,8 @@ def build_services(settings: Settings) -> Services:
         audit=AuditLog(tables["audit"], journal),
         quarantine=QuarantineStore(tables["quarantine"]),
         holds=LegalHolds(tables["runs"], journal),
+        erasures=ErasureLog(tables["runs"], journal),
+        immutability=immutability,
     )
 
 

@@ -22,6 +22,11 @@ from core.exports.contacts_export import export_contacts_vcf
 from core.exports.downloads import open_download, open_zip
 from core.exports.events_export import export_events_ics
 from core.exports.mail_export import export_mail_zip
+from core.keys.keys_cli import add_keys_parser, keys_command
+from core.lifecycle.erasure_cli import add_erasure_parsers, erase_command, erasures_command
+from core.lifecycle.holds_cli import add_hold_parser, hold_command
+from core.lifecycle.protection_cli import add_protect_parser, protect_command
+from core.lifecycle.purge_cli import add_purge_parsers, purge_command, purges_command
 from core.progress import Progress
 from core.quarantine_view import points_with_quarantine
 from core.rebuild_catalog import add_rebuild_parser, rebuild_command
@@ -154,6 +159,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_verify_parsers(sub, _resource)  # read the content back against its hashes
     add_rebuild_parser(sub)  # the tables again from the journal
     add_retention_parser(sub, _resource)  # the retention dry run
+    add_purge_parsers(sub, _resource)  # retention applied: purge, purges
+    add_hold_parser(sub, _resource)  # legal holds: place, release, list
+    add_protect_parser(sub, _resource)  # immutability renewed for what retained points need
+    add_keys_parser(sub)  # the content keys: status, rotate
+    add_erasure_parsers(sub)  # erasure of one person's data: plan, confirmation, records
     return parser
 
 
@@ -291,6 +301,9 @@ def _points(services: Services, args: argparse.Namespace) -> int:
     kind = next((p["kind"] for p in reversed(points) if p.get("kind")), "")
     if kind:
         lines.insert(0, f"{args.resource} ({kind})")  # e.g. a shared mailbox
+    hold = services.holds.get(args.resource) if services.holds is not None else None
+    if hold:  # nothing removes a held resource's points (core/lifecycle/holds.py)
+        lines.append(f"on legal hold since {hold['placed_at']} by {hold['placed_by']}: {hold['reason']}")
     notes = points[-1].get("notes") if points else []
     lines += [f"note: {n}" for n in notes or ()]  # what the latest backup said (a link kept, a kind not read)
     held = points[-1]["quarantined"] if points else []
@@ -336,7 +349,14 @@ COMMANDS = {
     "verify": verify_command,
     "rebuild-catalog": rebuild_command,
     "retention": retention_command,
+    "purge": purge_command,
+    "purges": purges_command,
     "verifications": verifications_command,
+    "hold": hold_command,
+    "protect": protect_command,
+    "keys": keys_command,
+    "erase": erase_command,
+    "erasures": erasures_command,
 }
 
 

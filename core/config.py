@@ -59,6 +59,7 @@ class Settings:
     purge_grace_hours: int = 24
     purge_client_id: str = ""
     immutability_days: int = 30
+    immutability_locked: bool = False
     content_compression: str = "none"
     content_encryption: str = "none"
     content_key_url: str = ""
@@ -174,6 +175,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         purge_grace_hours=_int(env, "PURGE_GRACE_HOURS", minimum=0),
         purge_client_id=_get(env, "PURGE_CLIENT_ID"),
         immutability_days=_int(env, "IMMUTABILITY_DAYS"),
+        immutability_locked=_bool(env, "IMMUTABILITY_LOCKED"),
         content_compression=_choice(env, "CONTENT_COMPRESSION", ("none", "zstd")),
         content_encryption=_choice(env, "CONTENT_ENCRYPTION", ("none", "local", "keyvault")),
         content_key_url=_url(env, "CONTENT_KEY_URL"),
@@ -200,6 +202,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if not workloads:
         raise ConfigError("BACKUP_WORKLOADS names no workload")
     _retention_policies(settings.retention_policies)  # a bad policy is a settings error, named now
+    _retention_overrides(settings.retention_overrides)
     if settings.content_encryption == "keyvault" and not settings.content_key_url:
         raise ConfigError("setting CONTENT_KEY_URL is required when CONTENT_ENCRYPTION is keyvault")
     if settings.verify_sample_percent > 100:
@@ -211,6 +214,12 @@ def _retention_policies(text: str) -> None:
     from core.retention import parse_policies
 
     parse_policies(text)
+
+
+def _retention_overrides(text: str) -> None:
+    from core.retention import parse_overrides
+
+    parse_overrides(text)
 
 
 def _default_workloads() -> tuple[str, ...]:

@@ -97,7 +97,7 @@ SETTINGS: tuple[Setting, ...] = (
         "PURGE_SCHEDULE",
         "0 30 2 * * *",
         "NCRONTAB schedule of the timer-triggered purge (marks what retention expires, sweeps what was marked "
-        "PURGE_GRACE_HOURS ago). Nothing is purged while RETENTION_POLICIES is empty.",
+        "PURGE_GRACE_HOURS ago). Nothing is purged while RETENTION_POLICIES and RETENTION_OVERRIDES are empty.",
     ),
     Setting(
         "PURGE_GRACE_HOURS",
@@ -114,7 +114,14 @@ SETTINGS: tuple[Setting, ...] = (
         "IMMUTABILITY_DAYS",
         "30",
         "Days a restore point's content stays immutable after the point is taken (per-blob policies, extended as "
-        "newer points reference a blob); at least the container's immutabilityRetentionDays.",
+        "newer points reference a blob); at least the container's immutabilityRetentionDays (the Bicep sets both "
+        "from that one parameter).",
+    ),
+    Setting(
+        "IMMUTABILITY_LOCKED",
+        "false",
+        "Set the per-blob immutability policies the app extends Locked (irreversible: never shortened, by anyone) "
+        "rather than Unlocked; the Bicep sets it with lockImmutabilityPolicy. A Locked policy stays Locked either way.",
     ),
     Setting(
         "CONTENT_COMPRESSION",

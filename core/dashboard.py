@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from azure.data.tables import TableClient
 from azure.storage.blob import ContainerClient
 
+from core.storage.content_store import CONTENT_PREFIXES
 from core.storage.restore_jobs import COUNTS as RESTORE_COUNTS
 from core.storage.restore_jobs import JOB
 from core.storage.runs import USABLE
@@ -70,8 +71,10 @@ def dashboard_data(
     window = recent[-lookback:] if lookback > 0 else []
     held = quarantine_summary(tables["quarantine"], scan_limit, quarantine_rows)
     resources = _resources(tables["restorepoints"], window[0]["run_id"]) if window else []
+    holds = services.holds.all() if services.holds is not None else {}  # legal holds: one query
     for row in resources:
         row["quarantined"] = held["by_resource"].get(row["resource"], 0)
+        row["hold"] = holds.get(row["resource"])
     return {
         "generated_at": datetime.now(UTC).isoformat(),
         "runs": [_run_row(run) for run in charted],
@@ -182,7 +185,7 @@ def storage_usage(container: ContainerClient, catalog: TableClient, scan_limit: 
     `versions` counts the catalog rows read, folder versions (size 0) included."""
     blobs = stored = 0
     blobs_complete = True
-    for blob in container.list_blobs(name_starts_with="sha256/", results_per_page=5000):
+    for blob in (b for p in CONTENT_PREFIXES for b in container.list_blobs(name_starts_with=p, results_per_page=5000)):
         if blobs >= scan_limit:
             blobs_complete = False
             break

@@ -16,15 +16,18 @@ decisions, to a failed item in a run report). Nothing outside core/ defines its 
     │   │                           never sent again blindly; the caller finds out whether it happened
     │   └── MalformedResponse       a page or body that does not follow the Graph schema
     ├── StorageError                Azure Storage refused or failed an operation
-    │   └── ContentIntegrityError   stored content does not hash to its address
+    │   ├── ContentIntegrityError   stored content does not hash to its address, or fails authentication (AES-GCM)
+    │   └── ContentKeyError         a content key cannot be had: wrong key, a KEK version gone, access refused
     ├── NotFoundError               an unknown run, resource, item, folder or restore job was asked for
     ├── InvalidRequestError         a request (restore, listing) that cannot be carried out as asked
     ├── AlreadyRunningError         a backup run is already pending or running (one at a time)
+    ├── LegalHoldError              a resource on legal hold would be removed (an erasure is refused)
     ├── AuthenticationError         no valid Entra ID bearer token: missing, malformed, badly signed, expired (401)
     └── PermissionDeniedError       a valid caller whose roles or ownership do not allow the request (403)
 
 HTTP mapping (api/problems.py): NotFoundError 404, InvalidRequestError 400 (422 for schema violations),
-AlreadyRunningError 409, AuthenticationError 401, PermissionDeniedError 403, StorageError and GraphError 502/503.
+AlreadyRunningError and LegalHoldError 409, AuthenticationError 401, PermissionDeniedError 403, StorageError and
+GraphError 502/503.
 """
 
 from __future__ import annotations
@@ -109,6 +112,11 @@ class ContentIntegrityError(StorageError):
     pass
 
 
+class ContentKeyError(StorageError):
+    """A data or naming key cannot be unwrapped (wrong key-encryption key, a version removed, Key Vault refused or
+    the key is gone): the message names the key id and the KEK version."""
+
+
 class NotFoundError(BackupError):
     pass
 
@@ -119,6 +127,10 @@ class InvalidRequestError(BackupError):
 
 class AlreadyRunningError(BackupError):
     pass
+
+
+class LegalHoldError(BackupError):
+    """Removal refused: a resource it would reach is on legal hold (core/lifecycle/holds.py)."""
 
 
 class AuthenticationError(BackupError):

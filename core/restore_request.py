@@ -13,7 +13,7 @@ from core.models import ResourceKey
 if TYPE_CHECKING:
     from core.workloads.base import Category
 
-DESTINATIONS = ("original", "new-folder")
+DESTINATIONS = ("original", "new-folder", "into-archive")  # the last: categories with the option 'into_archive'
 CONFLICT_POLICIES = ("skip", "keep-both", "replace", "fail")  # mail: skip, keep-both; files: all four
 _FIELDS = {
     "resource", "run_id", "at", "item_ids", "folder", "whole", "destination", "target_owner", "conflict", "category",
@@ -60,7 +60,7 @@ class RestoreRequest:
     item_ids: tuple[str, ...] = ()  # scope: these items ...
     folder: str | None = None  # ... or everything in this folder path and below ...
     whole: bool = False  # ... or the whole resource
-    destination: str = "original"  # 'original' folders, or a new 'Restored <time>' folder
+    destination: str = "original"  # 'original' folders, a new 'Restored <time>' folder, or 'into-archive'
     target_owner: str | None = None  # restore into another user's mailbox (default: the same)
     conflict: str = "skip"  # 'skip' what is already there, 'keep-both', ...: the category's conflicts
     category: str | None = None  # which of the workload's categories (core/workloads/registry.py; None: its first)
@@ -101,6 +101,8 @@ class RestoreRequest:
             raise InvalidRequestError("'notify_attendees' must be true or false")
         if self.notify_attendees and "notify_attendees" not in self.kind.options:
             raise InvalidRequestError(f"notify_attendees applies only to {_takers('notify_attendees')}")
+        if self.destination == "into-archive" and "into_archive" not in self.kind.options:
+            raise InvalidRequestError(f"destination 'into-archive' applies only to {_takers('into_archive')}")
 
     def _settle_category(self, workload: str) -> None:
         """The category named (or the workload's default) checked against the registry, and stored by its name."""

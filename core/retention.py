@@ -7,9 +7,9 @@ that did not complete (failed, interrupted) holds nothing a restore can use and 
 
 `RETENTION_POLICIES` names the policy of each workload: `default: all=30d, daily=30, weekly=12, monthly=12,
 yearly=7; teams: all=90d` (a workload not named takes `default`; empty: keep every point forever, the default).
+`RETENTION_OVERRIDES` replaces the policy of single resources (`parse_overrides`, `policy_of_resource`).
 `python -m core retention` is the dry run: per resource, the points kept and why, the points that would expire and
-the versions no kept point reaches. Nothing is removed by it (the purge that acts on it is the lifecycle issue's
-next step)."""
+the versions no kept point reaches. Nothing is removed by it; the purge (core/lifecycle/purge.py) acts on it."""
 
 from __future__ import annotations
 
@@ -74,6 +74,32 @@ def parse_policies(text: str) -> dict[str, Policy]:
 def policy_for(policies: dict[str, Policy], workload: str) -> Policy | None:
     """The workload's policy, else the default one; None: keep every point."""
     return policies.get(workload) or policies.get("default")
+
+
+def parse_overrides(text: str) -> dict[str, Policy]:
+    """RETENTION_OVERRIDES, `<workload>:<id> = <terms>; ...` -> {resource key: Policy} (ConfigError naming a bad
+    part): one resource's policy replacing its workload's, e.g. `exchange:<user id> = all=3650d`."""
+    from core.workloads.registry import workload_names  # the registry imports every workload: only when needed
+
+    overrides: dict[str, Policy] = {}
+    for part in (p.strip() for p in text.split(";")):
+        if not part:
+            continue
+        resource, equals, terms = (s.strip() for s in part.partition("="))
+        workload, colon, key = resource.partition(":")
+        if not equals or not colon or not key.strip() or not terms:
+            raise ConfigError(f"retention override {part!r} must read '<workload>:<id> = <terms>'")
+        if workload.strip() not in workload_names():
+            raise ConfigError(f"retention override {part!r} names unknown workload {workload.strip()!r}")
+        overrides[f"{workload.strip()}:{key.strip()}"] = parse_policy(terms)
+    return overrides
+
+
+def policy_of_resource(policies: dict[str, Policy], overrides: dict[str, Policy], resource: str) -> Policy | None:
+    """The resource's own override, else its workload's policy, else the default one; None: keep every point."""
+    if resource in overrides:
+        return overrides[resource]
+    return policy_for(policies, resource.partition(":")[0])
 
 
 def _bucket(tier: str, when: datetime) -> tuple[int, ...]:

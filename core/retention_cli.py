@@ -1,46 +1,32 @@
 """`python -m core retention [--resource R ...]`: the retention dry run. Per resource, the restore points its
 policy (core/retention.py, RETENTION_POLICIES) keeps and why, the ones that would expire, and the versions no kept
 point reaches with their bytes: what a purge would remove from the catalog (a blob goes only once no kept version
-of any resource references it, and its immutability has run out). Changes nothing."""
+of any resource references it, and its immutability has run out). Changes nothing; the same plan as
+`purge --dry-run`, which also counts the blobs."""
 
 from __future__ import annotations
 
 import argparse
 import json
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from core.errors import NotFoundError
-from core.planning import run_time
-from core.retention import Point, keep, parse_policies, policy_for
-from core.storage.runs import USABLE
-from core.workloads import registry
+from core.lifecycle.purge_plan import Policies, plan_resource
 
 if TYPE_CHECKING:
     from core.bootstrap import Services
 
 
 def dry_run(services: Services, resources: list[str] | None = None) -> list[dict[str, Any]]:
-    policies = parse_policies(services.settings.retention_policies)
+    """Per resource, its plan's row (core/lifecycle/purge_plan.py): the very plan `purge` marks from."""
     points_of = services.runs.points_by_resource()
     unknown = [r for r in resources or () if r not in points_of]
     if unknown:
         raise NotFoundError(f"no backup of {', '.join(unknown)}")
-    report = []
-    for resource in resources or sorted(points_of):
-        policy = policy_for(policies, registry.workload_of(resource).name)
-        points = [Point(p["run_id"], run_time(p["run_id"]), p["status"] in USABLE) for p in points_of[resource]]
-        kept = keep(points, policy)
-        expiring = [p.run_id for p in points if p.run_id not in kept]
-        row: dict[str, Any] = {"resource": resource, "policy": policy.describe() if policy else "keep every point"}
-        row.update(kept=kept, expiring=expiring, versions=0, bytes=0)
-        if expiring:  # only then can a version lose every point that reaches it
-            retained = sorted(kept)
-            for version in services.catalog.all_versions(resource):
-                if not any(version.live_at(run) for run in retained):
-                    row["versions"] += 1
-                    row["bytes"] += version.size
-        report.append(row)
-    return report
+    now, policies = datetime.now(UTC), Policies.of(services)
+    return [plan_resource(services, resource, now, policies, points_of[resource]).row()
+            for resource in resources or sorted(points_of)]  # fmt: skip
 
 
 def add_retention_parser(sub: Any, resource_type: Any) -> None:

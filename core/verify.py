@@ -74,17 +74,13 @@ def sampled(sha256: str, fraction: float, seed: str) -> bool:
 
 def _referenced(resource: str, versions: Iterable[ItemVersion]) -> tuple[int, dict[str, ItemVersion]]:
     """(versions walked, blob address -> the first version that needs it)."""
-    refs_of: dict[str, Callable[[ItemVersion], tuple[str, ...]]] = {
-        c.name: c.content_refs for c in registry.workload_of(resource).categories
-    }
+    refs = registry.content_refs(resource)
     needed: dict[str, ItemVersion] = {}
     count = 0
     for version in versions:
         count += 1
-        refs = refs_of[version.category](version) if version.category in refs_of else (version.content_hash,)
-        for sha in refs:
-            if sha:
-                needed.setdefault(sha, version)
+        for sha in refs(version):
+            needed.setdefault(sha, version)
     return count, needed
 
 

@@ -142,15 +142,16 @@ def _flatten(groups: list) -> list[dict]:
 
 def default_functions() -> tuple[dict[str, Handle], dict[str, Callable[[Any], Any]]]:
     """The orchestrators (replay handles) and activities (user functions) registered on blueprints.backup,
-    blueprints.restore and blueprints.verify. A name registered twice is an error (the Functions host would refuse
-    it too)."""
+    blueprints.restore, blueprints.verify and blueprints.purge. A name registered twice is an error (the Functions
+    host would refuse it too)."""
     from blueprints.backup import bp as backup_bp
+    from blueprints.purge import bp as purge_bp
     from blueprints.restore import bp as restore_bp
     from blueprints.verify import bp as verify_bp
 
     orchestrators: dict[str, Handle] = {}
     activities: dict[str, Callable[[Any], Any]] = {}
-    for bp in (backup_bp, restore_bp, verify_bp):
+    for bp in (backup_bp, restore_bp, verify_bp, purge_bp):
         for builder in bp._function_builders:
             function = builder._function
             name = function.get_function_name()

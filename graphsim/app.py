@@ -27,6 +27,8 @@ from graphsim.mail.attachment_routes import mail_attachment_routes
 from graphsim.mail.control_routes import mail_control_routes
 from graphsim.mail.routes import mail_routes
 from graphsim.mail.settings_routes import mailbox_settings_routes
+from graphsim.mailbox_import.control_routes import mailbox_import_control_routes
+from graphsim.mailbox_import.routes import mailbox_import_routes
 from graphsim.pim.calendar_routes import calendar_routes
 from graphsim.pim.contact_routes import contact_routes
 from graphsim.pim.control_routes import pim_control_routes
@@ -52,6 +54,7 @@ def create_app(sim: Simulator) -> Starlette:
     routes += [*chats_control_routes(), *chat_routes()]  # Teams chats (graphsim/chats/)
     routes += [*group_control_routes(), *group_routes()]  # group conversations, membership (graphsim/groups/)
     routes += [*archive_control_routes(), *archive_routes()]  # in-place archives, beta (graphsim/archive/)
+    routes += [*mailbox_import_control_routes(), *mailbox_import_routes()]  # import/export (graphsim/mailbox_import/)
     app = Starlette(routes=routes)
     app.state.sim = sim
 

@@ -18,6 +18,8 @@ DRIVE_KINDS = ("drives", "sites", "drive_item", "children", "permissions", "driv
 PIM_KINDS = ("contact_folders", "contacts", "contacts_delta", "photo", "calendars", "events", "events_delta",
              "instances", "attachments", "attachment_value", "attachment_session", "attachment_upload", "pim_create",
              "pim_update", "pim_delete")  # fmt: skip
+MAILBOX_API_KINDS = ("mailbox_folders", "mailbox_items", "mailbox_export", "mailbox_import_session", "mailbox_import",
+                     "mailbox_import_with_authorization")  # fmt: skip  # graphsim/mailbox_import/
 FAULT_KINDS = ("throttle", "mailbox", "corrupt_message", "delta_page", "drop_download", "fail_upload_fragment",
                "reset_response", "not_found")  # fmt: skip
 LINK_STYLES = ("query", "function")
@@ -215,7 +217,7 @@ class Stats:
     def to_json(self, in_flight: dict[str, int]) -> dict[str, Any]:
         return {
             "total": self.total,
-            "by_kind": {k: self.by_kind.get(k, 0) for k in KINDS + DRIVE_KINDS + PIM_KINDS},
+            "by_kind": {k: self.by_kind.get(k, 0) for k in KINDS + DRIVE_KINDS + PIM_KINDS + MAILBOX_API_KINDS},
             "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
             "answered_429": self.by_status.get(429, 0),
             "answered_503": self.by_status.get(503, 0),

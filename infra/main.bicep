@@ -92,6 +92,23 @@ param verifySchedule string = '0 0 5 * * 0'
 @description('RETENTION_POLICIES: restore points each workload keeps, e.g. "default: all=30d, daily=30, weekly=12, monthly=12, yearly=7"; empty keeps every point.')
 param retentionPolicies string = ''
 
+@description('RETENTION_OVERRIDES: per-resource retention replacing its workload\'s policy, e.g. "exchange:<user id> = all=3650d"; empty: none.')
+param retentionOverrides string = ''
+
+@description('PURGE_SCHEDULE: NCRONTAB schedule (six fields, UTC) of the timer-triggered purge.')
+param purgeSchedule string = '0 30 2 * * *'
+
+@minValue(0)
+@description('PURGE_GRACE_HOURS: hours between marking a point, version or blob for removal and removing it.')
+param purgeGraceHours int = 24
+
+@allowed([
+  'zstd'
+  'none'
+])
+@description('CONTENT_COMPRESSION: zstd compresses content before it is encrypted and stored (content stored before stays readable).')
+param contentCompression string = 'zstd'
+
 @minValue(1)
 @maxValue(100)
 @description('VERIFY_SAMPLE_PERCENT: share of the stored blobs each scheduled verification reads back.')
@@ -125,7 +142,7 @@ param apiAudience string = ''
 // ---------------------------------------------------------------- backup storage (WORM)
 @minValue(1)
 @maxValue(146000)
-@description('Days every backed-up blob version stays immutable (time-based retention, version-level WORM).')
+@description('IMMUTABILITY_DAYS and the container\'s default retention: days every blob stays immutable after it is written, and after every restore point that references it (per-blob policies, extended by the app). One parameter for both, so the app\'s window is never longer than the default that covers a new blob.')
 param immutabilityRetentionDays int = 30
 
 @description('Lock the immutability policy. IRREVERSIBLE: deploy unlocked first, verify, then redeploy with true (docs/deploy.md).')
@@ -206,6 +223,7 @@ var tags = {
 var serviceName = 'api'
 var names = {
   identity: 'id-${resourceToken}'
+  purgeIdentity: 'id-purge-${resourceToken}'
   runtimeStorage: 'strt${resourceToken}'
   backupStorage: 'stbk${resourceToken}'
   keyVault: 'kv-${resourceToken}'
@@ -224,6 +242,16 @@ module identity 'modules/identity.bicep' = {
     location: location
     tags: tags
     name: names.identity
+  }
+}
+
+// The purge's own identity (PURGE_CLIENT_ID): the only one granted delete (roles.bicep).
+module purgeIdentity 'modules/identity.bicep' = {
+  name: 'purge-identity'
+  params: {
+    location: location
+    tags: tags
+    name: names.purgeIdentity
   }
 }
 
@@ -282,10 +310,13 @@ module roles 'modules/roles.bicep' = {
   name: 'roles'
   params: {
     principalId: identity.outputs.principalId
+    purgePrincipalId: purgeIdentity.outputs.principalId
     runtimeStorageName: runtimeStorage.outputs.name
     backupStorageName: backupStorage.outputs.name
     backupContainerName: backupContainerName
+    backupTablePrefix: backupTablePrefix
     keyVaultName: keyVault.outputs.name
+    contentKeyName: keyVault.outputs.contentKeyName
     applicationInsightsName: monitoring.outputs.applicationInsightsName
   }
 }
@@ -376,6 +407,8 @@ module functionApp 'modules/function-app.bicep' = {
     name: names.functionApp
     identityId: identity.outputs.id
     identityClientId: identity.outputs.clientId
+    purgeIdentityId: purgeIdentity.outputs.id
+    purgeIdentityClientId: purgeIdentity.outputs.clientId
     runtimeBlobEndpoint: runtimeStorage.outputs.blobEndpoint
     runtimeQueueEndpoint: runtimeStorage.outputs.queueEndpoint
     runtimeTableEndpoint: runtimeStorage.outputs.tableEndpoint
@@ -406,6 +439,13 @@ module functionApp 'modules/function-app.bicep' = {
     verifySchedule: verifySchedule
     verifySamplePercent: verifySamplePercent
     retentionPolicies: retentionPolicies
+    retentionOverrides: retentionOverrides
+    purgeSchedule: purgeSchedule
+    purgeGraceHours: purgeGraceHours
+    immutabilityRetentionDays: immutabilityRetentionDays
+    lockImmutabilityPolicy: lockImmutabilityPolicy
+    contentCompression: contentCompression
+    contentKeyUri: keyVault.outputs.contentKeyUri
     backupWorkloads: backupWorkloads
     backupItemConcurrency: backupItemConcurrency
     apiAudience: apiAudience
@@ -430,6 +470,8 @@ output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
 output FUNCTION_APP_URL string = 'https://${functionApp.outputs.defaultHostName}'
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
 output AZURE_MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
+output PURGE_CLIENT_ID string = purgeIdentity.outputs.clientId
+output CONTENT_KEY_URL string = keyVault.outputs.contentKeyUri
 output BACKUP_STORAGE_ACCOUNT_NAME string = backupStorage.outputs.name
 output RUNTIME_STORAGE_ACCOUNT_NAME string = runtimeStorage.outputs.name
 output BACKUP_STORAGE_BLOB_ENDPOINT string = backupStorage.outputs.blobEndpoint

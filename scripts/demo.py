@@ -94,6 +94,10 @@ def main() -> int:
             "BACKUP_BATCH_SIZE": "2",
             "BACKUP_WORKLOADS": "exchange,onedrive,sharepoint,teams,groups,chats",
             "API_AUDIENCE": API_AUDIENCE,
+            # content compressed, then encrypted under data keys wrapped by a local key file (Key Vault in Azure)
+            "CONTENT_COMPRESSION": "zstd",
+            "CONTENT_ENCRYPTION": "local",
+            "CONTENT_LOCAL_KEY_FILE": str(STATE / "content-key.json"),
         }
         try:
             report = run(sim, env)
@@ -138,6 +142,7 @@ def run(sim: SimulatorProcess, env: dict[str, str]) -> list[str]:
     check(first["items"] == total + contacts + events + files + sum(more.values()),
           f"every message, contact, event and file captured, and {also}")  # fmt: skip
     requests_full = control.stats()["total"]
+    content_line = stored_content(env, first["bytes"])
 
     step("Changing the tenant: mail added, edited, moved, deleted; files deleted, edited, renamed")
     alice = users[0]["id"]
@@ -244,9 +249,29 @@ def run(sim: SimulatorProcess, env: dict[str, str]) -> list[str]:
         f"restores: 1 deleted message and 1 deleted file (byte-identical), {folder['restored']} messages of "
         f"Inbox/Projects to {bob[:8]}…",
         api_line,
+        content_line,
         *coverage,
         f"runs recorded: {len(runs)}",
     ]
+
+
+def stored_content(env: dict[str, str], logical: int) -> str:
+    """How the full backup's content is stored: its format, and the container's content blobs against the bytes
+    the backup wrote (after dedup, before compression)."""
+    from core.bootstrap import build_services
+    from core.storage.content_store import CONTENT_PREFIXES, KEYED
+
+    services = build_services(load_settings(env))
+    try:
+        container = services.content._container
+        blobs = [b for prefix in CONTENT_PREFIXES for b in container.list_blobs(name_starts_with=prefix)]
+        stored = sum(b.size for b in blobs)
+        check(blobs != [] and all(b.name.startswith(KEYED) for b in blobs),
+              f"every one of the {len(blobs)} content blobs is encrypted, under a keyed name")  # fmt: skip
+        return (f"content: {services.content.format.describe()}, stored/logical {stored / max(logical, 1):.2f} "
+                f"({stored:,} bytes stored for {logical:,})")  # fmt: skip
+    finally:
+        services.close()
 
 
 def restore_over_http(

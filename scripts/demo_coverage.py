@@ -2,7 +2,7 @@
 through the CLI as of that backup, into a new container, and checked against its original as the simulated Graph
 reports it: a shared mailbox's message, a To Do task, a SharePoint list item, a Teams thread, a group's post
 (into its owner's mailbox: nobody notified), a chat message, and a message of an in-place archive (into the primary
-mailbox: Graph takes no message creates in an archive). Each step prints what it checked; the returned
+mailbox, then into the archive itself through the mailbox import API). Each step prints what it checked; the returned
 lines go into the demo's report."""
 
 from __future__ import annotations
@@ -106,7 +106,28 @@ def _archived(sim: SimulatorProcess, cli: Cli, check: Check, step: Step, first_r
     where = f"/Restored from archive{message['folder_path']}"
     check(done["restored"] == 1 and landed == [(where, message["internetMessageId"], message["subject"], False)],
           f"it is back, in the primary mailbox's {where!r}, the same message, not a draft")  # fmt: skip
-    return f"in-place archive: 1 message (from an auxiliary archive) restored into the primary's {where!r}"
+    step("The same message restored into the archive itself (its export stream, kept by the backup, imported "
+         "through the mailbox import API), then once more")  # fmt: skip
+    into = cli("restore", f"exchange:{alice}", "--run", first_run, "--category", "archive", "--item", message["id"],
+               "--destination", "into-archive")  # fmt: skip
+    again = cli("restore", f"exchange:{alice}", "--run", first_run, "--category", "archive", "--item", message["id"],
+                "--destination", "into-archive")  # fmt: skip
+    with closing(ArchiveControl(sim.base_url, sim.ca_file)) as archives:
+        back = [
+            (m["folder_path"], m["mailbox_id"], m["subject"], m["isDraft"], m["isRead"], m["sha256"])
+            for m in archives.state(alice)["messages"]
+            if m["internetMessageId"] == message["internetMessageId"]
+        ]
+    same = (message["folder_path"], archive["auxiliary_id"], message["subject"], False, message["isRead"],
+            message["sha256"])  # fmt: skip
+    check(into["restored"] == 1 and into["items"][0]["into"] == "archive" and back == [same],
+          f"it is back in the archive's {message['folder_path']!r} (the auxiliary archive, after the import's 409): "
+          "the same MIME, read state, not a draft")  # fmt: skip
+    check(again["restored"] == 0 and again["skipped"] == 1, "a second restore into the archive finds it: not twice")
+    return (
+        f"in-place archive: 1 message (from an auxiliary archive) restored into the primary's {where!r}, and "
+        f"into the archive itself ({message['folder_path']!r}, once)"
+    )
 
 
 def _shared_mailbox(sim: SimulatorProcess, cli: Cli, check: Check, step: Step, first_run: str,

@@ -39,6 +39,12 @@ permissions=("User.Read.All" "Mail.ReadWrite" "Contacts.ReadWrite" "Calendars.Re
 # Tasks.ReadWrite.All: Microsoft To Do of every mailbox user (backup reads lists, task delta, checklists, linked
 # resources, attachments; restore creates them: no mailbox-scoped To Do permission exists for apps).
 permissions+=("Tasks.ReadWrite.All")
+# In-place archives (on by default): the mailbox import/export API (beta) keeps each archived message's export stream
+# and restores into the archive itself: MailboxFolder.Read.All (its folders), MailboxItem.Read.All (a folder's items),
+# MailboxItem.ImportExport.All (createImportSession takes nothing less; it covers exportItems too). ARCHIVE_IMPORT=0
+# leaves them out: archived messages are then backed up as MIME only and restored into the primary mailbox.
+[[ "${ARCHIVE_IMPORT:-1}" == "1" ]] && permissions+=("MailboxFolder.Read.All" "MailboxItem.Read.All"
+  "MailboxItem.ImportExport.All")
 [[ "${WITH_FILES:-0}" == "1" ]] && permissions+=("Files.ReadWrite.All" "Sites.ReadWrite.All")
 # Sites.Manage.All: a SharePoint list restore that makes a list or a column (list items need only Sites.ReadWrite.All;
 # "Create columnDefinition" takes no lesser permission). Leave it out if lists are only restored in place.

@@ -80,6 +80,8 @@ def _error_details(response: httpx.Response) -> tuple[str, str]:
     try:
         body = response.json()
         error = body.get("error", {}) if isinstance(body, dict) else {}
+        if not error and isinstance(body, dict) and isinstance(body.get("Message"), str):
+            return "", body["Message"]  # Outlook's own answers (an import URL's 409) carry a bare "Message"
         if isinstance(error, dict):
             return str(error.get("code", "")), str(error.get("message", ""))
         return str(error), str(body.get("error_description", ""))

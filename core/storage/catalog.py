@@ -205,6 +205,29 @@ class Catalog:
         for entity in self._query("*", "PartitionKey eq @pk", parameters={"pk": keys.escape(resource)}):
             yield ItemVersion.from_entity(entity)
 
+    def every_version(self) -> Iterator[tuple[str, ItemVersion]]:
+        """(resource, version) for every version of every resource, in one scan of the table (counted under '*'):
+        what the purge and erasure ask before deleting a blob (content is deduplicated tenant-wide)."""
+        for entity in self._query("*", "PartitionKey ne ''", results_per_page=1000):
+            yield keys.unescape(entity["PartitionKey"]), ItemVersion.from_entity(entity)
+
+    def delete_versions(self, resource: str, versions: Iterable[ItemVersion]) -> int:
+        """Remove these versions of `resource` (the purge, an erasure): each batch is journaled as deletes first,
+        so rebuild-catalog never brings one back; a version already gone is no error. Returns the rows sent."""
+        pk, sent = keys.escape(resource), 0
+        row_keys = sorted({keys.join(v.category, v.item_id, v.first_seen_run) for v in versions})
+        for start in range(0, len(row_keys), _TRANSACTION_LIMIT):
+            chunk = [{"PartitionKey": pk, "RowKey": rk} for rk in row_keys[start : start + _TRANSACTION_LIMIT]]
+            if self._journal is not None:
+                self._journal.record(JOURNAL_TABLE, [("delete", entity) for entity in chunk])
+            try:
+                self._table.submit_transaction([(TransactionOperation.DELETE, e) for e in chunk], **REPLAY_SAFE)
+            except HttpResponseError:  # a row of the batch is gone already (a purge that was stopped): one by one
+                for entity in chunk:
+                    self._table.delete_entity(entity["PartitionKey"], entity["RowKey"])
+            sent += len(chunk)
+        return sent
+
     def writer(self, resource: str) -> CatalogWriter:
         return CatalogWriter(self._table, resource, self._journal)
 

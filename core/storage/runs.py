@@ -18,6 +18,9 @@ from core.errors import InvalidRequestError, NotFoundError, StorageError
 from core.planning import new_run_id
 from core.storage import table_keys as keys
 from core.storage.journal import Journal
+from core.storage.purge_log import PurgeLog
+from core.storage.purge_marks import PurgeMarks
+from core.storage.sweep_lock import SweepLock, wait_for_sweep
 from core.storage.tables import REPLAY_SAFE
 from core.storage.verifications import VerificationLog
 
@@ -46,6 +49,8 @@ class RunStore:
         self._points = points
         self._journal = journal  # runs and points are journaled too (core/storage/journal.py)
         self.verifications = VerificationLog(runs, journal)  # content verifications, in their own partition
+        self.purges = PurgeLog(runs, journal)  # purge reports (core/lifecycle/purge.py), their own partition
+        self.purge_marks = PurgeMarks(runs)  # what a purge will remove after its grace period
 
     def _keep(self, table: str, mode: str, entity: dict[str, Any]) -> None:
         if self._journal is not None:
@@ -61,6 +66,11 @@ class RunStore:
             entity.update(owner_host=owner.host, owner_pid=owner.pid, heartbeat_at=entity["started_at"])
         self._keep(RUNS_TABLE, "merge", entity)
         self._runs.upsert_entity(entity, mode=UpdateMode.MERGE, **REPLAY_SAFE)
+        wait_for_sweep(self._runs)  # after the row: a blob sweep sees it, or this sees its lock (sweep_lock.py)
+
+    def sweep_lock(self, owner: str) -> SweepLock:
+        """The blob-sweep lock (core/storage/sweep_lock.py), a row of the runs table."""
+        return SweepLock(self._runs, owner)
 
     def heartbeat(self, run_id: str) -> None:
         entity = {"PartitionKey": _RUNS_PK, "RowKey": run_id, "heartbeat_at": _now()}
@@ -176,6 +186,15 @@ class RunStore:
         for entity in self._points.query_entities("RowKey ne ''", select=columns):
             grouped.setdefault(entity["resource"], []).append(_point_dict(entity))
         return {key: sorted(found, key=lambda p: p["run_id"]) for key, found in sorted(grouped.items())}
+
+    def delete_points(self, resource: str, run_ids: list[str]) -> int:
+        """Remove restore points of `resource` (the purge, an erasure), each journaled as a delete first so
+        rebuild-catalog never brings it back; a point already gone is no error. Returns the points sent."""
+        for run_id in sorted(set(run_ids)):
+            entity = {"PartitionKey": keys.escape(resource), "RowKey": run_id}
+            self._keep(POINTS_TABLE, "delete", entity)
+            self._points.delete_entity(entity["PartitionKey"], run_id)
+        return len(set(run_ids))
 
     def resources(self) -> list[str]:
         """Every resource that has at least one restore point."""

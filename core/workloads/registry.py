@@ -11,6 +11,9 @@ is one package under core/workloads/ and one line in WORKLOADS.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from core.errors import InvalidRequestError
 from core.models import ResourceKey
 from core.workloads.base import Category, Workload, WorkloadHandler
@@ -19,6 +22,9 @@ from core.workloads.exchange.workload import EXCHANGE
 from core.workloads.files.workloads import ONEDRIVE, SHAREPOINT
 from core.workloads.groups.workload import GROUPS
 from core.workloads.teams.workload import TEAMS
+
+if TYPE_CHECKING:
+    from core.storage.catalog import ItemVersion
 
 WORKLOADS: dict[str, Workload] = {w.name: w for w in (EXCHANGE, ONEDRIVE, SHAREPOINT, TEAMS, CHATS, GROUPS)}
 
@@ -41,6 +47,19 @@ def workload_of(resource: str) -> Workload:
     except ValueError as exc:
         raise InvalidRequestError(str(exc)) from None
     return workload(key.workload)
+
+
+def content_refs(resource: str) -> Callable[[ItemVersion], tuple[str, ...]]:
+    """What names the blobs one version of `resource` references: its category's `content_refs` (a message's MIME,
+    an event's attachments, ...), a version's own content hash for a category the workload does not declare; empty
+    hashes dropped. Verification, protection, purge and erasure all walk content through it."""
+    refs = {c.name: c.content_refs for c in workload_of(resource).categories}
+
+    def of(version: ItemVersion) -> tuple[str, ...]:
+        found = refs[version.category](version) if version.category in refs else (version.content_hash,)
+        return tuple(sha for sha in found if sha)
+
+    return of
 
 
 def category_for(resource: str, name: str | None = None) -> Category:

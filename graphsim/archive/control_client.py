@@ -34,3 +34,7 @@ class ArchiveControl(ControlHttp):
 
     def delete_message(self, user: str, message_id: str) -> None:
         self._call("DELETE", f"{self._base(user)}/messages/{quote(message_id, safe='')}")
+
+    def fail_export(self, user: str, message_id: str, fail: bool = True) -> None:
+        """Make an archived message's mailbox export answer an error (graphsim/mailbox_import/), or stop it."""
+        self._call("POST", f"{self._base(user)}/export-failures", {"message": message_id, "fail": fail})

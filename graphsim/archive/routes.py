@@ -12,7 +12,8 @@ routes' own handlers (graphsim/mail/routes.py) run on the archive's store; what 
 - well-known folder names are not supported in archive mailboxes (the guide: reference folders by id): a request
   naming one answers 400 ErrorInvalidRequest (the simulator's choice of shape; the guide documents none);
 - the guide documents listing messages, creating folders and syncing message changes, not creating messages: a
-  message POST into an archive is refused with 400 ErrorInvalidRequest (the simulator's reading of the guide);
+  message POST into an archive is refused with 400 ErrorInvalidRequest (the simulator's reading of the guide); the
+  documented way in is the mailbox import API (graphsim/mailbox_import/), whose imports these reads then show;
 - an id that is not an archive's answers 404 ErrorInvalidUser here, and the v1.0 routes never find an archive id
   (the v1.0 mail API "does not support accessing in-place archive mailboxes")."""
 

@@ -32,6 +32,10 @@ class Archive:
     main: User  # stand-in user: id = the main archive's MBX id, mailbox = its store
     auxiliary: User | None = None  # stand-in of the auxiliary archive, if the archive has expanded
     expanded: set[str] = field(default_factory=set)  # ids of the main archive's folders whose content is auxiliary
+    # the mailbox import/export surface's state (graphsim/mailbox_import/): messages whose export fails (by Mail API
+    # id, set through the control API) and the open import sessions (token -> (MBX id of the store, expiry epoch))
+    export_failures: set[str] = field(default_factory=set)
+    import_sessions: dict[str, tuple[str, float]] = field(default_factory=dict)
 
     def store_of(self, mbx: str) -> User | None:
         for store in (self.main, self.auxiliary):

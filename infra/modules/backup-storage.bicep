@@ -6,6 +6,9 @@
 // account enforces it with version-level immutability (WORM):
 // - account-level version-level immutability support (can only be enabled when the account is created),
 //   with a default time-based retention policy that every blob version inherits from its creation;
+// - per-blob policies on top, set and extended by the app (backup identity, roles.bicep) so that a blob an old
+//   and a new restore point share (deduplicated content) stays immutable for the NEW point's window too
+//   (core/lifecycle/protection.py); immutabilityRetentionDays is also that window (IMMUTABILITY_DAYS);
 // - the backup container has version-level immutability enabled;
 // - the policy is Unlocked by default (the retention can still be shortened or the policy disabled while
 //   testing); set lockImmutabilityPolicy=true on a LATER deployment to lock it. ARM only creates the policy

@@ -29,6 +29,15 @@ param identityId string
 @description('Client id of the user-assigned identity.')
 param identityClientId string
 
+@description('Resource id of the purge\'s user-assigned identity (the only one that may delete).')
+param purgeIdentityId string
+
+@description('Client id of the purge\'s user-assigned identity (PURGE_CLIENT_ID).')
+param purgeIdentityClientId string
+
+@description('Versionless URI of the Key Vault key that wraps content data keys (CONTENT_KEY_URL).')
+param contentKeyUri string
+
 @description('Runtime storage blob endpoint (https://<account>.blob.<suffix>/).')
 param runtimeBlobEndpoint string
 
@@ -95,6 +104,12 @@ param backupBatchSize int
 param verifySchedule string
 param verifySamplePercent int
 param retentionPolicies string
+param retentionOverrides string
+param purgeSchedule string
+param purgeGraceHours int
+param immutabilityRetentionDays int
+param lockImmutabilityPolicy bool
+param contentCompression string
 param backupWorkloads string
 param backupItemConcurrency int
 param apiAudience string
@@ -138,6 +153,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
     type: 'UserAssigned'
     userAssignedIdentities: {
       '${identityId}': {}
+      '${purgeIdentityId}': {}
     }
   }
   properties: {
@@ -257,6 +273,45 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'RETENTION_POLICIES'
           value: retentionPolicies
+        }
+        {
+          name: 'RETENTION_OVERRIDES'
+          value: retentionOverrides
+        }
+        {
+          name: 'PURGE_SCHEDULE'
+          value: purgeSchedule
+        }
+        {
+          name: 'PURGE_GRACE_HOURS'
+          value: string(purgeGraceHours)
+        }
+        {
+          name: 'PURGE_CLIENT_ID'
+          value: purgeIdentityClientId
+        }
+        {
+          // the window after each point: the container's default retention, from the same parameter
+          name: 'IMMUTABILITY_DAYS'
+          value: string(immutabilityRetentionDays)
+        }
+        {
+          // locked with the container's default: the per-blob policies the app extends are locked too
+          name: 'IMMUTABILITY_LOCKED'
+          value: lockImmutabilityPolicy ? 'true' : 'false'
+        }
+        {
+          name: 'CONTENT_COMPRESSION'
+          value: contentCompression
+        }
+        {
+          // deployed content is always encrypted client-side under the customer's key (key-vault.bicep)
+          name: 'CONTENT_ENCRYPTION'
+          value: 'keyvault'
+        }
+        {
+          name: 'CONTENT_KEY_URL'
+          value: contentKeyUri
         }
         {
           name: 'BACKUP_WORKLOADS'

@@ -1,5 +1,6 @@
-// The user-assigned managed identity the Function App runs as. Every data-plane grant (roles.bicep) goes to
-// this identity; it gets no management-plane role.
+// A user-assigned managed identity of the Function App. main.bicep makes two: the backup identity (storage,
+// Key Vault, telemetry: AZURE_CLIENT_ID) and the purge identity (PURGE_CLIENT_ID), the only one that may
+// delete backed-up data. Their data-plane grants are in roles.bicep; neither gets a management-plane role.
 
 @description('Azure region.')
 param location string

@@ -16,8 +16,10 @@ ROOT = Path(__file__).resolve().parents[2]
 ACTIVITIES = ("start_run", "discover_resources", "backup_resource", "finish_run")
 ACTIVITIES += ("plan_restore", "restore_part", "finish_restore")
 ACTIVITIES += ("verify_plan", "verify_resource", "verify_finish")
+ACTIVITIES += ("purge_plan", "purge_resource", "purge_blobs", "purge_erasures", "purge_finish")
 ORCHESTRATORS = ("backup_orchestrator", "backup_batch", "restore_orchestrator", "restore_batch")
 ORCHESTRATORS += ("verify_orchestrator", "verify_batch")
+ORCHESTRATORS += ("purge_orchestrator", "purge_batch")
 HTTP = ("backup_start", "backup_status", "restore_api")
 
 
@@ -32,7 +34,8 @@ def bindings(functions: dict, name: str) -> dict[str, dict]:
 
 
 def test_exactly_the_expected_functions(functions):
-    assert sorted(functions) == sorted(("backup_timer", "verify_timer", *HTTP, *ORCHESTRATORS, *ACTIVITIES))
+    timers = ("backup_timer", "verify_timer", "purge_timer")
+    assert sorted(functions) == sorted((*timers, *HTTP, *ORCHESTRATORS, *ACTIVITIES))
     assert {f["json"]["scriptFile"] for f in functions.values()} == {"function_app.py"}
 
 
@@ -53,6 +56,15 @@ def test_verification_timer(functions):
     assert found["timerTrigger"]["schedule"] == "%VERIFY_SCHEDULE%"
     assert found["timerTrigger"]["runOnStartup"] is False
     retry = functions["verify_timer"]["function"].get_settings_dict("retry_policy")  # as the backup timer's
+    assert retry["strategy"] == "exponential_backoff" and retry["max_retry_count"] == "3"
+
+
+def test_purge_timer(functions):
+    found = bindings(functions, "purge_timer")
+    assert set(found) == {"timerTrigger", "durableClient"}
+    assert found["timerTrigger"]["schedule"] == "%PURGE_SCHEDULE%"
+    assert found["timerTrigger"]["runOnStartup"] is False
+    retry = functions["purge_timer"]["function"].get_settings_dict("retry_policy")  # as the backup timer's
     assert retry["strategy"] == "exponential_backoff" and retry["max_retry_count"] == "3"
 
 
@@ -97,7 +109,7 @@ def test_app_imports_and_indexes_with_no_settings():
     code = "from function_app import app; print(len(app.get_functions()))"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == str(2 + len(HTTP) + len(ORCHESTRATORS) + len(ACTIVITIES))  # two timers
+    assert done.stdout.strip() == str(3 + len(HTTP) + len(ORCHESTRATORS) + len(ACTIVITIES))  # three timers
 
 
 def test_host_json():

@@ -59,7 +59,7 @@ def only(template: dict[str, Any], type_: str) -> dict[str, Any]:
 
 
 def accessor(expr: Any) -> str:
-    """`a.b.c` / `a::b::c` expressions flattened to a dotted string (other values: repr)."""
+    """`a.b.c` / `a::b::c` / `a[i].b` expressions flattened to a dotted string (other values: repr)."""
     if isinstance(expr, str):
         return expr
     if isinstance(expr, dict) and "operator" in expr:
@@ -67,6 +67,9 @@ def accessor(expr: Any) -> str:
         if op["type"] in ("property_accessor", "nested_resource_accessor"):
             operands = op["operands"]
             return f"{accessor(operands['operand_1'])}.{accessor(operands['operand_2'])}"
+        if op["type"] == "index_accessor":  # a loop's `items[i]`
+            operands = op["operands"]
+            return f"{accessor(operands['operand_1'])}[{accessor(operands['operand_2'])}]"
     return repr(expr)
 
 

@@ -55,6 +55,10 @@ PARAMETER_OF = {
     "VERIFY_SCHEDULE": "verifySchedule",
     "VERIFY_SAMPLE_PERCENT": "verifySamplePercent",
     "RETENTION_POLICIES": "retentionPolicies",
+    "RETENTION_OVERRIDES": "retentionOverrides",
+    "PURGE_SCHEDULE": "purgeSchedule",
+    "PURGE_GRACE_HOURS": "purgeGraceHours",
+    "IMMUTABILITY_DAYS": "immutabilityRetentionDays",
     "BACKUP_WORKLOADS": "backupWorkloads",
     "BACKUP_ITEM_CONCURRENCY": "backupItemConcurrency",
     "BACKUP_INCLUDE_USERS": "backupIncludeUsers",
@@ -118,6 +122,52 @@ def test_storage_identity_and_backup_endpoints() -> None:
     assert accessor(fa["identityClientId"]) == "identity.outputs.clientId"
     assert accessor(fa[settings["BACKUP_STORAGE_BLOB_ENDPOINT"]]) == "backupStorage.outputs.blobEndpoint"
     assert accessor(fa[settings["BACKUP_STORAGE_TABLE_ENDPOINT"]]) == "backupStorage.outputs.tableEndpoint"
+
+
+def test_the_purge_runs_under_its_own_identity_assigned_to_the_app() -> None:
+    settings = _app_settings()
+    fa = module_params(parse("main.bicep"), "functionApp")
+    assert settings["PURGE_CLIENT_ID"] == "purgeIdentityClientId"
+    assert accessor(fa["purgeIdentityClientId"]) == "purgeIdentity.outputs.clientId"
+    assert accessor(fa["purgeIdentityId"]) == "purgeIdentity.outputs.id"
+    assert accessor(fa["identityClientId"]) != accessor(fa["purgeIdentityClientId"])
+    site = only(parse(FUNCTION_APP), "Microsoft.Web/sites")
+    assert set(site["identity"]["userAssignedIdentities"]) == {"'${identityId}'", "'${purgeIdentityId}'"}
+    # the host, Key Vault references and every other storage client stay on the backup identity
+    assert settings["AzureWebJobsStorage__clientId"] == settings["AZURE_CLIENT_ID"] == "identityClientId"
+    assert site["properties"]["keyVaultReferenceIdentity"] == "identityId"
+
+
+def test_immutability_days_and_the_containers_default_are_one_parameter() -> None:
+    """IMMUTABILITY_DAYS (the window after each point) equals the container's default retention, so it is at
+    least that default (the setting's contract) and no new blob is protected for less than the window."""
+    settings = _app_settings()
+    assert function(settings["IMMUTABILITY_DAYS"], "string")["value_to_convert"] == "immutabilityRetentionDays"
+    main = parse("main.bicep")
+    assert module_params(main, "functionApp")["immutabilityRetentionDays"] == "immutabilityRetentionDays"
+    assert module_params(main, "backupStorage")["immutabilityRetentionDays"] == "immutabilityRetentionDays"
+    # extensions are locked exactly when the container's default is
+    assert conditional(settings["IMMUTABILITY_LOCKED"]) == ("lockImmutabilityPolicy", "true", "false")
+    assert module_params(main, "functionApp")["lockImmutabilityPolicy"] == "lockImmutabilityPolicy"
+    worm = only(parse("modules/backup-storage.bicep"), "Microsoft.Storage/storageAccounts")["properties"]
+    assert worm["immutableStorageWithVersioning"]["immutabilityPolicy"]["immutabilityPeriodSinceCreationInDays"] == (
+        "immutabilityRetentionDays"
+    )
+
+
+def test_content_is_compressed_and_encrypted_under_the_vaults_key() -> None:
+    settings = _app_settings()
+    assert settings["CONTENT_ENCRYPTION"] == "keyvault"
+    assert settings["CONTENT_COMPRESSION"] == "contentCompression"
+    assert settings["CONTENT_KEY_URL"] == "contentKeyUri"
+    main = parse("main.bicep")
+    fa = module_params(main, "functionApp")
+    assert accessor(fa["contentKeyUri"]) == "keyVault.outputs.contentKeyUri"
+    assert fa["contentCompression"] == "contentCompression"
+    assert main["parameters"]["contentCompression"]["default"] == "zstd"
+    outputs = parse("modules/key-vault.bicep")["outputs"]
+    # versionless (not keyUriWithVersion): the app wraps with the newest version after each rotation
+    assert accessor(outputs["contentKeyUri"]["value"]) == "contentKey.properties.keyUri"
 
 
 def test_graph_credential_is_a_key_vault_reference_chosen_by_a_parameter() -> None:

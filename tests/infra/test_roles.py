@@ -1,10 +1,14 @@
-"""The app's identity gets exactly the data roles it needs, each on its scope, named guid(scope, principal, role)."""
+"""Each identity gets exactly the data roles it needs, each on its scope, named guid(scope, principal, role); the
+backup identity cannot delete anything, the purge identity is the only one that may, and neither can both change an
+immutability policy and delete (issue 14)."""
 
 from __future__ import annotations
 
-from tests.infra.bicep import accessor, config, function, module_params, parse, resources
+from core.storage.tables import TABLES
+from tests.infra.bicep import accessor, config, function, module_params, module_path, parse, resources
 
 ROLE_ASSIGNMENT = "Microsoft.Authorization/roleAssignments"
+ROLE_DEFINITION = "Microsoft.Authorization/roleDefinitions"
 
 # Built-in role definition ids (identical in every Azure cloud).
 STORAGE_BLOB_DATA_OWNER = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
@@ -12,6 +16,7 @@ STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 STORAGE_QUEUE_DATA_CONTRIBUTOR = "974c5e8b-45b9-4653-ba55-5f855dd0fb88"
 STORAGE_TABLE_DATA_CONTRIBUTOR = "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3"
 KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
+KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
 MONITORING_METRICS_PUBLISHER = "3913510d-42f4-4e42-8a64-420c390055eb"
 KEY_VAULT_CERTIFICATES_OFFICER = "a4417e6f-fecd-4de8-b567-7b0420556985"
 KEY_VAULT_SECRETS_OFFICER = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
@@ -27,23 +32,37 @@ MANAGEMENT_PLANE = {
     "00482a5a-887f-4fb3-b363-3b7fe8e74483": "Key Vault Administrator",
     "de139f84-1756-47ae-9be6-808fbbe84772": "Website Contributor",
 }
+# Built-in roles that may delete backed-up data (blobs or table rows): never the backup identity's.
+DELETING_BUILT_INS = {STORAGE_BLOB_DATA_OWNER, STORAGE_BLOB_DATA_CONTRIBUTOR, STORAGE_TABLE_DATA_CONTRIBUTOR}
 
-# (scope, role id) for every assignment of the Function App's identity.
-EXPECTED_APP_ROLES = {
-    ("runtimeStorage", STORAGE_BLOB_DATA_OWNER),
-    ("runtimeStorage", STORAGE_QUEUE_DATA_CONTRIBUTOR),
-    ("runtimeStorage", STORAGE_TABLE_DATA_CONTRIBUTOR),
-    ("backupStorage.blobService.container", STORAGE_BLOB_DATA_CONTRIBUTOR),
-    ("backupStorage", STORAGE_TABLE_DATA_CONTRIBUTOR),
-    ("vault", KEY_VAULT_SECRETS_USER),
-    ("applicationInsights", MONITORING_METRICS_PUBLISHER),
+BLOBS = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs"
+ENTITIES = "Microsoft.Storage/storageAccounts/tableServices/tables/entities"
+SET_POLICY = f"{BLOBS}/immutableStorage/runAsSuperUser/action"  # set AND delete an immutability policy
+
+# (principal, scope, role) for every assignment of the Function App's identities ("custom:<symbol>": a role
+# defined in roles.bicep).
+EXPECTED_ROLES = {
+    ("principalId", "runtimeStorage", STORAGE_BLOB_DATA_OWNER),
+    ("principalId", "runtimeStorage", STORAGE_QUEUE_DATA_CONTRIBUTOR),
+    ("principalId", "runtimeStorage", STORAGE_TABLE_DATA_CONTRIBUTOR),
+    ("principalId", "backupStorage.blobService.container", "custom:contentWriterRole"),
+    ("principalId", "backupStorage", "custom:stateWriterRole"),
+    ("principalId", "vault", KEY_VAULT_SECRETS_USER),
+    ("principalId", "vault.contentKey", KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER),
+    ("principalId", "applicationInsights", MONITORING_METRICS_PUBLISHER),
+    ("purgePrincipalId", "backupStorage.blobService.container", "custom:contentRemoverRole"),
+    ("purgePrincipalId", "backupStorage", "custom:stateWriterRole"),
+    ("purgePrincipalId", "purgeTables[i]", STORAGE_TABLE_DATA_CONTRIBUTOR),
 }
 
 
 def _role_id(template: dict, expr) -> str:
-    """Resolve `roles.x` / a variable name to the GUID it holds."""
+    """Resolve `roles.x` / a variable name to the GUID it holds; `someRole.name` of a role defined in the template
+    to 'custom:someRole'."""
     name = accessor(expr)
     variables = template["variables"]
+    if name.endswith(".name") and name[: -len(".name")] in resources(template, ROLE_DEFINITION):
+        return f"custom:{name[: -len('.name')]}"
     if "." in name:
         var, key = name.split(".", 1)
         return variables[var]["value"][key]
@@ -62,11 +81,88 @@ def _assignments(path: str) -> list[tuple[str, str, dict]]:
     return found
 
 
-def test_app_identity_has_exactly_the_expected_data_roles() -> None:
-    found = _assignments("modules/roles.bicep")
-    pairs = [(scope, role) for scope, role, _ in found]
-    assert len(pairs) == len(set(pairs)), "duplicate role assignment"
-    assert set(pairs) == EXPECTED_APP_ROLES
+def _custom_roles() -> dict[str, dict]:
+    """Symbol -> the one permission block of each custom role defined in roles.bicep."""
+    found = {}
+    for name, declaration in resources(parse("modules/roles.bicep"), ROLE_DEFINITION).items():
+        props = config(declaration)["properties"]
+        assert props["type"] == "CustomRole" and len(props["permissions"]) == 1
+        assert [accessor(s) for s in props["assignableScopes"]] != []
+        found[name] = props["permissions"][0]
+    return found
+
+
+def _data_actions(permission: dict) -> set[str]:
+    """The role's data actions with `${blobData}` / `${tableData}` spelled out."""
+    spelled = {"${blobData}": BLOBS, "${tableData}": "Microsoft.Storage/storageAccounts/tableServices/tables"}
+    out = set()
+    for action in permission["dataActions"]:
+        for var, value in spelled.items():
+            action = action.replace(var, value)
+        out.add(action)
+    return out
+
+
+def test_identities_have_exactly_the_expected_data_roles() -> None:
+    found = [
+        (body["properties"]["principalId"], scope, role) for scope, role, body in _assignments("modules/roles.bicep")
+    ]
+    assert len(found) == len(set(found)), "duplicate role assignment"
+    assert set(found) == EXPECTED_ROLES
+
+
+def test_the_backup_identity_cannot_delete_anything_of_the_backup() -> None:
+    custom = _custom_roles()
+    for _, role, body in _assignments("modules/roles.bicep"):
+        if body["properties"]["principalId"] != "principalId" or not role.startswith("custom:"):
+            continue
+        actions = _data_actions(custom[role.removeprefix("custom:")]) | set(
+            custom[role.removeprefix("custom:")]["actions"]
+        )
+        assert not [a for a in actions if "delete" in a.lower() or "*" in a], (role, actions)
+    backup_built_ins = {
+        (scope, role)
+        for scope, role, body in _assignments("modules/roles.bicep")
+        if body["properties"]["principalId"] == "principalId" and not role.startswith("custom:")
+    }
+    assert not {(s, r) for s, r in backup_built_ins if s.startswith("backupStorage") and r in DELETING_BUILT_INS}
+    writer = _data_actions(custom["contentWriterRole"])
+    assert writer == {f"{BLOBS}/read", f"{BLOBS}/write", f"{BLOBS}/add/action", SET_POLICY}
+    state = _data_actions(custom["stateWriterRole"])
+    assert state == {f"{ENTITIES}/read", f"{ENTITIES}/write", f"{ENTITIES}/add/action", f"{ENTITIES}/update/action"}
+    assert "Microsoft.Storage/storageAccounts/tableServices/tables/delete" not in custom["stateWriterRole"]["actions"]
+
+
+def test_only_the_purge_identity_deletes_and_it_cannot_touch_a_policy() -> None:
+    remover = _data_actions(_custom_roles()["contentRemoverRole"])
+    assert {f"{BLOBS}/delete", f"{BLOBS}/deleteBlobVersion/action"} <= remover
+    assert SET_POLICY not in remover and not [a for a in remover if "*" in a or "runAsSuperUser" in a]
+    template = parse("modules/roles.bicep")
+    tables = template["variables"]["purgeDeleteTables"]["value"]
+    assert set(tables) <= set(TABLES) and "audit" not in tables and "restorejobs" not in tables
+    assert set(tables) == {"catalog", "restorepoints", "runs", "deltastate", "quarantine"}
+    loop = template["resources"]["purgeTables"]["config"]
+    assert loop["loop_type"]["detail"] == {"item_name": "suffix", "array_name": "purgeDeleteTables"}
+    assert loop["config"]["name"] == "${backupTablePrefix}${suffix}"
+    assert accessor(loop["config"]["parent"]) == "backupStorage.tableService"
+
+
+RESOURCE_GROUP_ID = {"function": {"type": "resource_group", "property_name": "id",
+                                    "parameters": {"resource_group_name": None, "subscription_id": None}}}  # fmt: skip
+
+
+def test_custom_roles_are_assignable_in_this_resource_group_only_with_unique_names() -> None:
+    seen = set()
+    for declaration in resources(parse("modules/roles.bicep"), ROLE_DEFINITION).values():
+        body = config(declaration)
+        args = function(body["name"], "guid")
+        assert args["base_string"] == RESOURCE_GROUP_ID and args["extra_string_1"] not in seen
+        seen.add(args["extra_string_1"])
+        # a role name is unique in the tenant: each resource group's roles carry its hash
+        assert body["properties"]["roleName"].endswith(" ${uniqueString(resourceGroup().id)}")
+        assert body["properties"]["assignableScopes"] == [RESOURCE_GROUP_ID]
+        assert body["properties"]["permissions"][0]["notActions"] == []
+    assert len(seen) == 3
 
 
 def test_app_identity_has_no_management_plane_role() -> None:
@@ -80,10 +176,10 @@ def test_assignments_are_named_guid_of_scope_principal_role() -> None:
         for scope, role, body in _assignments(path):
             args = function(body["name"], "guid")
             assert accessor(args["base_string"]) == f"{scope}.id", (path, scope)
-            assert args["extra_string_1"] == "principalId"
+            assert args["extra_string_1"] in ("principalId", "purgePrincipalId")
             assert args["extra_string_1"] in template["parameters"]
             assert _role_id(template, args["extra_string_2"]) == role
-            assert body["properties"]["principalId"] == "principalId"
+            assert body["properties"]["principalId"] == args["extra_string_1"]
 
 
 def test_app_assignments_target_the_service_principal_of_the_identity() -> None:
@@ -91,6 +187,12 @@ def test_app_assignments_target_the_service_principal_of_the_identity() -> None:
         assert body["properties"]["principalType"] == "ServicePrincipal"
     main = parse("main.bicep")
     assert accessor(module_params(main, "roles")["principalId"]) == "identity.outputs.principalId"
+    assert accessor(module_params(main, "roles")["purgePrincipalId"]) == "purgeIdentity.outputs.principalId"
+    assert module_path(main, "purgeIdentity") == module_path(main, "identity") == "modules/identity.bicep"
+    assert (
+        config(main["modules"]["purgeIdentity"])["params"]["name"]
+        != config(main["modules"]["identity"])["params"]["name"]
+    )
 
 
 def test_role_scopes_are_the_deployed_resources() -> None:

@@ -127,3 +127,21 @@ def test_runtime_account_holds_the_flex_deployment_container() -> None:
     assert accessor(fa["deploymentContainerUrl"]) == "runtimeStorage.outputs.deploymentContainerUrl"
     container = only(parse("modules/runtime-storage.bicep"), CONTAINER)
     assert container["name"] == "deploymentContainerName"
+
+
+def test_the_content_key_is_an_rsa_3072_wrapping_key_rotated_by_policy() -> None:
+    module = parse("modules/key-vault.bicep")
+    key = only(module, "Microsoft.KeyVault/vaults/keys")
+    assert key["parent"] == "vault" and key["name"] == "contentKeyName"
+    props = key["properties"]
+    assert props["kty"] == "RSA" and props["keySize"] == "contentKeySize"
+    assert module["parameters"]["contentKeySize"]["default"] == 3072
+    assert props["keyOps"] == ["wrapKey", "unwrapKey"]  # wraps data keys, nothing else
+    assert props["attributes"]["exportable"] is False and props["attributes"]["exp"] == "contentKeyFirstExpiry"
+    policy = props["rotationPolicy"]
+    actions = {a["action"]["type"]: a["trigger"] for a in policy["lifetimeActions"]}
+    assert actions["rotate"] == {"timeAfterCreate": "contentKeyRotateAfter"}
+    assert "timeBeforeExpiry" in actions["notify"]
+    assert policy["attributes"]["expiryTime"] == "contentKeyExpiresAfter"
+    rotate, expire = (module["parameters"][p]["default"] for p in ("contentKeyRotateAfter", "contentKeyExpiresAfter"))
+    assert (rotate, expire) == ("P1Y", "P2Y")  # a version is rotated away well before it expires

@@ -20,6 +20,7 @@ from core.graph.client import GraphClient
 from core.graph.policy import GraphPolicy
 from core.graph.retry import RetryPolicy
 from core.runner import run_backup
+from core.storage.content_store import CONTENT_PREFIXES
 from devenv.azurite import Azurite
 from graphsim.process import SimulatorProcess, start_simulator
 from tests.conftest import isolated_storage
@@ -52,8 +53,9 @@ class Tenant:
         return {v.item_id: (v.folder_id, v.content_hash) for v in versions}
 
     def blob_count(self) -> int:
-        """Content blobs (the journal's blobs beside them are not content)."""
-        return sum(1 for _ in self.services.content._container.list_blobs(name_starts_with="sha256/"))
+        """Content blobs of every format (plain, compressed, keyed; not the journal's or the keys' blobs)."""
+        container = self.services.content._container
+        return sum(1 for prefix in CONTENT_PREFIXES for _ in container.list_blobs(name_starts_with=prefix))
 
     def close(self) -> None:
         self.services.close()

@@ -38,7 +38,7 @@ def test_content_is_addressed_by_sha256_and_written_once(container):
     again = store.put_bytes(data)
     assert first.sha256 == hashlib.sha256(data).hexdigest()
     assert (first.written, again.written) == (True, False)  # deduplicated, not rewritten
-    assert store.counts() == {"blobs": 1, "bytes": len(data), "deduplicated": 1}
+    assert store.counts() == {"blobs": 1, "bytes": len(data), "stored_bytes": len(data), "deduplicated": 1}
     assert store.read(first.sha256) == data
     assert [b.name for b in container.list_blobs()] == [blob_name(first.sha256)]
 

@@ -14,6 +14,10 @@ def test_mailbox_of_reads_mailbox_scoped_urls_only():
     assert mailbox_of("https://g/v1.0/users/u1/events/e/attachments/a/$value") == "u1"
     assert mailbox_of("https://g/v1.0/users?$top=10") is None
     assert mailbox_of("https://g/v1.0/users/u1") is None
+    # an archive's mailbox import/export URLs share the budget of its beta Mail API URLs (the same MBX id)
+    archive = "MBX%3Aab12%40t1"
+    assert mailbox_of(f"https://g/beta/admin/exchange/mailboxes/{archive}/exportItems") == archive.lower()
+    assert mailbox_of(f"https://g/beta/users/{archive}/mailFolders/f/messages/delta") == archive.lower()
 
 
 def test_no_more_than_n_requests_in_flight_per_mailbox():

@@ -1,8 +1,9 @@
 """Archived messages, the category of a mailbox's in-place archive (Graph beta only; on by default,
-BACKUP_ARCHIVE_MAILBOXES=false turns it off): kept as their MIME like mail (archive_backup.py), restored where the
-owner sees them again, i.e. skipped while still in the archive, else into the primary mailbox below "Restored from
-archive" (archive_restore.py), downloaded as .eml and exported as a zip of .eml files laid out by archive folder
-(core/exports/mail_export.py)."""
+BACKUP_ARCHIVE_MAILBOXES=false turns it off): kept as their MIME like mail (archive_backup.py) and as their export
+stream (archive_export.py), restored where the owner sees them again, i.e. skipped while still in the archive, else
+into the primary mailbox below "Restored from archive", or with `destination="into-archive"` into the archive itself
+(archive_restore.py, archive_import.py), downloaded as .eml and exported as a zip of .eml files laid out by archive
+folder (core/exports/mail_export.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from core.exports.mail_export import export_mail_zip
 from core.workloads.base import Category, Rendered, Selected, Selection
 from core.workloads.exchange.archive_backup import ARCHIVE, ARCHIVE_FOLDER
+from core.workloads.exchange.archive_export import stream_of
 from core.workloads.exchange.archive_restore import (
     CONFLICTS,
     prepare_archive_targets,
@@ -23,6 +25,12 @@ if TYPE_CHECKING:
     from core.catalog_view import Scope
     from core.restore_request import RestoreReport, RestoreRequest
     from core.storage.catalog import ItemVersion
+
+
+def _content_refs(version: ItemVersion) -> tuple[str, ...]:
+    """The MIME and, when its export succeeded, the message's export stream (what a restore into the archive needs)."""
+    stream = stream_of(version.extra)
+    return (version.content_hash, *([stream] if stream else []))
 
 
 def _select(services: Services, request: RestoreRequest, run_id: str) -> Selection:
@@ -55,4 +63,6 @@ ARCHIVE_CATEGORY = Category(
     fallback_name="no subject",
     suffix=".eml",
     media_type="message/rfc822",
+    options=("into_archive",),  # destination 'into-archive': imported into the archive itself (archive_import.py)
+    content_refs=_content_refs,
 )

@@ -12,7 +12,9 @@ archive-mailbox-mail-api, beta: subject to change):
   categories of its own (`archive`, `afolder`);
 - an expanded folder (its content in an auxiliary archive of an auto-expanding archive) answers its delta and its
   messages' reads with 308 and the auxiliary archive's URL, which the Graph client follows on Graph's own origin
-  (core/graph/client.py); the links the auxiliary archive then hands out name it and are followed as given.
+  (core/graph/client.py); the links the auxiliary archive then hands out name it and are followed as given;
+- each new or changed message is also exported through the mailbox import/export API (beta), its opaque stream kept
+  as a second blob for a restore into the archive itself (core/workloads/exchange/archive_export.py).
 
 Budget: Graph counts Outlook's limits per mailbox; the Graph client scopes an archive's URLs to the archive's
 mailbox id (core/workloads/exchange/mailbox_budget.py reads the id the URL names), a mailbox of its own for
@@ -29,6 +31,7 @@ from urllib.parse import quote
 from core.delta.containers import Container
 from core.errors import GraphError
 from core.workloads.container_delta import ItemKind
+from core.workloads.exchange.archive_export import export_page, fetch_with_stream
 from core.workloads.exchange.mail_backup import MAIL_KIND
 from core.workloads.exchange.mail_folders import list_folders
 
@@ -80,6 +83,8 @@ def archive_kind(graph: GraphClient, archive_id: str) -> ItemKind:
         folder_category=ARCHIVE_FOLDER,
         delta_path=lambda _user, folder: f"{mailbox}/mailFolders/{quote(folder.id, safe='')}/messages/delta",
         item_path=lambda _user, message_id: f"{mailbox}/messages/{quote(message_id, safe='')}",
+        prepare=lambda job, folder, entries: export_page(job, archive_id, folder, entries),  # export streams
+        fetch=fetch_with_stream,
     )
 
 

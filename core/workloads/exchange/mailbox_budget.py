@@ -9,9 +9,11 @@ import re
 _MAILBOX_PATH = re.compile(
     r"(?:^|/)users/([^/?]+)/(?:messages|mailFolders|contactFolders|contacts|calendars|calendar|events)\b", re.IGNORECASE
 )
+# the mailbox import/export API addresses a mailbox by its MBX id (an archive's: core/workloads/exchange/mailbox_api.py)
+_ADMIN_MAILBOX_PATH = re.compile(r"(?:^|/)admin/exchange/mailboxes/([^/?]+)/", re.IGNORECASE)
 
 
 def mailbox_of(url: str) -> str | None:
     """The mailbox (user id or UPN) a mailbox-scoped Graph URL addresses, for the per-mailbox budget."""
-    match = _MAILBOX_PATH.search(url)
+    match = _MAILBOX_PATH.search(url) or _ADMIN_MAILBOX_PATH.search(url)
     return match.group(1).lower() if match else None
