@@ -12,7 +12,7 @@ CHROMIUM := /usr/bin/chromium
 STAMP_CHROMIUM := $(VENV)/.chromium
 APT_GET := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: deps demo test lint bench clean
+.PHONY: deps demo serve test lint bench clean
 
 deps: $(STAMP_PY) $(STAMP_NODE) $(STAMP_CHECKOV)
 
@@ -38,6 +38,10 @@ $(STAMP_NODE): package.json package-lock.json
 
 demo: $(STAMP_PY) $(STAMP_NODE)
 	$(PY) -m scripts.demo
+
+# the local stack kept running (Azurite, simulator, API, portal, dashboard) until Ctrl-C; `make serve PORT=N`
+serve: $(STAMP_PY) $(STAMP_NODE)
+	$(PY) -m devenv.serve $(if $(PORT),--port $(PORT))
 
 lint: $(STAMP_PY)
 	$(VENV)/bin/ruff check .

@@ -8,7 +8,16 @@ from collections.abc import Callable
 
 from fastapi import FastAPI
 
-from api import problems, routes_admin, routes_catalog, routes_exports, routes_lifecycle, routes_restores
+from api import (
+    problems,
+    routes_admin,
+    routes_catalog,
+    routes_exports,
+    routes_lifecycle,
+    routes_portal,
+    routes_report,
+    routes_restores,
+)
 from api.body_limit import BodyLimit
 from api.context import ApiContext
 from api.orchestrations import Orchestrations
@@ -39,7 +48,8 @@ def create_app(
     )
     app.state.context = context or ApiContext(services=services, orchestrations=orchestrations)
     problems.install(app)
-    for module in (routes_catalog, routes_restores, routes_exports, routes_admin, routes_lifecycle):
+    for module in (routes_catalog, routes_restores, routes_exports, routes_admin, routes_lifecycle, routes_portal,
+                   routes_report):  # fmt: skip
         app.include_router(module.router, prefix=PREFIX)
     app.add_middleware(BodyLimit)
     return app

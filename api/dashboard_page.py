@@ -12,6 +12,7 @@ from typing import Any
 from api.dashboard_assets import CONTENT_SECURITY_POLICY, FAVICON, SCRIPT, STYLE
 from api.dashboard_charts import FAILURE_LEGEND, run_charts
 from api.dashboard_format import esc, human_bytes, human_count, human_duration, human_time, percent
+from api.dashboard_protection import protection_section, resource_cell
 
 __all__ = ["CONTENT_SECURITY_POLICY", "MAX_RESOURCE_ROWS", "render_dashboard"]
 
@@ -39,6 +40,7 @@ def render_dashboard(data: dict[str, Any]) -> str:
             )
         )
     body.append(_storage(data.get("storage") or {}))
+    body.append(protection_section(data.get("protection") or {}))  # every resource against the RPO
     body.append(_resources(list(data.get("resources") or []), data.get("lookback") or {}))
     body.append(_quarantine(data.get("quarantine") or {}))
     body.append(_restores(list(data.get("restores") or [])))
@@ -155,9 +157,8 @@ def _storage(storage: dict[str, Any]) -> str:
     ]
     figures = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in rows)
     note = (
-        "Every item version the catalog holds, at its recorded size, against the distinct blobs in the content "
-        "container. Event attachments and contact photos are not in the versions' sizes, so the savings are a "
-        "conservative figure."
+        "Every blob each item version references (its content, attachments, photos, export streams), counted once "
+        "per version at its stored size, against the distinct blobs those versions reference."
     )
     if not storage.get("complete", True):
         note = (
@@ -230,6 +231,16 @@ def _hold(hold: Any) -> str:
     return f' <span class="small" title="{esc(title)}">on legal hold</span>'
 
 
+def _suspicious(row: dict[str, Any]) -> str:
+    """The ransomware signal on the resource's last good point, and its last clean point (core/signals/)."""
+    if not row.get("suspicious"):
+        return ""
+    clean = row.get("last_clean_run_id")
+    title = "; ".join(row.get("suspicious_reasons") or [])
+    after = f"last clean: run {clean}" if clean else "no clean point in the window"
+    return f' <span class="small" title="{esc(title)}">suspicious · {esc(after)}</span>'
+
+
 def _resources(resources: list[dict[str, Any]], lookback: dict[str, Any]) -> str:
     window = int(lookback.get("runs") or 0)
     title = f'<h2>Resources <span class="small">· latest of the last {window} runs</span></h2>'
@@ -241,7 +252,7 @@ def _resources(resources: list[dict[str, Any]], lookback: dict[str, Any]) -> str
         good = r.get("last_good_run_id")
         rows.append(
             "<tr>"
-            f'<td class="key">{esc(r.get("resource"))}{_hold(r.get("hold"))}</td>'
+            + resource_cell(r) + f'{_hold(r.get("hold"))}{_suspicious(r)}</td>'
             f'<td>{esc(r.get("workload"))}{_kind(r.get("kind"))}</td>'
             f'<td data-value="{esc(r.get("status"))}">{_badge(r.get("status"))}</td>'
             + (_when(r.get("last_good_at"), f"run {good}") if good else _no_good(r.get("status"), window))

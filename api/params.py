@@ -9,16 +9,30 @@ from typing import Annotated
 from fastapi import Depends, Path, Query
 from pydantic import AwareDatetime
 
+from api.context import Caller, Svc
 from api.schemas import RESOURCE_PATTERN, RUN_PATTERN
 from core.errors import InvalidRequestError
+from core.resource_names import resource_key
 
-ResourcePath = Annotated[
-    str,
-    Path(
-        pattern=RESOURCE_PATTERN,
-        description="a resource key: exchange:<user id>, onedrive:<user id>, sharepoint:<site id>",
-    ),
-]
+
+def resolved_resource(
+    resource: Annotated[
+        str,
+        Path(
+            pattern=RESOURCE_PATTERN,
+            description="a resource key: exchange:<user id>, onedrive:<user id>, sharepoint:<site id>; a user may "
+            "be named by UPN or mail address (exchange:adele@contoso.com), a team or group by its mail address",
+        ),
+    ],
+    _who: Caller,
+    svc: Svc,
+) -> str:
+    """The path's resource as its key: a UPN or mail address resolved to the object id (core/resource_names.py),
+    after the caller is authenticated; a name nobody has is a 404."""
+    return resource_key(svc, resource)
+
+
+ResourcePath = Annotated[str, Depends(resolved_resource)]
 PageSize = Annotated[int, Query(ge=1, le=1000, description="items per page")]
 Continuation = Annotated[str | None, Query(max_length=4096, description="the token of the previous page")]
 

@@ -27,6 +27,7 @@ from api.schemas import (
 )
 from core.dashboard import dashboard_data
 from core.errors import AlreadyRunningError, NotFoundError
+from core.resource_names import resource_key
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,9 @@ async def start_backup(
 ) -> JSONResponse:
     await run_in_threadpool(_admin, ctx, request, who, "backup")
     resources = body.resources if body is not None else None
+    if resources:  # UPNs, mail addresses, site URLs: their keys, or a 404 before anything starts
+        named = resources
+        resources = await run_in_threadpool(lambda: [resource_key(ctx.services(), r) for r in named])
     scope = {"resources": resources[:50], "count": len(resources)} if resources else {"whole": True}
     try:
         await ctx.orchestrations.start_backup(list(dict.fromkeys(resources)) if resources else None)

@@ -20,6 +20,8 @@ from core.errors import InvalidRequestError, NotFoundError
 from core.lifecycle.holds import held_map
 from core.models import ResourceKey
 from core.quarantine_view import points_with_quarantine, quarantine_listing
+from core.resource_names import directory_of, named
+from core.signals.clean_point import last_clean_point
 from core.storage.runs import USABLE
 
 router = APIRouter(responses=PROBLEM_RESPONSES)
@@ -32,7 +34,9 @@ def _readable(svc: Services, request: Request, who: Principal, resource: str, ac
 
 @router.get("/me", summary="The caller: identity, roles, and the resources it may browse and restore")
 def me(who: Caller, svc: Svc) -> dict[str, Any]:
-    return {**who.to_dict(), "resources": access.visible(who, svc.runs.resources())}
+    mine = access.visible(who, svc.runs.resources())
+    names = directory_of(svc)
+    return {**who.to_dict(), "resources": mine, "names": {r: named(names.get(r), r)["name"] for r in mine}}
 
 
 @router.get("/resources", summary="Backed-up resources the caller may see, with their latest restore point")
@@ -44,6 +48,7 @@ def resources(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> dict[str, Any]:
     by_resource = svc.runs.points_by_resource()  # one scan, not one query per resource
+    names = directory_of(svc)  # every name: one query
     held = held_map(svc) if who.is_admin else {}  # one query; a hold's matter is the compliance team's business
     keys = [k for k in access.visible(who, by_resource) if workload is None or k.startswith(f"{workload}:")]
     rows = []
@@ -53,6 +58,7 @@ def resources(
         rows.append(
             {
                 "resource": key,
+                **named(names.get(key), key),  # Adele Vance <adele@contoso.com>; the key when none is known
                 "workload": ResourceKey.parse(key).workload,
                 "kind": next((p["kind"] for p in reversed(found) if p.get("kind")), ""),  # e.g. a 'shared' mailbox
                 "points": len(found),
@@ -60,6 +66,8 @@ def resources(
                 "last_run_id": found[-1]["run_id"],
                 "last_good_run_id": good[-1]["run_id"] if good else "",
                 "last_good_at": good[-1]["finished_at"] if good else "",
+                "last_suspicious": bool(good and good[-1]["suspicious"]),  # the ransomware signal (core/signals/)
+                "last_clean_point": last_clean_point(found) or "",
             }
         )
         if who.is_admin:
@@ -73,7 +81,9 @@ def points(resource: ResourcePath, request: Request, who: Caller, svc: Svc) -> d
     found = points_with_quarantine(svc, resource, count_only=True)  # quarantined: how many items it lacks
     if not found:
         raise NotFoundError(f"no backup of {resource!r}")
-    return {"resource": resource, "items": [{k: v for k, v in p.items() if k != "failures"} for p in found]}
+    items = [{k: v for k, v in p.items() if k != "failures"} for p in found]
+    entry = svc.directory.get(resource) if svc.directory is not None else None
+    return {"resource": resource, **named(entry, resource), "last_clean_point": last_clean_point(found), "items": items}
 
 
 @router.get(

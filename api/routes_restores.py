@@ -20,8 +20,10 @@ from api.problems import problem
 from api.schemas import PROBLEM_RESPONSES, START_FAILED_RESPONSE, TOO_LARGE_RESPONSE, Accepted, RestoreBody
 from core.bootstrap import Services
 from core.errors import PermissionDeniedError
+from core.resource_names import resource_key
 from core.restore_plan import validate_restore
 from core.restore_request import RestoreRequest
+from core.signals.clean_point import clean_default_note
 from core.storage.restore_jobs import new_job_id
 from core.workloads.base import Pick
 
@@ -54,11 +56,12 @@ def _destination(request: RestoreRequest) -> str:
 def _prepare(ctx: ApiContext, request: Request, body: RestoreBody, who: Principal) -> tuple[Services, str, str]:
     """Check everything, then record the job: (services, job id, run id). Raises before any write."""
     svc = ctx.services()
-    wanted = body.to_core()
+    wanted = resolved_body(svc, body).to_core()  # UPNs, mail addresses and site URLs as their keys
     guard(svc, request, who, "restore", wanted.resource, lambda: access.check_restore(who, wanted))
     if wanted.destination == "new-folder" and wanted.destination_name is None:
         wanted = replace(wanted, destination_name=wanted.new_folder_name())
     validated = validate_restore(svc, wanted)  # the target included: it exists, and a user has a mailbox
+    request.state.point_note = clean_default_note(svc, wanted, validated.run_id)  # the last clean point used
     job_id = new_job_id()
     # the one selection of this restore, kept with the job (before the job row, which makes it visible): the job's
     # planning splits it into parts and its parts read their items by id, so nothing selects again
@@ -69,6 +72,14 @@ def _prepare(ctx: ApiContext, request: Request, body: RestoreBody, who: Principa
            point=validated.run_id, destination=_destination(wanted), detail=job_id,
            counts={"items": validated.items, "parts": validated.parts})  # fmt: skip
     return svc, job_id, validated.run_id
+
+
+def resolved_body(svc: Services, body: RestoreBody) -> RestoreBody:
+    """The body with its resource and target named by their keys (core/resource_names.py): a 404 for a name that
+    nobody has."""
+    target = body.target_resource
+    return body.model_copy(update={"resource": resource_key(svc, body.resource),
+                                   "target_resource": resource_key(svc, target) if target else None})  # fmt: skip
 
 
 def _check_job(who: Principal, job: dict[str, Any]) -> None:
@@ -96,8 +107,9 @@ async def start_restore(body: RestoreBody, request: Request, ctx: Ctx, who: Call
         detail = f"restore job {job_id} was recorded but could not be started ({reason}); it is marked failed"
         return problem(503, detail, "start-failed", instance=request.url.path, job_id=job_id)
     url = f"{request.url.path}/{job_id}"
+    note = getattr(request.state, "point_note", "")  # the last clean point used instead of a suspicious one
     return JSONResponse(
-        {"id": job_id, "status": "accepted", "status_url": url, "run_id": run_id},
+        {"id": job_id, "status": "accepted", "status_url": url, "run_id": run_id, "point_note": note},
         status_code=202,
         headers={"Location": url},
     )

@@ -15,7 +15,9 @@ from core.workloads import registry
 RESOURCE_PATTERN = registry.resource_pattern()
 RUN_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z_.:-]{0,63}$"
 _EXAMPLE = f"{registry.workload_names()[0]}:7f1d4c0e-7a52-4ad6-9e10"
-ResourceText = Annotated[StrictStr, Field(pattern=RESOURCE_PATTERN, examples=[_EXAMPLE])]
+# in a body a resource may also be named: a UPN or mail address fits the key's pattern, a site URL this one
+RESOURCE_REF_PATTERN = rf"{RESOURCE_PATTERN}|^sharepoint:https?://[^\s?#\x00-\x1f\x7f]{{1,400}}$"
+ResourceText = Annotated[StrictStr, Field(pattern=RESOURCE_REF_PATTERN, examples=[_EXAMPLE])]
 RunText = Annotated[StrictStr, Field(pattern=RUN_PATTERN, examples=["20261122T060000Z"])]
 ItemId = Annotated[StrictStr, Field(min_length=1, max_length=512)]
 MAX_RESTORE_ITEMS = 1_000
@@ -56,6 +58,11 @@ class RestoreBody(Strict):
         description="events only: recreate meetings with their attendees, so Exchange sends them invitations, "
         "updates and cancellations again; by default nothing is sent and the attendees are listed in the body",
     )
+    use_suspicious: StrictBool = Field(
+        False,
+        description="with no run_id or at, restore as of the newest point even when it is flagged suspicious (the "
+        "ransomware signal); by default such a restore uses the last clean point and the answer's point_note says so",
+    )
 
     def to_core(self) -> RestoreRequest:
         """The core request; InvalidRequestError (400) for combinations the schema cannot express."""
@@ -86,6 +93,7 @@ class RestoreBody(Strict):
             conflict=self.conflict,
             category=self.category,
             notify_attendees=self.notify_attendees,
+            use_suspicious=self.use_suspicious,
         )
 
 

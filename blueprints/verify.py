@@ -111,7 +111,7 @@ def verify_resource(payload: dict) -> dict:
 @bp.activity_trigger(input_name="payload")
 def verify_finish(payload: dict) -> dict[str, Any]:
     summary = payload["summary"]
-    provider.get().runs.verifications.record(summary)
+    use_cases.record(provider.get(), summary)  # the record, and its telemetry event
     if summary["status"] != "ok":
         log.error("verification %s found problems: %s", summary["verification_id"], summary)
     return {"verification_id": summary["verification_id"], "status": summary["status"]}

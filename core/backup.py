@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from core.errors import GraphNotFound, InvalidRequestError, StorageError
 from core.models import BackupReport, ResourceKey
 from core.planning import failed_result
+from core.signals.assessment import assess_point, learn
+from core.storage.directory import DirectoryEntry
 from core.workloads import registry
 from core.workloads.registry import handler_for
 
@@ -22,6 +24,7 @@ def start_run(services: Services, run_id: str, trigger: str, owner: RunOwner | N
     """Record that run `run_id` started (trigger: 'schedule', 'http', 'cli'); a local run names its owner process
     (core/run_owner.py)."""
     services.runs.start(run_id, trigger, owner)
+    services.telemetry.run_started(run_id, trigger)
 
 
 def discover_resources(services: Services, errors: dict[str, str] | None = None) -> list[str]:
@@ -29,17 +32,25 @@ def discover_resources(services: Services, errors: dict[str, str] | None = None)
     whose discovery fails does not keep the others from being backed up: its error goes into `errors` (workload ->
     one line), and the run says so (core.planning.with_discovery_errors). Raises only when every workload failed."""
     keys: list[str] = []
+    found: list[DirectoryEntry] = []
     failed: dict[str, str] = {}
     last: Exception | None = None
     for workload in services.settings.workloads:
         handler = handler_for(workload)
         try:
-            keys.extend(f"{handler.name}:{owner}" for owner in handler.discover(services))
+            entries = handler.discover_named(services)
+            found.extend(entries)
+            keys.extend(e.resource for e in entries if e.included)
         except Exception as exc:  # this workload's resources are unknown this run; the others go on
             failed[workload], last = f"{type(exc).__name__}: {exc}"[:1000], exc
             log.warning("discovery of %s failed: %s", workload, failed[workload])
     if last is not None and len(failed) == len(services.settings.workloads):
         raise last
+    if services.directory is not None:  # the names, and what the selectors leave out (the protection report)
+        try:
+            services.directory.record(found)
+        except Exception as exc:  # names are for listings: a failure to keep them never stops a backup
+            log.warning("discovered names not recorded: %s", exc)
     if errors is not None:
         errors.update(failed)
     return keys
@@ -55,6 +66,7 @@ def backup_resource(services: Services, run_id: str, resource_key: str) -> dict:
         handler = handler_for(key.workload)
     except (ValueError, InvalidRequestError) as exc:
         return failed_result(resource_key, str(exc))
+    watch = services.telemetry.watch(services.graph)  # duration and throttling, for the resource's event
     report = BackupReport(resource_key, recent_kind=lambda since: services.runs.recent_kind(resource_key, since))
     try:
         handler.backup(services, run_id, key.owner, report)
@@ -67,9 +79,14 @@ def backup_resource(services: Services, run_id: str, resource_key: str) -> dict:
         confirm_owner(services, key, report)
     result = report.result()
     try:
-        services.runs.record_point(run_id, result, report.failures, report.notes)
+        signal = assess_point(services, run_id, result, report.signals)  # the ransomware signal (core/signals/)
+        services.runs.record_point(run_id, result, report.failures, report.notes, signal)
+        learn(services, run_id, resource_key, signal)
     except Exception as exc:
         raise StorageError(f"restore point of {resource_key} not recorded: {exc}") from exc
+    if signal is not None and signal.suspicious:
+        result["suspicious"] = True
+    services.telemetry.resource_finished(run_id, result, watch, services.graph)
     return result
 
 
@@ -92,4 +109,5 @@ def confirm_owner(services: Services, key: ResourceKey, report: BackupReport) ->
 def finish_run(services: Services, run_id: str, summary: dict) -> dict:
     """Record the run summary (see core.planning.summarize) and return it."""
     services.runs.finish(run_id, summary)
+    services.telemetry.run_finished(summary)
     return summary

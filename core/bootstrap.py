@@ -25,6 +25,7 @@ from core.storage.audit_log import AuditLog
 from core.storage.catalog import Catalog
 from core.storage.content_store import BlobContentStore
 from core.storage.delta_state import DeltaStateStore
+from core.storage.directory import Directory
 from core.storage.erasures import ErasureLog
 from core.storage.immutability import ImmutabilityPolicies, NoImmutability, immutability_for
 from core.storage.journal import Journal
@@ -33,6 +34,7 @@ from core.storage.quarantine import QuarantineStore
 from core.storage.restore_jobs import RestoreJobStore
 from core.storage.runs import RunStore
 from core.storage.tables import container_client, table_clients
+from core.telemetry import NO_TELEMETRY, Telemetry, from_environment
 
 
 @dataclass
@@ -49,6 +51,8 @@ class Services:
     holds: LegalHolds | None = None  # legal holds (core/storage/legal_holds.py), in the runs table
     erasures: ErasureLog | None = None  # erasure records and pending marks (core/storage/erasures.py)
     immutability: ImmutabilityPolicies = field(default_factory=NoImmutability)
+    telemetry: Telemetry = NO_TELEMETRY  # events and metrics for Application Insights, when set (core/telemetry.py)
+    directory: Directory | None = None  # what each discovered resource is called (core/storage/directory.py)
 
     def close(self) -> None:
         self.graph.close()
@@ -74,6 +78,8 @@ def build_services(settings: Settings) -> Services:
         holds=LegalHolds(tables["runs"], journal),
         erasures=ErasureLog(tables["runs"], journal),
         immutability=immutability,
+        telemetry=from_environment(),  # Azure Monitor once per process, when APPLICATIONINSIGHTS_* are set
+        directory=Directory(tables["runs"], journal),
     )
 
 

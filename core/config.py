@@ -8,9 +8,11 @@ app settings that infra/ defines, so neither side can add a setting the other la
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from core.config_checks import storage_name_errors
 from core.config_table import SETTINGS, Setting  # noqa: F401 - Setting and SETTINGS are read from here too
 from core.errors import ConfigError
 
@@ -64,6 +66,12 @@ class Settings:
     content_encryption: str = "none"
     content_key_url: str = ""
     content_local_key_file: str = ".local/content-key.json"
+    rpo_hours: int = 24  # BACKUP_RPO_HOURS: a resource whose last good point is older is past its RPO (core/report.py)
+    ransomware_change_percent: int = 30  # the ransomware signal's thresholds (core/signals/assessment.py)
+    ransomware_encrypted_percent: int = 30
+    ransomware_min_files: int = 10
+    ransomware_extension_files: int = 3
+    ransomware_baseline_points: int = 10
 
     @property
     def token_issuer(self) -> str:
@@ -131,55 +139,72 @@ def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
-    """Build Settings from `env` (default: os.environ). Raises ConfigError naming the bad setting."""
+    """Build Settings from `env` (default: os.environ). Raises ConfigError naming every bad setting, one a line."""
     env = os.environ if env is None else env
+    errors: list[str] = []  # every bad setting is reported, not only the first
+
+    def take(read: Callable[..., Any], env: Mapping[str, str], name: str, *args: Any, **options: Any) -> Any:
+        """The setting as `read` gives it; a bad one is noted and its default stands in, so the rest is checked."""
+        try:
+            return read(env, name, *args, **options)
+        except ConfigError as exc:
+            errors.append(str(exc))
+            default = _BY_NAME[name].default
+            return read({name: default}, name, *args, **options) if default else ""
+
     workloads = _list(env, "BACKUP_WORKLOADS") if env.get("BACKUP_WORKLOADS") else _default_workloads()
     settings = Settings(
-        tenant_id=_get(env, "GRAPH_TENANT_ID"),
-        client_id=_get(env, "GRAPH_CLIENT_ID"),
-        client_secret=_get(env, "GRAPH_CLIENT_SECRET"),
-        client_certificate=_get(env, "GRAPH_CLIENT_CERTIFICATE"),
-        graph_endpoint=_url(env, "GRAPH_ENDPOINT"),
-        authority_host=_url(env, "GRAPH_AUTHORITY_HOST"),
-        ca_bundle=_get(env, "GRAPH_CA_BUNDLE"),
-        page_size=_int(env, "GRAPH_PAGE_SIZE"),
-        max_attempts=_int(env, "GRAPH_MAX_ATTEMPTS"),
-        timeout_seconds=float(_int(env, "GRAPH_TIMEOUT_SECONDS")),
-        mailbox_concurrency=_int(env, "GRAPH_MAILBOX_CONCURRENCY"),
-        mailbox_requests_per_10_min=_int(env, "GRAPH_MAILBOX_REQUESTS_PER_10_MIN"),
-        blob_endpoint=_url(env, "BACKUP_STORAGE_BLOB_ENDPOINT"),
-        table_endpoint=_url(env, "BACKUP_STORAGE_TABLE_ENDPOINT"),
-        storage_connection_string=_get(env, "BACKUP_STORAGE_CONNECTION_STRING"),
-        container=_get(env, "BACKUP_CONTAINER"),
-        table_prefix=_get(env, "BACKUP_TABLE_PREFIX"),
-        schedule=_get(env, "BACKUP_SCHEDULE"),
-        batch_size=_int(env, "BACKUP_BATCH_SIZE"),
+        tenant_id=take(_get, env, "GRAPH_TENANT_ID"),
+        client_id=take(_get, env, "GRAPH_CLIENT_ID"),
+        client_secret=take(_get, env, "GRAPH_CLIENT_SECRET"),
+        client_certificate=take(_get, env, "GRAPH_CLIENT_CERTIFICATE"),
+        graph_endpoint=take(_url, env, "GRAPH_ENDPOINT"),
+        authority_host=take(_url, env, "GRAPH_AUTHORITY_HOST"),
+        ca_bundle=take(_get, env, "GRAPH_CA_BUNDLE"),
+        page_size=take(_int, env, "GRAPH_PAGE_SIZE"),
+        max_attempts=take(_int, env, "GRAPH_MAX_ATTEMPTS"),
+        timeout_seconds=float(take(_int, env, "GRAPH_TIMEOUT_SECONDS")),
+        mailbox_concurrency=take(_int, env, "GRAPH_MAILBOX_CONCURRENCY"),
+        mailbox_requests_per_10_min=take(_int, env, "GRAPH_MAILBOX_REQUESTS_PER_10_MIN"),
+        blob_endpoint=take(_url, env, "BACKUP_STORAGE_BLOB_ENDPOINT"),
+        table_endpoint=take(_url, env, "BACKUP_STORAGE_TABLE_ENDPOINT"),
+        storage_connection_string=take(_get, env, "BACKUP_STORAGE_CONNECTION_STRING"),
+        container=take(_get, env, "BACKUP_CONTAINER"),
+        table_prefix=take(_get, env, "BACKUP_TABLE_PREFIX"),
+        schedule=take(_get, env, "BACKUP_SCHEDULE"),
+        batch_size=take(_int, env, "BACKUP_BATCH_SIZE"),
+        rpo_hours=take(_int, env, "BACKUP_RPO_HOURS"),
         workloads=workloads,
-        item_concurrency=_int(env, "BACKUP_ITEM_CONCURRENCY"),
-        local_concurrency=_int(env, "BACKUP_LOCAL_CONCURRENCY"),
-        include_users=_list(env, "BACKUP_INCLUDE_USERS"),
-        exclude_users=_list(env, "BACKUP_EXCLUDE_USERS"),
-        include_sites=_list(env, "BACKUP_INCLUDE_SITES"),
-        exclude_sites=_list(env, "BACKUP_EXCLUDE_SITES"),
-        exclude_libraries=_list(env, "BACKUP_EXCLUDE_LIBRARIES"),
-        managed_identity_client_id=_get(env, "AZURE_CLIENT_ID"),
-        api_audiences=_list(env, "API_AUDIENCE"),
-        calendar_past_days=_int(env, "BACKUP_CALENDAR_PAST_DAYS"),
-        calendar_future_days=_int(env, "BACKUP_CALENDAR_FUTURE_DAYS"),
-        archive_mailboxes=_bool(env, "BACKUP_ARCHIVE_MAILBOXES"),
-        verify_schedule=_get(env, "VERIFY_SCHEDULE"),
-        verify_sample_percent=_int(env, "VERIFY_SAMPLE_PERCENT"),
-        retention_policies=_get(env, "RETENTION_POLICIES"),
-        retention_overrides=_get(env, "RETENTION_OVERRIDES"),
-        purge_schedule=_get(env, "PURGE_SCHEDULE"),
-        purge_grace_hours=_int(env, "PURGE_GRACE_HOURS", minimum=0),
-        purge_client_id=_get(env, "PURGE_CLIENT_ID"),
-        immutability_days=_int(env, "IMMUTABILITY_DAYS"),
-        immutability_locked=_bool(env, "IMMUTABILITY_LOCKED"),
-        content_compression=_choice(env, "CONTENT_COMPRESSION", ("none", "zstd")),
-        content_encryption=_choice(env, "CONTENT_ENCRYPTION", ("none", "local", "keyvault")),
-        content_key_url=_url(env, "CONTENT_KEY_URL"),
-        content_local_key_file=_get(env, "CONTENT_LOCAL_KEY_FILE"),
+        item_concurrency=take(_int, env, "BACKUP_ITEM_CONCURRENCY"),
+        local_concurrency=take(_int, env, "BACKUP_LOCAL_CONCURRENCY"),
+        include_users=take(_list, env, "BACKUP_INCLUDE_USERS"),
+        exclude_users=take(_list, env, "BACKUP_EXCLUDE_USERS"),
+        include_sites=take(_list, env, "BACKUP_INCLUDE_SITES"),
+        exclude_sites=take(_list, env, "BACKUP_EXCLUDE_SITES"),
+        exclude_libraries=take(_list, env, "BACKUP_EXCLUDE_LIBRARIES"),
+        managed_identity_client_id=take(_get, env, "AZURE_CLIENT_ID"),
+        api_audiences=take(_list, env, "API_AUDIENCE"),
+        calendar_past_days=take(_int, env, "BACKUP_CALENDAR_PAST_DAYS"),
+        calendar_future_days=take(_int, env, "BACKUP_CALENDAR_FUTURE_DAYS"),
+        archive_mailboxes=take(_bool, env, "BACKUP_ARCHIVE_MAILBOXES"),
+        verify_schedule=take(_get, env, "VERIFY_SCHEDULE"),
+        verify_sample_percent=take(_int, env, "VERIFY_SAMPLE_PERCENT"),
+        retention_policies=take(_get, env, "RETENTION_POLICIES"),
+        retention_overrides=take(_get, env, "RETENTION_OVERRIDES"),
+        purge_schedule=take(_get, env, "PURGE_SCHEDULE"),
+        purge_grace_hours=take(_int, env, "PURGE_GRACE_HOURS", minimum=0),
+        purge_client_id=take(_get, env, "PURGE_CLIENT_ID"),
+        immutability_days=take(_int, env, "IMMUTABILITY_DAYS"),
+        immutability_locked=take(_bool, env, "IMMUTABILITY_LOCKED"),
+        content_compression=take(_choice, env, "CONTENT_COMPRESSION", ("none", "zstd")),
+        content_encryption=take(_choice, env, "CONTENT_ENCRYPTION", ("none", "local", "keyvault")),
+        content_key_url=take(_url, env, "CONTENT_KEY_URL"),
+        content_local_key_file=take(_get, env, "CONTENT_LOCAL_KEY_FILE"),
+        ransomware_change_percent=take(_int, env, "RANSOMWARE_CHANGE_PERCENT"),
+        ransomware_encrypted_percent=take(_int, env, "RANSOMWARE_ENCRYPTED_PERCENT"),
+        ransomware_min_files=take(_int, env, "RANSOMWARE_MIN_FILES"),
+        ransomware_extension_files=take(_int, env, "RANSOMWARE_EXTENSION_FILES"),
+        ransomware_baseline_points=take(_int, env, "RANSOMWARE_BASELINE_POINTS"),
     )
     for name, value in (
         ("GRAPH_CLIENT_SECRET", settings.client_secret),
@@ -188,25 +213,32 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         if value.startswith(
             "@Microsoft.KeyVault("
         ):  # App Service passes the reference through when it cannot resolve it
-            raise ConfigError(
+            errors.append(
                 f"{name} is an unresolved Key Vault reference: check that the app's identity has 'Key Vault "
                 "Secrets User' on the vault and that the secret exists"
             )
     if not settings.client_secret and not settings.client_certificate:
-        raise ConfigError("set GRAPH_CLIENT_CERTIFICATE (preferred) or GRAPH_CLIENT_SECRET for the Graph app")
+        errors.append("set GRAPH_CLIENT_CERTIFICATE (preferred) or GRAPH_CLIENT_SECRET for the Graph app")
     if not settings.storage_connection_string and not (settings.blob_endpoint and settings.table_endpoint):
-        raise ConfigError(
+        errors.append(
             "set BACKUP_STORAGE_BLOB_ENDPOINT and BACKUP_STORAGE_TABLE_ENDPOINT "
             "(or BACKUP_STORAGE_CONNECTION_STRING for Azurite)"
         )
     if not workloads:
-        raise ConfigError("BACKUP_WORKLOADS names no workload")
-    _retention_policies(settings.retention_policies)  # a bad policy is a settings error, named now
-    _retention_overrides(settings.retention_overrides)
+        errors.append("BACKUP_WORKLOADS names no workload")
+    for check, text in ((_retention_policies, settings.retention_policies),  # a bad policy: named now
+                        (_retention_overrides, settings.retention_overrides)):  # fmt: skip
+        try:
+            check(text)
+        except ConfigError as exc:
+            errors.append(str(exc))
+    errors += storage_name_errors(settings)
+    if errors:
+        raise ConfigError("\nerror: ".join(errors))  # one line each, as the CLI prints them
     if settings.content_encryption == "keyvault" and not settings.content_key_url:
-        raise ConfigError("setting CONTENT_KEY_URL is required when CONTENT_ENCRYPTION is keyvault")
+        errors.append("setting CONTENT_KEY_URL is required when CONTENT_ENCRYPTION is keyvault")
     if settings.verify_sample_percent > 100:
-        raise ConfigError(f"setting VERIFY_SAMPLE_PERCENT must be at most 100, got {settings.verify_sample_percent}")
+        errors.append(f"setting VERIFY_SAMPLE_PERCENT must be at most 100, got {settings.verify_sample_percent}")
     return settings
 
 

@@ -76,6 +76,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BACKUP_SCHEDULE", "0 0 */4 * * *", "NCRONTAB schedule of the timer-triggered backup."),
     Setting("BACKUP_BATCH_SIZE", "50", "Resources per sub-orchestration in the backup fan-out."),
     Setting(
+        "BACKUP_RPO_HOURS",
+        "24",
+        "Recovery point objective in hours: a resource whose last good backup is older is past its RPO (the "
+        "protection report, its alert).",
+    ),
+    Setting(
         "VERIFY_SCHEDULE",
         "0 0 5 * * 0",
         "NCRONTAB schedule of the timer-triggered verification (content read back against its hashes).",
@@ -198,6 +204,39 @@ SETTINGS: tuple[Setting, ...] = (
         "true",
         "Back up each mailbox's in-place archive (Graph beta: settings/exchange, then the beta Mail API); false turns "
         "it off.",
+        deployed=False,
+    ),
+    Setting(
+        "RANSOMWARE_CHANGE_PERCENT",
+        "30",
+        "Least share (%) of a resource's files changed, renamed or deleted "
+        "in one run that flags its restore point suspicious, above the resource's own baseline.",
+        deployed=False,
+    ),
+    Setting(
+        "RANSOMWARE_ENCRYPTED_PERCENT",
+        "30",
+        "Least share (%) of a run's new file contents that look encrypted "
+        "(entropy, broken magic numbers) that flags its point suspicious, above the baseline.",
+        deployed=False,
+    ),
+    Setting(
+        "RANSOMWARE_MIN_FILES",
+        "10",
+        "Fewest files a change or content signal must involve to flag a point.",
+        deployed=False,
+    ),
+    Setting(
+        "RANSOMWARE_EXTENSION_FILES",
+        "3",
+        "Files created or renamed with a known ransomware extension (.locky, "
+        ".wncry, ...) in one run that flag its point, whatever the baseline.",
+        deployed=False,
+    ),
+    Setting(
+        "RANSOMWARE_BASELINE_POINTS",
+        "10",
+        "Unflagged restore points per resource in the signal's rolling baseline.",
         deployed=False,
     ),
     Setting(

@@ -12,13 +12,12 @@ What each figure means, and what it costs at 10,000 resources:
   size. The total would be a sum over the resource's catalog partition, every item it holds: a scan of the whole
   catalog for the table, so it is not offered here. A resource with no point in the lookback is not listed; one
   with no usable point in it has no last good backup (an alarm worth showing).
-- **storage**: `stored_bytes` sums the blobs under `sha256/` in the content container (each distinct content once),
-  `logical_bytes` sums the sizes the catalog records for every item version (live or ended): what a backup storing
-  each captured version separately, without content addressing, would hold. Both cover everything ever backed up,
-  so `dedup_savings` = 1 - stored / logical compares like with like. Catalog sizes are of an item's main content
-  (a message's MIME, a file, an event's or contact's JSON); event attachments and contact photos are blobs of their
-  own not counted in logical, which makes the savings conservative. Both scans stop after `scan_limit` rows; a
+- **storage**: stored, referenced and logical bytes and the dedup savings, as the content store counts them
+  (core/storage_usage.py): logical counts every blob each version references (attachments, photos, export
+  streams too) at its stored size, so the savings are never negative. Both scans stop after `scan_limit` rows; a
   stopped scan is reported `complete: false`, its figure is a lower bound and the savings ratio is None.
+- **protection**: the protection report (core/report.py): every discovered or backed-up resource by name, its
+  state against BACKUP_RPO_HOURS; one more scan of every restore point (narrow columns) and one directory query.
 - **restores**: the last `restores` jobs (one query of job entities) and their parts' counts (one more query).
 - **quarantine**: the items held in quarantine now (content a backup could not capture yet, retried by id on every
   run; core/storage/quarantine.py): one query of `{prefix}quarantine` for the rows not released, at most
@@ -28,17 +27,19 @@ What each figure means, and what it costs at 10,000 resources:
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from azure.data.tables import TableClient
-from azure.storage.blob import ContainerClient
 
-from core.storage.content_store import CONTENT_PREFIXES
+from core.report import protection_report
+from core.resource_names import directory_of, named
 from core.storage.restore_jobs import COUNTS as RESTORE_COUNTS
 from core.storage.restore_jobs import JOB
 from core.storage.runs import USABLE
 from core.storage.tables import container_client, table_clients
+from core.storage_usage import storage_usage
 
 if TYPE_CHECKING:
     from core.bootstrap import Services
@@ -49,7 +50,8 @@ DEFAULT_SCAN_LIMIT = 50_000
 DEFAULT_RESTORES = 10
 DEFAULT_QUARANTINE_ROWS = 100
 _HELD_FIELDS = ["resource", "category", "item_id", "container_id", "error", "first_run", "last_run", "attempts"]
-_POINT_FIELDS = ["resource", "RowKey", "status", "items", "bytes", "failed_items", "error", "kind", "finished_at"]
+_POINT_FIELDS = ["resource", "RowKey", "status", "items", "bytes", "failed_items", "error", "kind", "finished_at",
+                 "suspicious", "suspicious_reasons"]  # fmt: skip
 
 
 def dashboard_data(
@@ -72,7 +74,9 @@ def dashboard_data(
     held = quarantine_summary(tables["quarantine"], scan_limit, quarantine_rows)
     resources = _resources(tables["restorepoints"], window[0]["run_id"]) if window else []
     holds = services.holds.all() if services.holds is not None else {}  # legal holds: one query
+    names = directory_of(services)  # every resource's names: one query
     for row in resources:
+        row.update(named(names.get(row["resource"]), row["resource"]))  # 'Adele Vance <adele@…>', else the key
         row["quarantined"] = held["by_resource"].get(row["resource"], 0)
         row["hold"] = holds.get(row["resource"])
     return {
@@ -80,10 +84,11 @@ def dashboard_data(
         "runs": [_run_row(run) for run in charted],
         "lookback": {"runs": len(window), "since_run": window[0]["run_id"] if window else None},
         "resources": resources,
-        "storage": storage_usage(container_client(services.settings), tables["catalog"], scan_limit),
+        "storage": storage_usage(services.content, container_client(services.settings), tables["catalog"], scan_limit),
         "restores": _restores(services, tables["restorejobs"], restores),
         "quarantine": held,
         "verification": _last_verification(services),
+        "protection": protection_report(services),  # every resource against the RPO (core/report.py)
     }
 
 
@@ -148,6 +153,7 @@ _STATUS_ORDER = {"failed": 0, "partial": 1, "running": 2, "succeeded": 3, "skipp
 def _resources(points: TableClient, since_run: str) -> list[dict[str, Any]]:
     latest: dict[str, dict[str, Any]] = {}
     good: dict[str, dict[str, Any]] = {}
+    clean: dict[str, str] = {}
     entities = points.query_entities("RowKey ge @since", parameters={"since": since_run}, select=_POINT_FIELDS)
     for entity in entities:
         resource = str(entity.get("resource") or "")
@@ -157,7 +163,12 @@ def _resources(points: TableClient, since_run: str) -> list[dict[str, Any]]:
             latest[resource] = entity
         if entity.get("status") in USABLE and (resource not in good or entity["RowKey"] > good[resource]["RowKey"]):
             good[resource] = entity
+        usable_clean = entity.get("status") in USABLE and not entity.get("suspicious")
+        if usable_clean and entity["RowKey"] > clean.get(resource, ""):
+            clean[resource] = entity["RowKey"]  # the last clean point (core/signals/clean_point.py), in the window
     rows = [_resource_row(resource, latest[resource], good.get(resource)) for resource in latest]
+    for row in rows:
+        row["last_clean_run_id"] = clean.get(row["resource"])
     return sorted(rows, key=lambda r: (_STATUS_ORDER.get(r["status"], 0), r["resource"]))
 
 
@@ -176,40 +187,8 @@ def _resource_row(resource: str, last: dict[str, Any], good: dict[str, Any] | No
         "last_good_status": str(good.get("status") or "") if good else None,
         "items": int(good.get("items") or 0) if good else 0,
         "bytes": int(good.get("bytes") or 0) if good else 0,
-    }
-
-
-# -- storage ---------------------------------------------------------------------------------------------------
-def storage_usage(container: ContainerClient, catalog: TableClient, scan_limit: int = DEFAULT_SCAN_LIMIT) -> dict:
-    """Stored (distinct blobs) against logical (every catalogued version's size) bytes, each scan bounded.
-    `versions` counts the catalog rows read, folder versions (size 0) included."""
-    blobs = stored = 0
-    blobs_complete = True
-    for blob in (b for p in CONTENT_PREFIXES for b in container.list_blobs(name_starts_with=p, results_per_page=5000)):
-        if blobs >= scan_limit:
-            blobs_complete = False
-            break
-        blobs += 1
-        stored += int(blob.size or 0)
-    versions = logical = 0
-    versions_complete = True
-    for entity in catalog.query_entities("RowKey ne ''", select=["size"], results_per_page=1000):
-        if versions >= scan_limit:
-            versions_complete = False
-            break
-        versions += 1
-        logical += int(entity.get("size") or 0)
-    complete = blobs_complete and versions_complete
-    savings = round(1 - stored / logical, 4) if complete and logical > 0 else None
-    return {
-        "stored_bytes": stored,
-        "blobs": blobs,
-        "logical_bytes": logical,
-        "versions": versions,
-        "saved_bytes": logical - stored if complete else None,
-        "dedup_savings": savings,
-        "complete": complete,
-        "scan_limit": scan_limit,
+        "suspicious": bool(good.get("suspicious")) if good else False,  # the ransomware signal's flag
+        "suspicious_reasons": json.loads(str(good.get("suspicious_reasons") or "[]")) if good else [],
     }
 
 

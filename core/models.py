@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from core.signals.run_signals import RunSignals
+
 
 @dataclass(frozen=True)
 class ResourceKey:
@@ -48,6 +50,7 @@ class BackupReport:
     recent_kind: Callable[[datetime], tuple[str, str]] = field(
         default=lambda since: ("", ""), repr=False, compare=False
     )
+    signals: RunSignals = field(default_factory=RunSignals, repr=False, compare=False)  # for the ransomware signal
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, **counts: int) -> None:

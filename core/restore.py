@@ -14,6 +14,7 @@ from core.bootstrap import Services
 from core.errors import InvalidRequestError
 from core.restore_plan import check_restore, target_owner
 from core.restore_request import RestoreReport, RestoreRequest
+from core.signals.clean_point import clean_default_note
 from core.workloads.base import Pick
 
 
@@ -24,7 +25,9 @@ def restore(services: Services, request: RestoreRequest, prepared: Any = None) -
     run_id, selection = check_restore(services, request, point_refused=InvalidRequestError)
     pinned = dataclasses.replace(request, run_id=run_id, at=None, target_owner=target_owner(request))
     items = pinned.select_part(selection.items, key=lambda selected: selected[0].item_id)
-    return request.kind.restore(services, pinned, prepared, items)
+    report = request.kind.restore(services, pinned, prepared, items)
+    report.point_note = clean_default_note(services, request, run_id)  # the last clean point, when it was used
+    return report
 
 
 def restore_picks(

@@ -58,7 +58,7 @@ def check_restore(
     whole = dataclasses.replace(request, part=0, parts=1)
     _check_conflict(whole)
     try:
-        run_id = services.runs.resolve_point(whole.resource, whole.run_id, whole.at)
+        run_id = services.runs.resolve_point(whole.resource, whole.run_id, whole.at, clean=not whole.use_suspicious)
     except InvalidRequestError as exc:  # the time asked for is before the first backup: no such point
         raise point_refused(str(exc)) from None
     selection = whole.kind.select(services, whole, run_id)

@@ -17,7 +17,7 @@ DESTINATIONS = ("original", "new-folder", "into-archive")  # the last: categorie
 CONFLICT_POLICIES = ("skip", "keep-both", "replace", "fail")  # mail: skip, keep-both; files: all four
 _FIELDS = {
     "resource", "run_id", "at", "item_ids", "folder", "whole", "destination", "target_owner", "conflict", "category",
-    "destination_name", "part", "parts", "notify_attendees",
+    "destination_name", "part", "parts", "notify_attendees", "use_suspicious",
 }  # fmt: skip
 T = TypeVar("T")
 
@@ -69,6 +69,8 @@ class RestoreRequest:
     parts: int = 1  # selection sorted by item id (see part_bounds)
     notify_attendees: bool = False  # events: recreate meetings with their attendees, so Exchange SENDS invitations,
     # updates and cancellations to them; by default they are left out (nothing is sent) and listed in the body
+    use_suspicious: bool = False  # no run or time given and the newest point flagged suspicious (core/signals/):
+    # restore as of it all the same; by default such a restore goes to the last clean point, and says so
 
     def __post_init__(self) -> None:
         try:
@@ -97,6 +99,8 @@ class RestoreRequest:
             raise InvalidRequestError(f"destination_name is not a usable folder name: {self.destination_name!r}")
         if self.at is not None and self.at.tzinfo is None:
             raise InvalidRequestError("a point in time must carry a time zone (e.g. 2026-11-22T06:00:00Z)")
+        if not isinstance(self.use_suspicious, bool):
+            raise InvalidRequestError("'use_suspicious' must be true or false")
         if not isinstance(self.notify_attendees, bool):
             raise InvalidRequestError("'notify_attendees' must be true or false")
         if self.notify_attendees and "notify_attendees" not in self.kind.options:
@@ -169,7 +173,7 @@ class RestoreRequest:
         ):  # fmt: skip
             if name in values and values[name] is not None and not isinstance(values[name], str):
                 raise InvalidRequestError(f"'{name}' must be a string")
-        for name in ("whole", "notify_attendees"):
+        for name in ("whole", "notify_attendees", "use_suspicious"):
             if name in values and not isinstance(values[name], bool):
                 raise InvalidRequestError(f"'{name}' must be true or false")
         if "resource" not in values:
@@ -190,6 +194,7 @@ class RestoreReport:
     # carry attendees_omitted: how many were left out (they are listed at the top of the event's body)
     items: list[dict[str, str]] = field(default_factory=list)
     failures: list[dict[str, str]] = field(default_factory=list)
+    point_note: str = ""  # why the point differs from the newest one (the last clean point: core/signals/)
 
     def skip(self, entry: dict[str, str]) -> None:
         """An item left alone: it is already there (conflict policy skip)."""

@@ -4,21 +4,27 @@ resources (for the CLI, the demo, tests and benchmarks).
 A local run records its owner process and keeps a heartbeat (core/run_owner.py); before it starts, runs whose
 process died are marked `interrupted`. A run that cannot go on records why before the error leaves: `failed` when
 discovery or the runner itself fails, `interrupted` on Ctrl-C (KeyboardInterrupt) or SystemExit (the CLI turns
-SIGTERM into one), with the counts of the resources it finished."""
+SIGTERM into one), with the counts of the resources it finished.
+
+On an interrupt no new resource starts, and the ones under way stop at their next Graph request (core/stopping.py:
+nothing half-done is recorded); the runner waits at most STOP_GRACE_SECONDS for them, then lets the error leave."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
 from datetime import UTC, datetime
 
 from core.backup import backup_resource, discover_resources, finish_run, start_run
 from core.bootstrap import Services
 from core.planning import failed_result, new_run_id, summarize, with_discovery_errors
 from core.run_owner import Heartbeat, RunOwner, interrupt_abandoned_runs
+from core.stopping import request_stop, reset
 
 log = logging.getLogger(__name__)
+
+STOP_GRACE_SECONDS = 3.0  # how long an interrupted run waits for its resources under way to stop
 
 
 def run_backup(
@@ -30,6 +36,7 @@ def run_backup(
 ) -> dict:
     """One backup run of `resources` (default: everything discovered). Returns the run summary, with the
     per-resource results under 'results'."""
+    reset()
     owner = RunOwner.current()
     interrupt_abandoned_runs(services.runs, owner)
     run_id = new_run_id(datetime.now(UTC))
@@ -37,18 +44,21 @@ def run_backup(
     results: list[dict] = []
     discovery_errors: dict[str, str] = {}
     pool = ThreadPoolExecutor(services.settings.local_concurrency, thread_name_prefix="resource")
+    futures: dict[Future, str] = {}
     with Heartbeat(services.runs, run_id):
         try:
-            _run(services, run_id, pool, resources, results, discovery_errors, on_resource, on_plan)
+            _run(services, run_id, pool, resources, results, discovery_errors, on_resource, on_plan, futures)
         except BaseException as exc:
-            pool.shutdown(wait=False, cancel_futures=True)  # resources not begun never start
             interrupted = isinstance(exc, KeyboardInterrupt | SystemExit)
+            if interrupted:
+                request_stop()  # the resources under way send no further request
+            pool.shutdown(wait=False, cancel_futures=True)  # resources not begun never start
             status = "interrupted" if interrupted else "failed"
             error = f"{status}: {type(exc).__name__}: {exc}".rstrip(": ")
             services.runs.interrupt(run_id, status, error, summarize(run_id, results))
-            if interrupted:  # let the resources under way finish and record their points (Ctrl-C again: at once)
-                log.warning("run %s interrupted: waiting for the resources under way to finish", run_id)
-                pool.shutdown(wait=True)
+            if interrupted:  # the resources under way stop at their next request (Ctrl-C again: at once)
+                log.warning("run %s interrupted: stopping the resources under way", run_id)
+                wait(futures, timeout=STOP_GRACE_SECONDS)
             raise
     pool.shutdown()
     summary = finish_run(services, run_id, with_discovery_errors(summarize(run_id, results), discovery_errors))
@@ -64,6 +74,7 @@ def _run(
     discovery_errors: dict[str, str],
     on_resource: Callable[[dict], None] | None,
     on_plan: Callable[[int], None] | None,
+    futures: dict[Future, str],
 ) -> None:
     try:
         keys = resources if resources is not None else discover_resources(services, discovery_errors)
@@ -73,7 +84,7 @@ def _run(
         raise
     if on_plan:
         on_plan(len(keys))
-    futures = {pool.submit(backup_resource, services, run_id, key): key for key in keys}
+    futures.update({pool.submit(backup_resource, services, run_id, key): key for key in keys})
     for future in as_completed(futures):
         try:
             result = future.result()

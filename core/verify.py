@@ -170,5 +170,12 @@ def verify(
             progress(result)
     finished = datetime.now(UTC).isoformat()
     summary = summarize(verification_id, started.isoformat(), finished, fraction, trigger, add_up(results))
-    services.runs.verifications.record(summary)
+    record(services, summary)
     return summary
+
+
+def record(services: Services, summary: dict[str, Any]) -> None:
+    """Keep a verification's record (the API and the dashboard read it) and report it (an alert watches for
+    status 'problems'): the CLI's verify and the scheduled one's last activity both end here."""
+    services.runs.verifications.record(summary)
+    services.telemetry.verification_finished(summary)

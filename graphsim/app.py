@@ -19,6 +19,7 @@ from graphsim.drives.shares import share_routes
 from graphsim.errors import graph_error
 from graphsim.groups.control_routes import group_control_routes, group_routes
 from graphsim.identity.api_token_routes import api_token_routes
+from graphsim.identity.authorize_routes import authorize_routes
 from graphsim.identity.routes import identity_routes
 from graphsim.identity.user_routes import user_routes
 from graphsim.lists.control_routes import list_control_routes
@@ -55,6 +56,7 @@ def create_app(sim: Simulator) -> Starlette:
     routes += [*group_control_routes(), *group_routes()]  # group conversations, membership (graphsim/groups/)
     routes += [*archive_control_routes(), *archive_routes()]  # in-place archives, beta (graphsim/archive/)
     routes += [*mailbox_import_control_routes(), *mailbox_import_routes()]  # import/export (graphsim/mailbox_import/)
+    routes += authorize_routes()  # interactive sign-in of single-page apps (graphsim/identity/)
     app = Starlette(routes=routes)
     app.state.sim = sim
 

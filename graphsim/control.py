@@ -112,6 +112,15 @@ class SimControl(ControlHttp):
             body["tenant"] = tenant
         return str(self._call("POST", "/_sim/api-tokens", body)["access_token"])
 
+    def register_spa(self, client_id: str, redirect_uris: list[str], api_audience: str) -> dict[str, Any]:
+        """An app registration with the single-page application platform (browser sign-in: code flow + PKCE)."""
+        body = {"client_id": client_id, "redirect_uris": redirect_uris, "api_audience": api_audience}
+        return self._call("POST", "/_sim/spa-apps", body)
+
+    def assign_app_roles(self, user: str, roles: list[str]) -> None:
+        """The API's app roles (e.g. Restore.Operator) a user's signed-in tokens carry from now on."""
+        self._call("POST", "/_sim/app-roles", {"user": user, "roles": roles})
+
     def set_faults(self, *faults: dict[str, Any]) -> list[dict[str, Any]]:
         """Add faults, e.g. {"kind": "throttle", "count": 3, "status": 429, "retry_after": "0.5"}; see Fault."""
         return self._call("POST", "/_sim/faults", {"faults": list(faults)})["added"]
@@ -297,6 +306,15 @@ class SimControl(ControlHttp):
         if content is not None:
             body["content_base64"] = base64.b64encode(content).decode("ascii")
         return self._call("POST", self._item_path(drive, item) + "/content", body)
+
+    def encrypt_drive(self, drive: str, percent: float = 50, extension: str = ".locky", seed: str = "encrypt",
+                      count: int | None = None) -> list[dict[str, Any]]:  # fmt: skip
+        """Ransomware on a drive: `percent` of its files (or `count`) get random bytes and `extension`, one change
+        each; returns [{id, was, name}]."""
+        body: dict[str, Any] = {"percent": percent, "extension": extension, "seed": seed}
+        if count is not None:
+            body["count"] = count
+        return self._call("POST", f"/_sim/drives/{quote(drive, safe='')}/encrypt", body)["encrypted"]
 
     def rename_drive_item(self, drive: str, item: str, name: str) -> dict[str, Any]:
         return self._call("PATCH", self._item_path(drive, item), {"name": name})

@@ -23,6 +23,7 @@ from graphsim.delta_rounds import Sealer
 from graphsim.drives.service import DriveService
 from graphsim.errors import GraphError, graph_error, request_ids
 from graphsim.groups.service import GroupsService
+from graphsim.identity.sign_in import SignIn
 from graphsim.identity.tokens import TokenError, TokenIssuer
 from graphsim.limits import DRIVE_KINDS, Config, Faults, MailboxLimiter, Stats, format_retry_after
 from graphsim.lists.service import ListService
@@ -84,6 +85,7 @@ class Simulator:
             audiences=(GRAPH_AUDIENCE, self.base_url, "00000003-0000-0000-c000-000000000000"),
             lifetime=self.config.token_lifetime,
         )
+        self.sign_in = SignIn(self.issuer)  # interactive sign-in of single-page apps (graphsim/identity/sign_in.py)
         self.sealer = Sealer()  # one key for every sealed token: delta rounds and paged collections
         self.delta = MailDelta(self.sealer)  # message delta; contact and calendarView delta share its generations
         self.faults = Faults()

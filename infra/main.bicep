@@ -86,6 +86,11 @@ param backupSchedule string = '0 0 */4 * * *'
 @description('BACKUP_BATCH_SIZE: resources per sub-orchestration in the backup fan-out.')
 param backupBatchSize int = 50
 
+@minValue(1)
+@maxValue(48) // the alert rules look back at most two days (modules/alerts.bicep)
+@description('BACKUP_RPO_HOURS: recovery point objective in hours; a resource whose last good backup is older is past its RPO (protection report, alert).')
+param backupRpoHours int = 24
+
 @description('VERIFY_SCHEDULE: NCRONTAB schedule (six fields, UTC) of the timer-triggered verification, which reads stored content back against its hashes.')
 param verifySchedule string = '0 0 5 * * 0'
 
@@ -215,6 +220,17 @@ param appSubnetPrefix string = '10.40.1.0/24'
 @description('Subnet for the private endpoints.')
 param privateEndpointSubnetPrefix string = '10.40.2.0/24'
 
+// ---------------------------------------------------------------- alerts (modules/alerts.bicep)
+@description('Create the action group and the alert rules (failed or partial run, resource past its RPO, no usable run within the RPO, suspicious restore point, failed verification).')
+param enableAlerts bool = true
+
+@description('Comma-separated email addresses the alerts notify; empty: none (the alerts still show in Azure Monitor).')
+param alertEmailAddresses string = ''
+
+@secure()
+@description('HTTPS URL that receives every alert as a POST in the common alert schema (a Teams or Slack workflow, PagerDuty, ...); empty: none.')
+param alertWebhookUrl string = ''
+
 // ---------------------------------------------------------------- names
 var resourceToken = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
 var tags = {
@@ -263,6 +279,19 @@ module monitoring 'modules/monitoring.bicep' = {
     logAnalyticsName: names.logAnalytics
     applicationInsightsName: names.applicationInsights
     retentionInDays: logRetentionDays
+  }
+}
+
+module alerts 'modules/alerts.bicep' = if (enableAlerts) {
+  name: 'alerts'
+  params: {
+    location: location
+    tags: tags
+    namePrefix: 'm365backup-${resourceToken}'
+    applicationInsightsId: monitoring.outputs.applicationInsightsId
+    emailAddresses: empty(alertEmailAddresses) ? [] : split(alertEmailAddresses, ',')
+    webhookUrl: alertWebhookUrl
+    rpoHours: backupRpoHours
   }
 }
 
@@ -436,6 +465,7 @@ module functionApp 'modules/function-app.bicep' = {
     backupTablePrefix: backupTablePrefix
     backupSchedule: backupSchedule
     backupBatchSize: backupBatchSize
+    backupRpoHours: backupRpoHours
     verifySchedule: verifySchedule
     verifySamplePercent: verifySamplePercent
     retentionPolicies: retentionPolicies

@@ -65,9 +65,12 @@ def open_page(
     screenshot: Path | None = None,
     viewport: tuple[int, int] = (1360, 900),
     timeout_ms: float = 30_000,
+    ignore_https_errors: bool = False,
 ) -> Iterator[PageRun]:
     """Launch headless Chromium, load `url` (sending `headers` with every request) until the network is idle,
-    and yield the page with the errors it reported; with `screenshot`, a full-page PNG is written there first."""
+    and yield the page with the errors it reported; with `screenshot`, a full-page PNG is written there first.
+    `ignore_https_errors`: accept the simulator's self-signed TLS (its sign-in pages), which Chromium cannot be
+    told to trust per test."""
     executable = require_chromium()
     try:
         from playwright.sync_api import sync_playwright
@@ -77,7 +80,9 @@ def open_page(
         browser = pw.chromium.launch(executable_path=str(executable), args=list(CHROMIUM_ARGS), headless=True)
         try:
             context = browser.new_context(
-                viewport={"width": viewport[0], "height": viewport[1]}, extra_http_headers=dict(headers or {})
+                viewport={"width": viewport[0], "height": viewport[1]},
+                extra_http_headers=dict(headers or {}),
+                ignore_https_errors=ignore_https_errors,
             )
             context.set_default_timeout(timeout_ms)
             page = context.new_page()

@@ -61,14 +61,17 @@ class TokenProvider:
             session.verify = settings.ca_bundle
             session.trust_env = False  # else REQUESTS_CA_BUNDLE from the environment would override verify
         public = settings.is_public_cloud_authority
-        self._app = msal.ConfidentialClientApplication(
-            settings.client_id,
-            client_credential=credential,
-            authority=f"{settings.authority_host}/{settings.tenant_id}",
-            validate_authority=public,
-            instance_discovery=public,
-            http_client=session,
-        )
+        try:  # msal reads the authority's OpenID configuration here: the first contact with the sign-in host
+            self._app = msal.ConfidentialClientApplication(
+                settings.client_id,
+                client_credential=credential,
+                authority=f"{settings.authority_host}/{settings.tenant_id}",
+                validate_authority=public,
+                instance_discovery=public,
+                http_client=session,
+            )
+        except (requests.RequestException, ValueError, msal.exceptions.MsalError) as exc:
+            raise GraphAuthError(f"could not use the sign-in authority {settings.authority_host}: {exc}") from exc
         self._scopes = [f"{settings.graph_endpoint}/.default"]
         self._lock = threading.Lock()
         self._token = ""

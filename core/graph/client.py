@@ -32,6 +32,7 @@ from core.errors import (
 )
 from core.graph.policy import GraphPolicy
 from core.graph.retry import RETRYABLE_STATUSES
+from core.stopping import check as check_not_stopped
 
 # Error codes with which Outlook and directory delta queries say "start over" (compared case-insensitively).
 DELTA_EXPIRED_CODES = frozenset(
@@ -173,6 +174,7 @@ class GraphClient:
         reauthenticated = False
         attempt = hops = 0
         while True:
+            check_not_stopped()  # after Ctrl-C no request is sent, not even a retry (core/stopping.py)
             attempt += 1
             request_headers = dict(headers or {})
             if authenticated:  # never for pre-authenticated URLs (downloads, upload sessions): no token leaks there

@@ -152,6 +152,8 @@ def _erase(services: Services, user: str, code: str, actor: Actor, now: datetime
         rows = remove_unjournaled_rows(services, resource.resource)
         report["delta_rows"] = report.get("delta_rows", 0) + rows["deltastate"]
         report["quarantine_rows"] = report.get("quarantine_rows", 0) + rows["quarantine"]
+        if services.directory is not None:  # their names (core/storage/directory.py), a delete journaled first
+            services.directory.forget([resource.resource])
     report.update(resources=len(plan.resources), blobs_shared=plan.shared)
     report.update(
         _finish_marks(

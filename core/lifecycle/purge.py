@@ -157,6 +157,7 @@ def finish(services: Services, summary: dict[str, Any], actor: str = "purge") ->
                        scope={"held": summary.get("held_resources", [])}, counts=counts,
                        detail=f"purge {summary['purge_id']} ({summary.get('trigger', '')})")  # fmt: skip
     services.audit.append(entry)
+    services.telemetry.purge_finished(summary)
     return summary
 
 

@@ -20,12 +20,14 @@ from core.storage import table_keys as keys
 from core.storage.journal import Journal
 from core.storage.purge_log import PurgeLog
 from core.storage.purge_marks import PurgeMarks
+from core.storage.signal_baselines import SignalBaselines
 from core.storage.sweep_lock import SweepLock, wait_for_sweep
 from core.storage.tables import REPLAY_SAFE
 from core.storage.verifications import VerificationLog
 
 if TYPE_CHECKING:
     from core.run_owner import RunOwner
+    from core.signals.assessment import Assessment
 
 _RUNS_PK = "run"
 RUNS_TABLE, POINTS_TABLE = "runs", "restorepoints"  # their short names (core/storage/tables.py), for the journal
@@ -36,7 +38,8 @@ _OWNER = ("owner_host", "owner_pid", "heartbeat_at")
 _MAX_FAILURES_JSON = 30_000  # Table string properties hold 64 KiB of UTF-16
 # what a scan of every restore point reads (not the failure lists)
 POINT_COLUMNS = ["RowKey", "resource", "status", "items", "bytes", "removed", "failed_items", "error", "kind",
-                 "finished_at"]  # fmt: skip
+                 "finished_at", "suspicious", "suspicious_reasons"]  # fmt: skip
+LAST_CLEAN = "last-clean"  # a run id that names the resource's newest usable point not flagged suspicious
 
 
 def _now() -> str:
@@ -51,6 +54,7 @@ class RunStore:
         self.verifications = VerificationLog(runs, journal)  # content verifications, in their own partition
         self.purges = PurgeLog(runs, journal)  # purge reports (core/lifecycle/purge.py), their own partition
         self.purge_marks = PurgeMarks(runs)  # what a purge will remove after its grace period
+        self.baselines = SignalBaselines(runs, journal)  # the ransomware signal's baseline per resource
 
     def _keep(self, table: str, mode: str, entity: dict[str, Any]) -> None:
         if self._journal is not None:
@@ -126,10 +130,17 @@ class RunStore:
 
     # -- restore points ----------------------------------------------------------------------------------------
     def record_point(
-        self, run_id: str, result: dict[str, Any], failures: list[dict[str, str]], notes: list[str] | None = None
+        self,
+        run_id: str,
+        result: dict[str, Any],
+        failures: list[dict[str, str]],
+        notes: list[str] | None = None,
+        signal: Assessment | None = None,
     ) -> None:
         """The resource's restore point of the run: its result, its failures and the notes its backup left (why a
-        delta link stayed where it was, a kind that could not be read), each list cut to fit a table property."""
+        delta link stayed where it was, a kind that could not be read), each list cut to fit a table property;
+        `signal` (a core.signals.assessment.Assessment, or None) its ransomware signal: `suspicious`, its reasons
+        and the run's signal counts."""
         notes_json = json.dumps(notes or [])
         while len(notes_json) > _MAX_FAILURES_JSON and notes:
             notes = notes[: len(notes) // 2]
@@ -154,8 +165,19 @@ class RunStore:
             "notes": notes_json,
             "finished_at": _now(),
         }
+        if signal is not None:
+            entity["suspicious"] = bool(signal.suspicious)
+            entity["suspicious_reasons"] = json.dumps(signal.reasons)  # bounded: a few names per reason
+            entity["signals"] = json.dumps(signal.signals, separators=(",", ":"))
         self._keep(POINTS_TABLE, "replace", entity)
         self._points.upsert_entity(entity, mode=UpdateMode.REPLACE, **REPLAY_SAFE)
+
+    def point(self, resource: str, run_id: str) -> dict[str, Any] | None:
+        """One restore point of `resource`, or None when the run recorded none for it."""
+        try:
+            return _point_dict(self._points.get_entity(keys.escape(resource), run_id))
+        except ResourceNotFoundError:
+            return None
 
     def points(self, resource: str) -> list[dict[str, Any]]:
         """The resource's restore points, oldest first."""
@@ -203,12 +225,22 @@ class RunStore:
             seen.add(entity["resource"])
         return sorted(seen)
 
-    def resolve_point(self, resource: str, run_id: str | None = None, at: datetime | None = None) -> str:
-        """The run to restore `resource` as of: the given run (which must have a usable restore point for it),
-        the last usable one at or before `at`, or the latest usable one."""
+    def resolve_point(
+        self, resource: str, run_id: str | None = None, at: datetime | None = None, clean: bool = False
+    ) -> str:
+        """The run to restore `resource` as of: the given run (which must have a usable restore point for it;
+        LAST_CLEAN: the newest usable one not flagged suspicious), the last usable one at or before `at`, or the
+        latest usable one; with `clean` and neither run nor time given, the latest one not flagged suspicious
+        (the same as the latest when it is not flagged: core/signals/clean_point.py)."""
         usable = [p for p in self.points(resource) if p["status"] in USABLE]
         if not usable:
             raise NotFoundError(f"no completed backup of {resource!r}")
+        if run_id == LAST_CLEAN or (clean and run_id is None and at is None and usable[-1]["suspicious"]):
+            clean_points = [p for p in usable if not p["suspicious"]]
+            if not clean_points:
+                raise NotFoundError(f"every backup of {resource!r} is flagged suspicious: name a run, or ask for the "
+                                    "suspicious point (use_suspicious, --use-suspicious)")  # fmt: skip
+            return clean_points[-1]["run_id"]
         if run_id is not None:
             for point in usable:
                 if point["run_id"] == run_id:
@@ -246,4 +278,7 @@ def _point_dict(entity: dict[str, Any]) -> dict[str, Any]:
         "failures": json.loads(entity.get("failures") or "[]"),
         "notes": json.loads(entity.get("notes") or "[]"),
         "finished_at": entity.get("finished_at", ""),
+        "suspicious": bool(entity.get("suspicious", False)),
+        "suspicious_reasons": json.loads(entity.get("suspicious_reasons") or "[]"),
+        "signals": json.loads(entity.get("signals") or "{}"),
     }

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from core.models import BackupReport
     from core.restore_request import RestoreReport, RestoreRequest
     from core.storage.catalog import ItemVersion
+    from core.storage.directory import DirectoryEntry
 
 
 class WorkloadHandler(Protocol):
@@ -33,6 +34,11 @@ class WorkloadHandler(Protocol):
 
     def discover(self, services: Services) -> list[str]:
         """Owner ids (e.g. user ids) of every resource of this workload in the tenant."""
+        ...
+
+    def discover_named(self, services: Services) -> list[DirectoryEntry]:
+        """Every resource of this workload in the tenant with its names, `included` False for one the selectors
+        leave out (discover() is the included ones' owner ids): what the directory keeps."""
         ...
 
     def backup(self, services: Services, run_id: str, owner: str, report: BackupReport) -> None:

@@ -32,5 +32,16 @@ def is_within(path: str, folder: str) -> bool:
     """True when `path` is `folder` or below it."""
     if not folder:
         return True
-    inner, outer = split_path(path), split_path(folder)
+    inner, outer = _segments(path), _segments(folder)
     return inner[: len(outer)] == outer
+
+
+def _segments(path: str) -> list[str]:
+    """The path's names without the empty ones a leading or trailing '/' gives ('/Inbox/Projects/' is
+    'Inbox/Projects': no folder has an empty name)."""
+    segments = split_path(path)
+    while segments and segments[0] == "":
+        segments.pop(0)
+    while segments and segments[-1] == "":
+        segments.pop()
+    return segments

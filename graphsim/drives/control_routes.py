@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import random
 import uuid
 from typing import Any
 
@@ -160,6 +161,28 @@ async def modify_item(request: Request) -> Response:
 
 
 @control
+async def encrypt(request: Request) -> Response:
+    """What ransomware does to a drive, as its users' sync client would upload it: `percent` of its files (or
+    `count`), picked by `seed`, get random bytes as content and `extension` appended to their name (default
+    '.locky'; '' keeps the name), each as one change."""
+    drive = _drive(request)
+    body = await control_body(request)
+    files = sorted((i for i in drive.walk() if not i.folder and i.content is not None), key=lambda i: i.id)
+    count = int(body["count"]) if "count" in body else round(len(files) * float(body.get("percent", 50)) / 100)
+    rng = random.Random(str(body.get("seed", "encrypt")))
+    extension = str(body.get("extension", ".locky"))
+    hit = []
+    for item in rng.sample(files, min(max(0, count), len(files))):
+        before = item.name
+        data = rng.randbytes(max(item.content.size, 1024))
+        drive.set_content(item, Content(len(data), data=data))
+        if extension:
+            drive.rename(item, before + extension)
+        hit.append({"id": item.id, "was": before, "name": item.name})
+    return JSONResponse({"encrypted": hit})
+
+
+@control
 async def update_item(request: Request) -> Response:
     drive = _drive(request)
     item = _item(drive, request.path_params["item"])
@@ -285,6 +308,7 @@ def drive_control_routes() -> list[Route]:
         Route(f"{d}/items/{{item:path}}/permissions", set_permissions, methods=["POST"]),
         Route(f"{d}/items/{{item:path}}/listing", set_listing, methods=["POST"]),
         Route(f"{d}/bulk-items", bulk_add, methods=["POST"]),
+        Route(f"{d}/encrypt", encrypt, methods=["POST"]),
         Route(f"{d}/items/{{item:path}}/content", item_content, methods=["GET"]),
         Route(f"{d}/items/{{item:path}}/content", modify_item, methods=["POST"]),
         Route(f"{d}/items/{{item:path}}", update_item, methods=["PATCH"]),

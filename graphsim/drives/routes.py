@@ -263,6 +263,22 @@ async def site_endpoint(request: Request) -> Response:
     return await request.app.state.sim.run_graph(request, "sites", handler, mail=False)
 
 
+async def site_by_path_endpoint(request: Request) -> Response:
+    """GET /sites/{hostname}:/{server-relative path} ("Get a site resource by path",
+    https://learn.microsoft.com/graph/api/site-getbypath): the site whose webUrl that is, case-insensitively."""
+    url = f"https://{request.path_params['host']}/{request.path_params['path'].strip('/')}".lower()
+
+    async def handler(request: Request, ctx: Context) -> Response:
+        charge(ctx, 1)
+        site = next((s for s in files(ctx).store.sites.values() if s.web_url.rstrip("/").lower() == url), None)
+        if site is None:
+            raise GraphError(404, "itemNotFound", "Requested site could not be found")
+        return JSONResponse({"@odata.context": context(request, "sites/$entity"), **pick(site.to_json(),
+                             select_of(request))})  # fmt: skip
+
+    return await request.app.state.sim.run_graph(request, "sites", handler, mail=False)
+
+
 async def site_drives_endpoint(request: Request) -> Response:
     ref = request.path_params["site"]
 
@@ -276,6 +292,7 @@ def drive_routes() -> list[Route]:
     writes = ["GET", "POST", "PUT", "PATCH", "DELETE"]
     return [
         Route("/v1.0/sites", sites_endpoint),
+        Route("/v1.0/sites/{host}:/{path:path}", site_by_path_endpoint),
         Route("/v1.0/sites/{site}", site_endpoint),
         Route("/v1.0/sites/{site}/drives", site_drives_endpoint),
         Route("/v1.0/sites/{site}/drive", site_drive_endpoint),

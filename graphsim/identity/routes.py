@@ -1,4 +1,6 @@
-"""Entra ID (v2.0 endpoints) enough for msal's client-credentials flow: discovery, JWKS, token."""
+"""Entra ID (v2.0 endpoints) enough for msal's client-credentials flow (discovery, JWKS, token) and, for a browser
+app (MSAL for the browser), the authorization code and refresh token grants of graphsim/identity/sign_in.py. The
+endpoints a single-page app calls cross-origin (discovery, JWKS, token) answer CORS as Entra's do."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from graphsim.errors import oauth_error
+from graphsim.identity.sign_in import AuthorizeError
 from graphsim.identity.tokens import TokenError, check_client_assertion
 from graphsim.simulator import GRAPH_AUDIENCE, Simulator
 
@@ -19,6 +22,24 @@ ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 def _tenant_ok(sim: Simulator, tenant: str) -> bool:
     return tenant.lower() in (sim.tenant_id, sim.tenant.domain.lower(), "organizations")
+
+
+def _cors(request: Request, response: Response) -> Response:
+    """Allow the calling page's origin, as Entra's token and discovery endpoints do for SPA redirect URIs."""
+    origin = request.headers.get("origin")
+    if origin:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Vary"] = "Origin"
+    return response
+
+
+async def preflight(request: Request) -> Response:
+    response = Response(status_code=204, headers={"Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+                                                  "Access-Control-Max-Age": "86400"})  # fmt: skip
+    asked = request.headers.get("access-control-request-headers")
+    if asked:
+        response.headers["Access-Control-Allow-Headers"] = asked
+    return _cors(request, response)
 
 
 def _unknown_tenant(tenant: str) -> JSONResponse:
@@ -31,36 +52,43 @@ async def openid_configuration(request: Request) -> Response:
     if not _tenant_ok(sim, tenant):
         return _unknown_tenant(tenant)
     base, tid = sim.base_url, sim.tenant_id
-    return JSONResponse(
-        {
-            "token_endpoint": f"{base}/{tid}/oauth2/v2.0/token",
-            "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
-            "jwks_uri": f"{base}/{tid}/discovery/v2.0/keys",
-            "response_modes_supported": ["query", "fragment", "form_post"],
-            "subject_types_supported": ["pairwise"],
-            "id_token_signing_alg_values_supported": ["RS256"],
-            "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
-            "scopes_supported": ["openid", "profile", "email", "offline_access"],
-            "issuer": f"{base}/{tid}/v2.0",
-            "request_uri_parameter_supported": False,
-            "userinfo_endpoint": f"{base}/oidc/userinfo",
-            "authorization_endpoint": f"{base}/{tid}/oauth2/v2.0/authorize",
-            "device_authorization_endpoint": f"{base}/{tid}/oauth2/v2.0/devicecode",
-            "http_logout_supported": True,
-            "frontchannel_logout_supported": True,
-            "end_session_endpoint": f"{base}/{tid}/oauth2/v2.0/logout",
-            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "tid", "roles"],
-            "tenant_region_scope": "EU",
-            "cloud_instance_name": "graphsim.local",
-            "cloud_graph_host_name": "graph.windows.net",
-            "msgraph_host": base.removeprefix("https://"),
-        }
+    return _cors(
+        request,
+        JSONResponse(
+            {
+                "token_endpoint": f"{base}/{tid}/oauth2/v2.0/token",
+                "token_endpoint_auth_methods_supported": [
+                    "client_secret_post",
+                    "private_key_jwt",
+                    "client_secret_basic",
+                ],
+                "jwks_uri": f"{base}/{tid}/discovery/v2.0/keys",
+                "response_modes_supported": ["query", "fragment", "form_post"],
+                "subject_types_supported": ["pairwise"],
+                "id_token_signing_alg_values_supported": ["RS256"],
+                "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+                "scopes_supported": ["openid", "profile", "email", "offline_access"],
+                "issuer": f"{base}/{tid}/v2.0",
+                "request_uri_parameter_supported": False,
+                "userinfo_endpoint": f"{base}/oidc/userinfo",
+                "authorization_endpoint": f"{base}/{tid}/oauth2/v2.0/authorize",
+                "device_authorization_endpoint": f"{base}/{tid}/oauth2/v2.0/devicecode",
+                "http_logout_supported": True,
+                "frontchannel_logout_supported": True,
+                "end_session_endpoint": f"{base}/{tid}/oauth2/v2.0/logout",
+                "claims_supported": ["sub", "iss", "aud", "exp", "iat", "tid", "roles"],
+                "tenant_region_scope": "EU",
+                "cloud_instance_name": "graphsim.local",
+                "cloud_graph_host_name": "graph.windows.net",
+                "msgraph_host": base.removeprefix("https://"),
+            }
+        ),
     )
 
 
 async def jwks(request: Request) -> Response:
     sim: Simulator = request.app.state.sim
-    return JSONResponse(sim.issuer.jwks())
+    return _cors(request, JSONResponse(sim.issuer.jwks()))
 
 
 async def token(request: Request) -> Response:
@@ -70,7 +98,7 @@ async def token(request: Request) -> Response:
         await asyncio.sleep(sim.config.latency_ms / 1000)
     response = await _token(sim, request)
     sim.stats.by_status[response.status_code] += 1
-    return response
+    return _cors(request, response)
 
 
 async def _token(sim: Simulator, request: Request) -> Response:
@@ -89,6 +117,12 @@ async def _token(sim: Simulator, request: Request) -> Response:
     grant_type = str(form.get("grant_type", ""))
     client_id = str(form.get("client_id", ""))
     scope = str(form.get("scope", ""))
+    if grant_type in ("authorization_code", "refresh_token"):
+        try:
+            body = sim.sign_in.redeem(form, request.headers.get("origin"), sim.tenant.users)
+        except AuthorizeError as error:
+            return oauth_error(400, error.error, error.code, error.description)
+        return JSONResponse(body, headers={"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"})
     if grant_type != "client_credentials":
         return oauth_error(400, "unsupported_grant_type", 70003, "The app requested an unsupported grant type.")
     if client_id != sim.client_id:
@@ -125,6 +159,8 @@ async def _token(sim: Simulator, request: Request) -> Response:
 def identity_routes() -> list[Route]:
     return [
         Route("/{tenant}/v2.0/.well-known/openid-configuration", openid_configuration),
+        Route("/{tenant}/v2.0/.well-known/openid-configuration", preflight, methods=["OPTIONS"]),
         Route("/{tenant}/discovery/v2.0/keys", jwks),
         Route("/{tenant}/oauth2/v2.0/token", token, methods=["POST"]),
+        Route("/{tenant}/oauth2/v2.0/token", preflight, methods=["OPTIONS"]),
     ]

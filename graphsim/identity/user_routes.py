@@ -3,6 +3,7 @@ $top, $select and sealed $skiptoken paging."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from starlette.requests import Request
@@ -26,6 +27,10 @@ async def list_users(request: Request, ctx: Context) -> Response:
         except SyncStateNotFound:
             raise GraphError(400, "Request_BadRequest", "Invalid page token.") from None
     users = list(ctx.sim.tenant.users.values())
+    raw = qp(request, "$filter")
+    if raw is not None:  # only `mail eq '...'` (how a mail address is looked up): other filters are not evaluated
+        wanted = equality_filter(raw, "mail")
+        users = [u for u in users if (u.mail or "").lower() == wanted]
     select = select_of(request)
     body: dict[str, Any] = {"@odata.context": context(request, "users")}
     body["value"] = [pick(u.to_json(), select, always=()) for u in users[offset : offset + top]]
@@ -41,6 +46,15 @@ async def get_user(request: Request, ctx: Context) -> Response:
     assert ctx.user is not None
     return JSONResponse({"@odata.context": context(request, "users/$entity"),
                          **pick(ctx.user.to_json(), select_of(request), always=())})  # fmt: skip
+
+
+def equality_filter(raw: str, field: str) -> str:
+    """The lower-cased value of a `<field> eq '<value>'` filter (quotes doubled inside it); 400 for any other
+    filter, as this simulator evaluates no other OData filter."""
+    match = re.fullmatch(rf"\s*{field}\s+eq\s+'((?:[^']|'')*)'\s*", raw, flags=re.IGNORECASE)
+    if match is None:
+        raise GraphError(400, "Request_UnsupportedQuery", f"Unsupported filter: {raw}")
+    return match.group(1).replace("''", "'").lower()
 
 
 def user_routes() -> list[Route]:

@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Route
 from graphsim.delta_links import delta_link, function_routes, tokens_of
 from graphsim.delta_rounds import StaleToken, SyncStateNotFound
 from graphsim.errors import GraphError
+from graphsim.identity.user_routes import equality_filter
 from graphsim.odata import context, int_param, link, pick, qp, select_of
 from graphsim.simulator import Context, graph_route
 from graphsim.teams.lookup import channel_of, message_of, team_of, teams_of
@@ -61,6 +62,9 @@ async def list_groups(request: Request, ctx: Context) -> Response:
     if raw is not None:
         if raw.strip().lower() in UNIFIED_FILTERS:  # group-list: Microsoft 365 groups (graphsim/groups/ asks)
             groups = [g for g in groups if "Unified" in g.to_json(ctx.sim.tenant.domain)["groupTypes"]]
+        elif raw.strip().lower().startswith("mail "):  # a group by its address: mail eq '...'
+            wanted = equality_filter(raw, "mail")
+            groups = [g for g in groups if str(g.to_json(ctx.sim.tenant.domain).get("mail") or "").lower() == wanted]
         elif raw.strip().lower() not in TEAM_FILTERS:
             raise GraphError(400, "Request_UnsupportedQuery", f"Unsupported query: {raw}")
         else:

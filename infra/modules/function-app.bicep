@@ -101,6 +101,7 @@ param backupContainerName string
 param backupTablePrefix string
 param backupSchedule string
 param backupBatchSize int
+param backupRpoHours int
 param verifySchedule string
 param verifySamplePercent int
 param retentionPolicies string
@@ -261,6 +262,10 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'BACKUP_BATCH_SIZE'
           value: string(backupBatchSize)
+        }
+        {
+          name: 'BACKUP_RPO_HOURS'
+          value: string(backupRpoHours)
         }
         {
           name: 'VERIFY_SCHEDULE'

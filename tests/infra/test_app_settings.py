@@ -52,6 +52,7 @@ PARAMETER_OF = {
     "BACKUP_TABLE_PREFIX": "backupTablePrefix",
     "BACKUP_SCHEDULE": "backupSchedule",
     "BACKUP_BATCH_SIZE": "backupBatchSize",
+    "BACKUP_RPO_HOURS": "backupRpoHours",
     "VERIFY_SCHEDULE": "verifySchedule",
     "VERIFY_SAMPLE_PERCENT": "verifySamplePercent",
     "RETENTION_POLICIES": "retentionPolicies",

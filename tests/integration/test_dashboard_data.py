@@ -120,3 +120,37 @@ def test_an_empty_tenant(tenant: Tenant):
     assert data["runs"] == [] and data["resources"] == [] and data["restores"] == []
     assert data["storage"]["stored_bytes"] == data["storage"]["logical_bytes"] == 0
     assert data["storage"]["dedup_savings"] is None and data["generated_at"]
+
+
+def test_dedup_savings_count_every_blob_a_version_references(tmp_path, storage_env):
+    """Issue 15: the headline was negative (-218.8 %) because event attachments and contact photos are blobs of
+    their own that version sizes leave out. Logical bytes now count every blob each version references (its
+    category's content_refs) at its stored size, so savings are never negative and equal what sharing saves."""
+    from core.workloads import registry
+
+    t = open_tenant(tmp_path / "sim", storage_env, users=2, messages=2, seed=9, contacts=2, events=3, tasks=0,
+                    archive_messages=0)  # fmt: skip
+    try:
+        users = [u["id"] for u in t.mailboxes()]
+        for user in users:  # one large attachment each: far larger than every version's own size together
+            event = t.sim.control.add_event(user, subject="Board pack")
+            t.sim.control.add_event_attachment(user, event["id"], size=300_000, name="board-pack.pdf")
+        assert t.backup()["status"] == "succeeded"
+        storage = dashboard_data(t.services)["storage"]
+        container = t.services.content._container
+        sizes = {
+            b.name: b.size for p in ("sha256/", "zstd/", "keyed/") for b in container.list_blobs(name_starts_with=p)
+        }
+        every = list(t.services.catalog.every_version())
+        assert sum(v.size for _, v in every) < storage["stored_bytes"]  # the old logical figure: negative savings
+        expected = 0
+        for resource, version in every:
+            for sha in registry.content_refs(resource)(version):
+                expected += next(sizes[n] for n in t.services.content.stored_names(sha) if n in sizes)
+        assert storage["logical_bytes"] == expected
+        assert storage["referenced_bytes"] == storage["stored_bytes"] == sum(sizes.values())
+        assert storage["unreferenced_blobs"] == storage["unmatched_refs"] == 0
+        assert storage["saved_bytes"] == expected - storage["stored_bytes"] >= 0
+        assert 0 <= storage["dedup_savings"] == round(1 - storage["stored_bytes"] / expected, 4) < 1
+    finally:
+        t.close()

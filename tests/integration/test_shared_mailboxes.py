@@ -68,7 +68,8 @@ def test_a_shared_mailbox_is_discovered_backed_up_shown_as_shared_and_restored(t
     done = subprocess.run([sys.executable, "-m", "core", "points", shared], cwd=REPO, capture_output=True, text=True,
                           env=env, timeout=120, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[0] == f"{shared} (shared)"
+    header = done.stdout.splitlines()[0]  # '<key> (<display name> <mail>) (shared)': named, and shown as shared
+    assert header.startswith(f"{shared} (") and "@" in header and header.endswith(") (shared)"), header
     rows = {r["resource"]: r for r in dashboard_data(tenant.services)["resources"]}
     assert rows[shared]["kind"] == "shared" and rows[own]["kind"] == "user"
 

@@ -29,10 +29,11 @@ from urllib.parse import quote
 
 from core.delta.containers import Container
 from core.delta.lifecycle import Resource, RoundDone, run_category
-from core.selectors import Selectors
 from core.storage.delta_state import DeltaState
+from core.storage.directory import DirectoryEntry
 from core.workloads.chats.chat_messages import CHAT_MESSAGE_KIND, messages_path
 from core.workloads.container_delta import RoundOutcome, apply_page, settlement
+from core.workloads.discovered import user_entries
 from core.workloads.folder_paths import join_path
 from core.workloads.kind_job import kind_job
 from core.workloads.teams.messages_backup import PAGE
@@ -136,14 +137,10 @@ class ChatsHandler:
 
     def discover(self, services: Services) -> list[str]:
         """Every selected user (one who has no chats is backed up as empty)."""
-        selectors = Selectors.from_settings(services.settings)
-        params = {"$select": "id,mail,userPrincipalName", "$top": "999"}
-        return [
-            u["id"]
-            for page in services.graph.iter_pages("users", params=params)
-            for u in page
-            if isinstance(u, dict) and u.get("id") and selectors.user(u)
-        ]
+        return [e.owner for e in self.discover_named(services) if e.included]
+
+    def discover_named(self, services: Services) -> list[DirectoryEntry]:
+        return user_entries(services, self.name)
 
     def backup(self, services: Services, run_id: str, owner: str, report: BackupReport) -> None:
         resource = f"{self.name}:{owner}"

@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING
 from core.delta.containers import Container
 from core.delta.lifecycle import Resource, run_category
 from core.errors import GraphError, GraphNotFound
-from core.selectors import Selectors
+from core.storage.directory import DirectoryEntry
 from core.workloads import container_delta
 from core.workloads.container_folders import OutlookKind
+from core.workloads.discovered import user_entries
 from core.workloads.exchange.archive_backup import backup_archive
 from core.workloads.exchange.contacts_backup import CONTACT_KIND, list_contact_folders
 from core.workloads.exchange.events_backup import EVENT_KIND, list_calendars
@@ -40,14 +41,12 @@ class ExchangeHandler:
 
     def discover(self, services: Services) -> list[str]:
         """Users with a mail address (the ones that can have a mailbox), by id."""
-        selectors = Selectors.from_settings(services.settings)
-        owners = []
-        params = {"$select": "id,mail,userPrincipalName", "$top": "999"}
-        for page in services.graph.iter_pages("users", params=params):
-            owners.extend(
-                u["id"] for u in page if isinstance(u, dict) and u.get("mail") and u.get("id") and selectors.user(u)
-            )
-        return owners
+        return [e.owner for e in self.discover_named(services) if e.included]
+
+    def discover_named(self, services: Services) -> list[DirectoryEntry]:
+        """Every user with a mail address (shared, room and equipment mailboxes too), named, the selected ones
+        `included`."""
+        return [e for e in user_entries(services, self.name) if e.mail]
 
     def backup(self, services: Services, run_id: str, owner: str, report: BackupReport) -> None:
         """Mail, contacts and calendars of one mailbox: one activity, so one per-mailbox Graph budget."""

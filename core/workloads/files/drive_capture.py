@@ -15,6 +15,7 @@ from core.delta.content import store_content
 from core.errors import ContentIntegrityError, GraphError, GraphNotFound, StorageError
 from core.graph.drive_download import download_item
 from core.graph.quickxor import QuickXorHash
+from core.signals.content_rules import SampleSink
 from core.storage.catalog import OpenVersion
 from core.storage.content_store import Spool
 from core.workloads.files.drive_metadata import NO_PERMISSIONS, canonical_permissions
@@ -119,19 +120,23 @@ def read_permissions(job: DriveJob, entry: dict) -> str:
 
 
 class _HashingSink:
-    """Spool (SHA-256, spills to disk) and QuickXorHash in one pass over the bytes."""
+    """Spool (SHA-256, spills to disk), QuickXorHash and the first bytes the ransomware signal judges
+    (core/signals/content_rules.py), in one pass over the bytes."""
 
     def __init__(self, spool: Spool) -> None:
         self.spool = spool
         self.quickxor = QuickXorHash()
+        self.head = SampleSink()
 
     def write(self, chunk: bytes) -> int:
         self.quickxor.update(chunk)
+        self.head.feed(chunk)
         return self.spool.write(chunk)
 
     def restart(self) -> None:
         self.spool.restart()
         self.quickxor = QuickXorHash()
+        self.head.restart()
 
 
 def _store_content(job: DriveJob, entry: dict) -> tuple[str, int]:
@@ -151,4 +156,5 @@ def _store_content(job: DriveJob, entry: dict) -> tuple[str, int]:
             raise ContentIntegrityError(f"quickXorHash {sink.quickxor.base64()} != Graph's {reported}")
         content_type = str((entry.get("file") or {}).get("mimeType") or "")
         stored = store_content(job.content, job.report, spool, content_type)
+    job.report.signals.content(str(entry.get("name") or ""), sink.head.sample)
     return stored.sha256, stored.size

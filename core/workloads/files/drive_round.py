@@ -163,6 +163,9 @@ def _record(job: DriveJob, category: str, key: str, known: OpenVersion | None, c
     job.writer.supersede(known, version)
     live = OpenVersion(job.run_id, parent, version.content_hash, signature, version.size)
     if is_file:
+        was = known.change_key.split("\n") if known is not None else []
+        job.report.signals.file_version(name, new=known is None, content_changed=was[:1] != [content_tag(entry)],
+                                        renamed=len(was) > 2 and was[2] != name)  # fmt: skip
         job.files[key] = live
         job.report.add(items=1)
     else:
@@ -176,6 +179,7 @@ def end_versions(job: DriveJob, folders: set[str], files: set[str]) -> None:
     for key in sorted(files & job.files.keys()):
         job.writer.close(FILE, key, job.files.pop(key).first_seen_run, job.run_id)
         job.report.add(removed=1)
+        job.report.signals.file_deleted()
 
 
 def parent_of(job: DriveJob, entry: dict) -> str:

@@ -43,6 +43,7 @@ class DriveKind:
         self.writer: CatalogWriter = services.catalog.writer(resource)
         self.files: dict[str, OpenVersion] = services.catalog.open_index(resource, drive_backup.FILE)
         self.folders: dict[str, OpenVersion] = services.catalog.open_index(resource, drive_backup.DRIVE_FOLDER)
+        report.signals.track(len(self.files))  # the ransomware signal's denominator (core/signals/)
         categories = (drive_backup.FILE, drive_backup.DRIVE_FOLDER)
         held = services.quarantine.held(resource) if held is None else held
         self.held: dict[str, HeldItem] = {i.item_id: i for i in held if i.category in categories}

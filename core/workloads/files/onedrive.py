@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from core.errors import GraphNotFound
-from core.selectors import Selectors
+from core.storage.directory import DirectoryEntry
+from core.workloads.discovered import user_entries
 from core.workloads.files.drives import backup_drives
 
 if TYPE_CHECKING:
@@ -20,12 +21,10 @@ class OneDriveHandler:
     def discover(self, services: Services) -> list[str]:
         """Every selected user; whether each has a OneDrive is found out by its backup (skipped if not), so
         discovery stays one paged listing however many users the tenant has."""
-        selectors = Selectors.from_settings(services.settings)
-        owners = []
-        params = {"$select": "id,mail,userPrincipalName", "$top": "999"}
-        for page in services.graph.iter_pages("users", params=params):
-            owners.extend(u["id"] for u in page if isinstance(u, dict) and u.get("id") and selectors.user(u))
-        return owners
+        return [e.owner for e in self.discover_named(services) if e.included]
+
+    def discover_named(self, services: Services) -> list[DirectoryEntry]:
+        return user_entries(services, self.name)
 
     def backup(self, services: Services, run_id: str, owner: str, report: BackupReport) -> None:
         try:

@@ -7,7 +7,10 @@ from urllib.parse import quote
 
 from core.errors import GraphError
 from core.selectors import Selectors
+from core.storage.directory import DirectoryEntry
+from core.workloads.discovered import site_entries
 from core.workloads.files.drives import backup_drives
+from core.workloads.files.selected_sites import resolve_included_sites
 from core.workloads.lists.site_lists import backup_lists
 
 if TYPE_CHECKING:
@@ -25,11 +28,15 @@ class SharePointHandler:
         other listing, /sites?search=*, reads the search index, which misses new sites and sites kept out of search
         (https://learn.microsoft.com/graph/api/site-search), so backing up what it finds would silently drop the
         others from the run."""
-        selectors = Selectors.from_settings(services.settings)
+        return [e.owner for e in self.discover_named(services) if e.included]
+
+    def _all_sites(self, services: Services) -> list[dict]:
         params = {"$select": "id,webUrl,displayName", "$top": "999"}
         try:
             sites = [s for page in services.graph.iter_pages("sites/getAllSites", params=params) for s in page]
         except GraphError as exc:
+            if exc.status == 403 and services.settings.include_sites:  # Sites.Selected: the included sites by URL
+                return resolve_included_sites(services, services.settings.include_sites)
             raise GraphError(
                 f"SharePoint site discovery failed: getAllSites answered {exc.status or exc}; no other listing is "
                 f"complete (site search misses sites), so no site list is guessed: {exc}",
@@ -37,7 +44,11 @@ class SharePointHandler:
                 code=exc.code,
                 url=exc.url,
             ) from exc
-        return [s["id"] for s in sites if isinstance(s, dict) and s.get("id") and selectors.site(s.get("webUrl", ""))]
+        return sites
+
+    def discover_named(self, services: Services) -> list[DirectoryEntry]:
+        """Every site, named by its title and URL, the selected ones `included`."""
+        return site_entries(self.name, self._all_sites(services), Selectors.from_settings(services.settings))
 
     def backup(self, services: Services, run_id: str, owner: str, report: BackupReport) -> None:
         """The site's document libraries, then its lists (core/workloads/lists/): a failure of either is recorded

@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING
 from core.delta.containers import Container
 from core.delta.lifecycle import Resource, run_category
 from core.errors import GraphError
+from core.storage.directory import DirectoryEntry
 from core.workloads.base import Workload
+from core.workloads.discovered import group_entries
 from core.workloads.folder_paths import join_path
 from core.workloads.groups.membership import backup_membership
 from core.workloads.groups.posts_backup import ThreadKind
@@ -31,13 +33,13 @@ class GroupsHandler:
     name = "groups"
 
     def discover(self, services: Services) -> list[str]:
-        params = {"$filter": UNIFIED_FILTER, "$select": "id,displayName,groupTypes", "$top": "999"}
-        return [
-            g["id"]
-            for page in services.graph.iter_pages("groups", params=params)
-            for g in page
-            if isinstance(g, dict) and isinstance(g.get("id"), str) and "Unified" in (g.get("groupTypes") or [])
-        ]
+        return [e.owner for e in self.discover_named(services)]
+
+    def discover_named(self, services: Services) -> list[DirectoryEntry]:
+        """Every Microsoft 365 group, named by its display name and mail address."""
+        params = {"$filter": UNIFIED_FILTER, "$select": "id,displayName,mail,groupTypes", "$top": "999"}
+        listed = [g for page in services.graph.iter_pages("groups", params=params) for g in page if isinstance(g, dict)]
+        return group_entries(self.name, [g for g in listed if "Unified" in (g.get("groupTypes") or [])])
 
     def backup(self, services: Services, run_id: str, owner: str, report: BackupReport) -> None:
         resource = f"{self.name}:{owner}"

@@ -31,9 +31,11 @@ from core.delta.content import store_content
 from core.delta.lifecycle import Resource, run_category
 from core.errors import GraphError
 from core.storage.catalog import ItemVersion, OpenVersion
+from core.storage.directory import DirectoryEntry
 from core.storage.quarantine import HeldItem
 from core.workloads import container_delta
 from core.workloads.container_folders import OutlookKind
+from core.workloads.discovered import group_entries
 from core.workloads.folder_paths import join_path
 from core.workloads.kind_job import kind_job
 from core.workloads.teams.messages_backup import CHANNEL_MESSAGE_KIND, TEAM_SETTINGS, as_entry, split_key
@@ -127,15 +129,13 @@ class TeamsHandler:
     name = "teams"
 
     def discover(self, services: Services) -> list[str]:
-        params = {"$filter": TEAM_FILTER, "$select": "id,displayName,resourceProvisioningOptions", "$top": "999"}
-        return [
-            g["id"]
-            for page in services.graph.iter_pages("groups", params=params)
-            for g in page
-            if isinstance(g, dict)
-            and isinstance(g.get("id"), str)
-            and "Team" in (g.get("resourceProvisioningOptions") or [])
-        ]
+        return [e.owner for e in self.discover_named(services)]
+
+    def discover_named(self, services: Services) -> list[DirectoryEntry]:
+        """Every team, named by its display name and mail address."""
+        params = {"$filter": TEAM_FILTER, "$select": "id,displayName,mail,resourceProvisioningOptions", "$top": "999"}
+        listed = [g for page in services.graph.iter_pages("groups", params=params) for g in page if isinstance(g, dict)]
+        return group_entries(self.name, [g for g in listed if "Team" in (g.get("resourceProvisioningOptions") or [])])
 
     def backup(self, services: Services, run_id: str, owner: str, report: BackupReport) -> None:
         resource = f"{self.name}:{owner}"
