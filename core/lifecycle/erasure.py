@@ -154,6 +154,7 @@ def _erase(services: Services, user: str, code: str, actor: Actor, now: datetime
         report["quarantine_rows"] = report.get("quarantine_rows", 0) + rows["quarantine"]
         if services.directory is not None:  # their names (core/storage/directory.py), a delete journaled first
             services.directory.forget([resource.resource])
+        services.runs.baselines.forget(resource.resource)  # the ransomware signal's shares of their runs
     report.update(resources=len(plan.resources), blobs_shared=plan.shared)
     report.update(
         _finish_marks(

@@ -128,6 +128,7 @@ def test_erasure_leaves_nothing_of_the_person_and_keeps_what_another_mailbox_sha
     theirs, others = _blobs_of(tenant, a), _blobs_of(tenant, b)
     shared = {sha256(SHARED_MIME)}
     assert shared <= theirs & others
+    assert services.runs.baselines.window(f"onedrive:{a}")  # their drive's runs have a ransomware-signal baseline
     plan = plan_erasure(services, a)
     services.runs.start("20261201T000000000000Z", "test")  # a backup run in progress (as a Durable one records it)
     before = _state(tenant, a)
@@ -141,6 +142,7 @@ def test_erasure_leaves_nothing_of_the_person_and_keeps_what_another_mailbox_sha
     for key in person_keys(a):  # no version, point, delta state or journal blob with their rows is left
         assert not list(services.catalog.all_versions(key)) and not services.runs.points(key)
         assert not services.delta_state.load(key)
+        assert not services.runs.baselines.window(key)  # nor the ransomware signal's shares of their runs
     assert not set(services.runs.points_by_resource()) & set(person_keys(a))
     assert not find_journal_blobs(services, person_keys(a)).rows
     assert not any(services.content.exists(sha) for sha in theirs - others)
