@@ -17,6 +17,7 @@ from api import (
     routes_portal,
     routes_report,
     routes_restores,
+    routes_signals,
 )
 from api.body_limit import BodyLimit
 from api.context import ApiContext
@@ -49,7 +50,7 @@ def create_app(
     app.state.context = context or ApiContext(services=services, orchestrations=orchestrations)
     problems.install(app)
     for module in (routes_catalog, routes_restores, routes_exports, routes_admin, routes_lifecycle, routes_portal,
-                   routes_report):  # fmt: skip
+                   routes_report, routes_signals):  # fmt: skip
         app.include_router(module.router, prefix=PREFIX)
     app.add_middleware(BodyLimit)
     return app

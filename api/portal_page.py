@@ -104,6 +104,7 @@ def render_portal(config: dict[str, Any], assets_url: str) -> str:
 <label><input type="radio" name="destination" value="original" checked> Restore in place</label>
 <label><input type="radio" name="destination" value="new-folder"> into a restore folder</label>
 <input id="folder-name" placeholder="Restored from backup">
+<label id="target" hidden>of <select id="target-resource"></select></label>
 <label>If it exists <select id="conflict"></select></label>
 <button id="restore" disabled>Restore selected</button>
 <button id="download" disabled>Download selected</button>

@@ -41,6 +41,7 @@ from core.report_cli import add_report_parser, report_command
 from core.resource_names import resolve_args, resource_arg
 from core.restore_request import CONFLICT_POLICIES, DESTINATIONS
 from core.retention_cli import add_retention_parser, retention_command
+from core.signals.clear_flag_cli import add_clear_parser, clear_command
 from core.verify_cli import add_verify_parsers, verifications_command, verify_command
 from core.workloads import registry
 from core.workloads.groups.membership_restore import add_membership_parser, membership_command
@@ -91,10 +92,15 @@ _CATEGORY_HELP = "what kind of item, by workload (default: the first): " + "; ".
 )
 
 
+def _program_name() -> str:
+    """How the user called us: the `m365-backup` console script, or `python -m core`."""
+    return "m365-backup" if Path(sys.argv[0]).name == "m365-backup" else "python -m core"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = CliParser(
         top=True,
-        prog="python -m core",
+        prog=_program_name(),
         description="Microsoft 365 backup to Azure Storage: run backups, browse them, restore from them. "
         "(Installed, the same CLI is the `m365-backup` command.)",
         epilog=settings_help(),
@@ -197,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_retention_parser(sub, _resource)  # the retention dry run
     add_purge_parsers(sub, _resource)  # retention applied: purge, purges
     add_hold_parser(sub, _resource)  # legal holds: place, release, list
+    add_clear_parser(sub, _resource)  # a false-positive ransomware flag cleared
     add_protect_parser(sub, _resource)  # immutability renewed for what retained points need
     add_keys_parser(sub)  # the content keys: status, rotate
     add_erasure_parsers(sub)  # erasure of one person's data: plan, confirmation, records
@@ -226,6 +233,7 @@ COMMANDS = {
     "purges": purges_command,
     "verifications": verifications_command,
     "hold": hold_command,
+    "clear-suspicious": clear_command,
     "protect": protect_command,
     "keys": keys_command,
     "erase": erase_command,

@@ -31,6 +31,7 @@ EXAMPLES: dict[str, str] = {
     "  python -m core group-membership groups:<group id> --apply    # carry it out",
     "purge": "  python -m core purge --dry-run",
     "purges": "  python -m core purges --limit 5",
+    "clear-suspicious": "  python -m core clear-suspicious exchange:<user id> <run id> --reason 'planned rename'",
     "hold": "  python -m core hold place --resource exchange:<user id> --reason 'case 42'\n  python -m core hold list",
     "protect": "  python -m core protect --resource exchange:<user id>",
     "keys": "  python -m core keys status\n  python -m core keys rotate",

@@ -17,10 +17,11 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 
+from core.cli_errors import EXIT_INTERRUPTED, install_interrupts, leave
 from core.config import load_settings
 from core.graph.auth import TokenProvider
 from core.graph.client import GraphClient
@@ -32,7 +33,7 @@ from graphsim.process import SimulatorProcess, start_simulator
 from scripts import demo_coverage
 
 ROOT = Path(__file__).resolve().parent.parent
-STATE = ROOT / ".demo"
+STATE = Path(os.environ.get("DEMO_STATE_DIR") or ROOT / ".demo")  # tests give the demo a folder of their own
 API_AUDIENCE = "api://m365-backup-demo"
 OPERATOR_OID = "00000000-0000-0000-0000-00000000000b"
 ADMIN_OID = "00000000-0000-0000-0000-0000000000ad"
@@ -326,5 +327,17 @@ def restore_over_http(
     return f"over HTTP: 1 message restored as of the first run by a help-desk operator; {len(audit)} audit entries"
 
 
+def interrupted() -> NoReturn:
+    """Ctrl-C: the servers are stopped by now (the `with` in main); the backup threads still retrying against them
+    were asked to stop (core/stopping.py) and are not waited for. Exit 130, as the CLI does."""
+    print("\ndemo interrupted: Azurite and the simulator are stopped; `make demo` starts over", file=sys.stderr)
+    leave(EXIT_INTERRUPTED)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    install_interrupts()  # the first Ctrl-C stops Graph work at its next request; a second one exits at once
+    try:
+        code = main()
+    except KeyboardInterrupt:
+        interrupted()
+    sys.exit(code)

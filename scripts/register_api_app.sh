@@ -8,18 +8,28 @@
 # Assign roles in Entra admin center → Enterprise applications → <name> → Users and groups (people and groups), or
 # grant them as application permissions to an automation's app. Prints the API_AUDIENCE value to deploy with.
 #
-# Usage: scripts/register_api_app.sh [--name NAME]      (default name: m365-backup-api)
+# With --portal-url, the restore portal's URL (https://<app>.azurewebsites.net/api/v1/portal, or `azd env get-value
+# FUNCTION_APP_URL` + /api/v1/portal) becomes a single-page-application redirect URI: the portal signs in as this
+# app (authorization code + PKCE; no implicit grant, no secret). Run again with it once the Function App exists.
+#
+# Usage: scripts/register_api_app.sh [--name NAME] [--portal-url URL]      (default name: m365-backup-api)
 # Requires: az (logged in to the tenant: `az login --tenant <tenant> --allow-no-subscriptions`).
 set -euo pipefail
 
 name="m365-backup-api"
+portal_url=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --name) name="$2"; shift 2 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    --portal-url) portal_url="$2"; shift 2 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
+
+if [[ -n "$portal_url" && "$portal_url" != https://* && "$portal_url" != http://localhost* ]]; then
+  echo "--portal-url must be https:// (or http://localhost for a local test)" >&2; exit 2
+fi
 
 roles="$(mktemp)"
 trap 'rm -f "$roles"' EXIT
@@ -59,7 +69,21 @@ az rest --method PATCH --uri "https://graph.microsoft.com/v1.0/applications/$obj
     \"userConsentDisplayName\": \"Restore your own mail and files\",
     \"userConsentDescription\": \"Browse and restore your own mailbox and OneDrive from backups.\"}]}}"
 
+# the portal's sign-in: its URL as an SPA redirect URI, kept with any the registration already has
+if [[ -n "$portal_url" ]]; then
+  uris="$(az ad app show --id "$app_id" --query "spa.redirectUris" -o json | python3 -c '
+import json, sys
+uris = json.load(sys.stdin) or []
+url = sys.argv[1].rstrip("/")
+print(json.dumps(uris if url in uris else [*uris, url]))' "$portal_url")"
+  az rest --method PATCH --uri "https://graph.microsoft.com/v1.0/applications/$object_id" \
+    --headers "Content-Type=application/json" --body "{\"spa\": {\"redirectUris\": $uris}}"
+  echo "portal redirect URI (single-page application): ${portal_url%/}"
+fi
+
 echo
 echo "API_AUDIENCE=api://$app_id,$app_id"
 echo "next: azd env set API_AUDIENCE \"api://$app_id,$app_id\" && azd provision"
 echo "      then assign Backup.Admin / Restore.Operator in Enterprise applications → $name → Users and groups"
+[[ -z "$portal_url" ]] && echo "      and, once deployed: $0 --portal-url \"\$(azd env get-value FUNCTION_APP_URL)/api/v1/portal\""
+exit 0

@@ -11,6 +11,7 @@
                 search: null, continuation: null, selected: new Map(), jobs: new Map(), seq: 0 };
   var pca = null;
   var DONE = ["succeeded", "partial", "failed", "interrupted", "cancelled"];
+  var OPERATOR_ROLES = ["Restore.Operator", "Backup.Admin"];
 
   function $(id) { return document.getElementById(id); }
   function say(text, bad) { var m = $("message"); m.textContent = text || ""; m.className = bad ? "bad" : ""; }
@@ -99,6 +100,9 @@
     var me = await (await api("/me")).json();
     var roles = me.roles.length ? " (" + me.roles.join(", ") + ")" : "";
     $("user").textContent = (state.account.username || me.name) + roles;
+    // operators restore into any resource of the same kind; a user only into their own
+    state.operator = me.roles.some(function (r) { return OPERATOR_ROLES.indexOf(r) >= 0; });
+    $("target").hidden = !state.operator;
     $("sign-out").hidden = false;
     $("browser").hidden = false;
     state.resources = (await (await api("/resources", { limit: 1000 })).json()).items;
@@ -128,16 +132,27 @@
     categories.forEach(function (c) { var o = el("option", c); o.value = c; select.appendChild(o); });
     state.category = categories[0] || "";
     var seq = ++state.seq;
-    var points = (await (await api(resourcePath("/points"))).json()).items;
+    var listing = await (await api(resourcePath("/points"))).json();
     if (seq !== state.seq) return;
+    var points = listing.items;
     var pointSelect = $("point");
     pointSelect.textContent = "";
     points.slice().reverse().forEach(function (p) {
-      var o = el("option", (p.finished_at || p.started_at || p.run_id) + " (" + p.status + ")");
+      var label = (p.finished_at || p.started_at || p.run_id) + " (" + p.status + ")";
+      var o = el("option", p.suspicious ? label + " — suspicious" : label);
       o.value = p.run_id;
       pointSelect.appendChild(o);
     });
-    state.runId = points.length ? points[points.length - 1].run_id : "";
+    // the last clean point by default: the newest one not flagged by the ransomware signal (core/signals/)
+    var newest = points.length ? points[points.length - 1] : null;
+    state.runId = listing.last_clean_point || (newest ? newest.run_id : "");
+    pointSelect.value = state.runId;
+    if (newest && newest.suspicious) {
+      say(listing.last_clean_point
+        ? "The newest backup looks suspicious (" + (newest.suspicious_reasons || []).join("; ") + "): showing the last clean one."
+        : "Every backup of this resource looks suspicious: choose a point with care.", true);
+    }
+    fillTargets(resource);
     state.at = "";
     $("at").value = "";
     await browse("");
@@ -333,6 +348,16 @@
   }
 
   // -- restores ---------------------------------------------------------------------------------------------
+  function fillTargets(resource) {  // operators: the resources of the same kind a restore may go into
+    var select = $("target-resource");
+    select.textContent = "";
+    var own = el("option", "this resource"); own.value = ""; select.appendChild(own);
+    state.resources.forEach(function (r) {
+      if (r.resource === resource || workloadOf(r.resource) !== workloadOf(resource)) return;
+      var o = el("option", labelOf(r.resource)); o.value = r.resource; select.appendChild(o);
+    });
+  }
+
   function destination() {
     return document.querySelector("input[name=destination]:checked").value;
   }
@@ -343,6 +368,7 @@
                  conflict: $("conflict").value };
     if (state.at) base.at = state.at; else base.run_id = state.runId;
     if (base.destination === "new-folder" && $("folder-name").value.trim()) base.destination_name = $("folder-name").value.trim();
+    if (state.operator && $("target-resource").value) base.target_resource = $("target-resource").value;
     var bodies = [];
     var ids = entries.filter(function (e) { return e.kind === "item"; }).map(function (e) { return e.id; });
     if (ids.length) bodies.push(Object.assign({ item_ids: ids }, base));

@@ -20,6 +20,7 @@ from core.storage import table_keys as keys
 from core.storage.journal import Journal
 from core.storage.purge_log import PurgeLog
 from core.storage.purge_marks import PurgeMarks
+from core.storage.run_resources import RunResources
 from core.storage.signal_baselines import SignalBaselines
 from core.storage.sweep_lock import SweepLock, wait_for_sweep
 from core.storage.tables import REPLAY_SAFE
@@ -38,7 +39,7 @@ _OWNER = ("owner_host", "owner_pid", "heartbeat_at")
 _MAX_FAILURES_JSON = 30_000  # Table string properties hold 64 KiB of UTF-16
 # what a scan of every restore point reads (not the failure lists)
 POINT_COLUMNS = ["RowKey", "resource", "status", "items", "bytes", "removed", "failed_items", "error", "kind",
-                 "finished_at", "suspicious", "suspicious_reasons"]  # fmt: skip
+                 "finished_at", "suspicious", "suspicious_reasons", "suspicious_cleared"]  # fmt: skip
 LAST_CLEAN = "last-clean"  # a run id that names the resource's newest usable point not flagged suspicious
 
 
@@ -55,6 +56,7 @@ class RunStore:
         self.purges = PurgeLog(runs, journal)  # purge reports (core/lifecycle/purge.py), their own partition
         self.purge_marks = PurgeMarks(runs)  # what a purge will remove after its grace period
         self.baselines = SignalBaselines(runs, journal)  # the ransomware signal's baseline per resource
+        self.resource_lists = RunResources(runs)  # a Durable run's resource list (core/storage/run_resources.py)
 
     def _keep(self, table: str, mode: str, entity: dict[str, Any]) -> None:
         if self._journal is not None:
@@ -179,6 +181,14 @@ class RunStore:
         except ResourceNotFoundError:
             return None
 
+    def clear_suspicious(self, resource: str, run_id: str, by: str, reason: str) -> None:
+        """The point is not suspicious after all (core/signals/clear_flag.py): the flag off, its reasons kept, who
+        cleared it, when and why recorded beside them."""
+        entity = {"PartitionKey": keys.escape(resource), "RowKey": run_id, "suspicious": False,
+                  "suspicious_cleared": json.dumps({"by": by, "at": _now(), "reason": reason[:500]})}  # fmt: skip
+        self._keep(POINTS_TABLE, "merge", entity)
+        self._points.update_entity(entity, mode=UpdateMode.MERGE)
+
     def points(self, resource: str) -> list[dict[str, Any]]:
         """The resource's restore points, oldest first."""
         entities = self._points.query_entities("PartitionKey eq @pk", parameters={"pk": keys.escape(resource)})
@@ -280,5 +290,6 @@ def _point_dict(entity: dict[str, Any]) -> dict[str, Any]:
         "finished_at": entity.get("finished_at", ""),
         "suspicious": bool(entity.get("suspicious", False)),
         "suspicious_reasons": json.loads(entity.get("suspicious_reasons") or "[]"),
+        "suspicious_cleared": json.loads(entity.get("suspicious_cleared") or "null"),  # by, at, reason
         "signals": json.loads(entity.get("signals") or "{}"),
     }

@@ -46,3 +46,23 @@ def test_the_api_names_the_last_clean_point_and_restores_default_to_it(fresh_api
         assert row["suspicious"] is True and row["last_clean_run_id"] == previous
         page = admin.get("/api/v1/dashboard").text
         assert f"suspicious · last clean: run {previous}" in page
+
+    # a false positive cleared: only an administrator may, with a reason; the point is clean again, and audited
+    clear = f"/api/v1/resources/{resource}/points/{attacked}/clear-suspicious"
+    with api.operator() as operator:
+        assert operator.post(clear, json={"reason": "checked"}).status_code == 403
+    with api.admin() as admin:
+        assert admin.post(clear, json={"reason": " "}).status_code == 422  # a reason is required
+        cleared = admin.post(clear, json={"reason": "planned archive of old files"})
+        assert cleared.status_code == 200, cleared.text
+        assert cleared.json()["suspicious"] is False and cleared.json()["suspicious_reasons"]  # what was flagged stays
+        assert cleared.json()["suspicious_cleared"]["reason"] == "planned archive of old files"
+        listing = admin.get(f"/api/v1/resources/{resource}/points").json()
+        assert listing["last_clean_point"] == attacked
+        again = admin.post(clear, json={"reason": "again"})
+        assert again.status_code == 400 and "not flagged" in again.json()["detail"]
+        audit = admin.get("/api/v1/audit").json()["items"]
+        results = {(e["action"], e["result"]) for e in audit if e["resource"] == resource}
+        assert {("signal.clear", "succeeded"), ("signal.clear", "denied")} <= results, results
+    window = api.tenant.services.runs.baselines.window(resource)
+    assert attacked in {str(e["run"]) for e in window}  # the baseline learnt the busy day

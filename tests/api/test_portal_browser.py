@@ -98,6 +98,7 @@ def test_a_user_signs_in_and_restores_a_deleted_message_and_file(scene: Scene, t
         assert page.locator("#user").text_content().startswith(a["userPrincipalName"])
         offered = page.eval_on_selector_all("#resource option", "els => els.map(e => e.value)")
         assert offered and all(r.endswith(a["id"]) for r in offered), offered  # A's own data only
+        assert page.locator("#target").is_hidden()  # "into another resource" is for operators only
 
         # the message: A's mailbox as of the first backup, found by searching its subject
         page.select_option("#resource", f"onedrive:{a['id']}")  # away and back: a change event either way

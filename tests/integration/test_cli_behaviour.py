@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -64,6 +65,19 @@ def test_usage_is_strict_abbreviations_negative_limits_and_time_zone_hints():
     version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
     assert _cli({}, "--version").stdout.strip().endswith(version)
     assert "examples:" in _cli({}, "restore", "--help").stdout
+
+
+def test_the_console_script_and_python_m_core_run_from_any_directory(tmp_path):
+    """`make deps` installs the checkout editable: `m365-backup` is on the virtualenv's PATH, and `python -m core`
+    works outside the repository (no PYTHONPATH)."""
+    clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    script = Path(sys.executable).with_name("m365-backup")
+    assert script.exists(), f"{script} is not installed: run make deps"
+    by_script = subprocess.run([str(script), "--version"], cwd=tmp_path, env=clean, capture_output=True, text=True)
+    assert by_script.returncode == 0 and by_script.stdout.startswith("m365-backup "), by_script
+    by_module = subprocess.run([sys.executable, "-m", "core", "runs", "--help"], cwd=tmp_path, env=clean,
+                               capture_output=True, text=True)  # fmt: skip
+    assert by_module.returncode == 0 and by_module.stdout.startswith("usage: python -m core runs"), by_module
 
 
 def test_a_closed_pipe_ends_quietly(tenant, backed_up):

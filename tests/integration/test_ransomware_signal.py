@@ -101,3 +101,14 @@ def test_an_encrypted_run_is_flagged_and_restores_default_to_the_last_clean_poin
     retried = backup_resource(tenant.services, attack.attacked["run_id"], resource)  # the activity run again
     assert retried["suspicious"] is True  # it saw only the restored copies, and keeps the first attempt's flag
     assert tenant.services.runs.point(resource, attack.attacked["run_id"])["suspicious_reasons"] == reasons.split(" | ")
+
+    refused = _cli(tenant.env, "clear-suspicious", resource, previous, "--reason", "checked")  # not flagged
+    assert refused.returncode == 2 and "not flagged" in refused.stderr and "Traceback" not in refused.stderr
+    cleared = _cli(tenant.env, "clear-suspicious", resource, attack.attacked["run_id"], "--reason", "a planned "
+                   "archive", "--by", "ops@contoso", "--json")  # fmt: skip
+    assert cleared.returncode == 0, cleared.stderr
+    assert json.loads(cleared.stdout)["suspicious_cleared"]["by"] == "ops@contoso"
+    assert tenant.services.runs.resolve_point(resource, LAST_CLEAN) == attack.attacked["run_id"]
+    audited = [e for e in tenant.services.audit.list()[0] if e["action"] == "signal.clear"]
+    assert [(e["actor_name"], e["point"], e["result"]) for e in audited] == [
+        ("ops@contoso", attack.attacked["run_id"], "succeeded")]  # fmt: skip

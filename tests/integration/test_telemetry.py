@@ -76,6 +76,23 @@ def test_a_failed_resource_makes_a_failed_run_event(tenant: Tenant, sink: Teleme
     assert sink.total("m365backup.runs", status="partial") == 1
 
 
+def test_an_interrupted_run_still_sends_its_end_with_the_status_the_alert_reads(tenant: Tenant, sink: TelemetrySink):
+    """Ctrl-C (a KeyboardInterrupt in the CLI's main thread) after the first resource: the run is recorded
+    `interrupted`, and run.finished says so (the run-failed alert counts interrupted runs)."""
+
+    def press_ctrl_c(_result: dict) -> None:
+        raise KeyboardInterrupt
+
+    mailboxes = [f"exchange:{tenant.user(0)['id']}", f"exchange:{tenant.user(1)['id']}"]
+    with pytest.raises(KeyboardInterrupt):
+        tenant.backup(resources=mailboxes, on_resource=press_ctrl_c)
+    finished = [e for e in sink.events() if e["name"] == RUN_FINISHED]
+    assert len(finished) == 1 and finished[0]["status"] == "interrupted", finished
+    recorded = tenant.services.runs.get(finished[0]["run_id"])
+    assert recorded["status"] == "interrupted" and "KeyboardInterrupt" in finished[0]["error"]
+    assert finished[0]["succeeded"] + finished[0]["failed"] + finished[0]["partial"] >= 1  # the one it finished
+
+
 def test_a_verification_reports_problems_and_a_purge_its_end(tenant: Tenant, sink: TelemetrySink):
     services = tenant.services
     if not services.runs.resources():
