@@ -16,9 +16,11 @@ APT_GET := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninterac
 
 deps: $(STAMP_PY) $(STAMP_NODE) $(STAMP_CHECKOV)
 
-$(STAMP_PY): requirements.txt requirements-dev.txt
+$(STAMP_PY): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	# the checkout itself, editable: the `m365-backup` command, and `python -m core` from any directory
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
 $(STAMP_CHECKOV): infra/requirements-checkov.txt
@@ -61,6 +63,8 @@ bench: $(STAMP_PY) $(STAMP_NODE)
 	$(PY) -m bench.restore_requests
 	$(PY) -m bench.coverage_backup
 	$(PY) -m bench.content_format
+	$(PY) -m bench.orchestration_history
+	$(PY) -m bench.scaling
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) node_modules .demo .bench .pytest_cache .ruff_cache

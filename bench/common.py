@@ -1,5 +1,5 @@
 """What the benchmarks share: where the repo is, machine facts, the simulator's request count, another process's CPU
-time, blob totals, and one measured phase with the servers' CPU time around it."""
+time, this process's peak RSS (VmHWM), blob totals, and one measured phase with the servers' CPU time around it."""
 
 from __future__ import annotations
 
@@ -44,6 +44,23 @@ def process_cpu_s(pid: int) -> float | None:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError):
         return None
+
+
+def peak_rss_bytes() -> int:
+    """This process's own resident-memory high-water mark: VmHWM in /proc/self/status (Linux). Not ru_maxrss: a
+    forked child's ru_maxrss starts from its parent's RSS at the fork, so a 13 MiB worker forked from a 200 MiB
+    parent reported 213 MiB. Elsewhere ru_maxrss is all there is (KiB on Linux, bytes on macOS)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024  # "VmHWM:   13312 kB"
+    except (OSError, ValueError, IndexError):
+        pass
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
 
 
 def machine_facts() -> dict[str, Any]:

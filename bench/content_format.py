@@ -28,7 +28,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bench.common import MB, ROOT, machine_facts
+from bench.common import MB, ROOT, machine_facts, peak_rss_bytes
 
 FORMATS = ("none", "zstd", "zstd + AES-256-GCM")
 
@@ -155,6 +155,7 @@ def render(report: dict[str, Any]) -> str:
         f"content format benchmark: each corpus stored and read back through BlobContentStore into Azurite, per "
         f"format; median of {report['repeat']} runs",
         f"machine: {m['cpu_count']} CPUs ({m['cpus_usable']} usable), {m['python']}, {m['platform']}",
+        f"peak RSS of this process (VmHWM; every put and read runs in it): {peak_rss_bytes() / MB:.0f} MB",
         "",
     ]
     header = (f"{'corpus':<12}{'format':<21}{'items':>6}{'MB':>8}{'stored/logical':>16}{'put items/s':>13}"

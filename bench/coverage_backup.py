@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.common import machine_facts, server_phase
+from bench.common import MB, machine_facts, peak_rss_bytes, server_phase
 
 QUIET = {"messages": 0, "contacts": 0, "events": 0, "tasks": 0, "drive_files": 0, "sites": 0, "list_items": 0,
          "teams": 0, "channel_messages": 0, "chat_users": 0, "group_posts": 0}  # fmt: skip
@@ -94,7 +94,7 @@ def run_case(case: Case, args: argparse.Namespace, scratch: Path) -> dict[str, A
         azurite = start_azurite()
         stack.callback(azurite.stop)
         env = {**sim.graph_env(), "BACKUP_STORAGE_CONNECTION_STRING": azurite.connection_string,
-               "BACKUP_WORKLOADS": case.workload}  # fmt: skip
+               "BACKUP_WORKLOADS": case.workload, "BACKUP_LOCAL_PROCESSES": "1"}  # fmt: skip  # in this process
         services = build_services(load_settings(env))
         stack.callback(services.close)
         full = server_phase(sim, azurite, lambda: _backup(services))
@@ -132,6 +132,7 @@ def render(report: dict[str, Any]) -> str:
     lines = [
         f"coverage benchmark: ~{report['items']} items per case, {report['latency_ms']:g} ms latency per request",
         f"machine: {m['cpu_count']} CPUs ({m['cpus_usable']} usable), {m['python']}, load avg {m['load_avg_1m']}",
+        f"peak RSS of this process (VmHWM; the backups run in it): {peak_rss_bytes() / MB:.0f} MB",
         "",
     ]
     header = (

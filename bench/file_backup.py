@@ -7,9 +7,12 @@ Phases, on one simulator and one Azurite:
      restore of it (keep-both, into the same drive), its SHA-256 in the simulator checked against the original's;
   3. the baseline: a raw httpx stream copy of the same file between the same two endpoints (GET /content with a
      token, the 302 followed without it, the body staged straight into an Azurite block blob in 4 MiB blocks).
+  4. RU: a second simulator whose tenant enforces a SharePoint/OneDrive resource-unit budget (--ru-budget RU per
+     --ru-window seconds: a compressed minute), a OneDrive of --ru-files files backed up at full speed with the
+     client's budget set to that tier: the RU charged and the share of drive requests answered 429.
 Every measured step runs in its own child process (`python -m bench.file_backup --worker KIND ...`), so the peak
-RSS reported is that process's own getrusage(RUSAGE_SELF).ru_maxrss: the simulator and Azurite are separate
-processes and are not counted. Request counts come from the simulator (what Graph would see).
+RSS reported is that process's own high-water mark (VmHWM, bench.common.peak_rss_bytes): the simulator and
+Azurite are separate processes and are not counted. Request counts come from the simulator (what Graph would see).
 
     python -m bench.file_backup [--files 2000] [--big-mib 1024] [--latency-ms 20] [--json] [--tracemalloc]
 """
@@ -30,7 +33,7 @@ from bench.file_workers import RAW_BLOCK, RAW_CONTAINER, MiB, run_worker, worker
 
 RSS_LIMIT_MIB = 150  # the acceptance line: a 1 GiB file backs up and restores with peak RSS under 150 MiB
 ENGINE_SETTINGS = ("GRAPH_PAGE_SIZE", "BACKUP_ITEM_CONCURRENCY", "GRAPH_MAILBOX_CONCURRENCY")
-MEASURED = "the worker child (python -m bench.file_backup --worker KIND), getrusage(RUSAGE_SELF).ru_maxrss"
+MEASURED = "the worker child (python -m bench.file_backup --worker KIND), VmHWM in /proc/self/status"
 
 
 # --- the driver ----------------------------------------------------------------------------------------------------
@@ -129,8 +132,33 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
             "sha256_matches": bool(landed) and landed["sha256"] == original["sha256"] and new_id != big["id"],
         }
         report["big_restore"] = restored
+
+        # 4. RU used and the 429 share of drive requests at full speed against a tenant's RU budget
+        report["ru"] = ru_phase(args, scratch, azurite, stack)
     report["bench_s"] = time.perf_counter() - bench_started
     return report
+
+
+def ru_phase(args: argparse.Namespace, scratch: Path, azurite: Any, stack: contextlib.ExitStack) -> dict[str, Any]:
+    """A full backup of a OneDrive at full speed against a simulator enforcing --ru-budget RU per --ru-window s
+    (graphsim/drives/service.py ResourceUnits); the client's budget is the same tier (sim.graph_env())."""
+    from graphsim.process import start_simulator
+
+    sim = start_simulator(
+        scratch / "sim-ru", timeout=300.0, users=1, messages=0, drive_files=args.ru_files, sites=0,
+        latency_ms=args.latency_ms, rate_limit=None, seed=args.seed, ru_budget=args.ru_budget, ru_window=args.ru_window,
+    )  # fmt: skip
+    stack.callback(sim.stop)
+    env = {**sim.graph_env(), "BACKUP_STORAGE_CONNECTION_STRING": azurite.connection_string,
+           "BACKUP_WORKLOADS": "onedrive", "BACKUP_CONTAINER": "rubench", "BACKUP_TABLE_PREFIX": "rubench"}  # fmt: skip
+    user = sim.control.mailbox_users()[0]["id"]
+    result = phase("backup", "ru-full", {"env": env, "resources": [f"onedrive:{user}"]}, sim, azurite, scratch)
+    drive = result["drive"]
+    answered = drive["ru_requests"] + drive["ru_throttled"]
+    result["budget"] = {"ru_per_window": args.ru_budget, "window_s": args.ru_window, "files": args.ru_files}
+    result["share_429"] = drive["ru_throttled"] / answered if answered else 0.0
+    result["ru_per_s"] = drive["ru_charged"] / result["wall_s"]
+    return result
 
 
 # --- output -----------------------------------------------------------------------------------------------------
@@ -248,6 +276,17 @@ def render(report: dict[str, Any]) -> str:
         f"({d['big_restore_peak_rss_mib']:.0f} MiB); raw copy {d['raw_copy_peak_rss_mib']:.0f} MiB",
         f"servers start {report['servers_start_s']:.1f} s; whole bench {report['bench_s']:.1f} s",
     ]
+    ru, rd = report["ru"], report["ru"]["drive"]
+    b, client = ru["budget"], ru["graph_client"]
+    lines.append(
+        f"RU used and 429 share for drives: {rd['ru_charged']:,} RU charged by the simulator ({rd['ru_used']:,} "
+        f"served, client priced {client.get('ru_units', 0):,}), {rd['ru_throttled']} of "
+        f"{rd['ru_requests'] + rd['ru_throttled']:,} drive requests answered 429 = {ru['share_429']:.2%} "
+        f"(bar: <= 1%); budget {b['ru_per_window']} RU per {b['window_s']:g} s "
+        f"= {b['ru_per_window'] / b['window_s']:.0f} RU/s, spent {ru['ru_per_s']:.1f} RU/s; {b['files']} files in "
+        f"{ru['wall_s']:.1f} s, statuses "
+        f"{','.join(ru['statuses'])}"
+    )
     for name, r in (("backup", backup), ("raw copy", raw), ("restore", restored)):
         if "tracemalloc" in r:
             t = r["tracemalloc"]
@@ -275,6 +314,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--big-mib", type=int, default=1024, help="size of the big file, in MiB")
     parser.add_argument("--latency-ms", type=float, default=20.0, help="latency the simulator adds to each request")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--ru-files", type=int, default=300, help="files of the OneDrive the RU phase backs up")
+    parser.add_argument("--ru-budget", type=int, default=60, help="the RU phase's tenant budget, RU per window")
+    parser.add_argument("--ru-window", type=float, default=3.0, help="the RU phase's compressed minute, seconds")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")
     parser.add_argument("--tracemalloc", action="store_true", help="trace Python allocations in the big-file workers")
     parser.add_argument("--worker", nargs=3, metavar=("KIND", "CONFIG", "RESULT"), help=argparse.SUPPRESS)

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, WORKER_TIMEOUT
+from bench.common import ROOT, WORKER_TIMEOUT, peak_rss_bytes
 
 MiB = 1024 * 1024
 RAW_BLOCK = 4 * MiB  # the block size of the raw copy (azure-storage-blob's default max_block_size)
@@ -143,7 +143,7 @@ def worker(kind: str, config_path: Path, result_path: Path) -> int:
         marks["ready"] = time.perf_counter()
         marks["cpu"] = resource.getrusage(resource.RUSAGE_SELF)
         marks["rss"] = _rss_now()
-        marks["peak"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        marks["peak"] = peak_rss_bytes()
 
     result = WORKERS[kind](config, mark_ready)
     wall = time.perf_counter() - marks["ready"]
@@ -155,7 +155,7 @@ def worker(kind: str, config_path: Path, result_path: Path) -> int:
         cpu_s=(cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime),
         rss_ready_bytes=marks["rss"],  # resident set when the measured step began (imports, clients)
         peak_rss_ready_bytes=marks["peak"],  # peak so far at that point
-        peak_rss_bytes=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,  # Linux: KiB
+        peak_rss_bytes=peak_rss_bytes(),  # VmHWM: this process's own, not its parent's at the fork
     )
     if trace:
         import tracemalloc

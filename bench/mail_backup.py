@@ -3,9 +3,9 @@
 
 Phases: a full backup (repeated --repeat times on fresh storage), a no-change incremental, and an incremental after
 a small change set. Each backup runs in its own child process (`python -m bench.mail_backup --worker`), so the
-peak RSS reported is that process's own getrusage(RUSAGE_SELF).ru_maxrss: the simulator and Azurite are separate
-processes and are not counted. Request counts come from the simulator (what Graph would see) and from core's
-GraphClient (what the engine thinks it sent).
+peak RSS reported is that process's own high-water mark (VmHWM, bench.common.peak_rss_bytes): the simulator
+and Azurite are separate processes and are not counted. Request counts come from the simulator (what Graph would
+see) and from core's GraphClient (what the engine thinks it sent).
 
     python -m bench.mail_backup [--users 5] [--messages 2000] [--latency-ms 20] [--repeat 1] [--json]
 """
@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import MB, ROOT, WORKER_TIMEOUT, machine_facts, server_phase, storage_blobs
+from bench.common import MB, ROOT, WORKER_TIMEOUT, machine_facts, peak_rss_bytes, server_phase, storage_blobs
 
 ENGINE_SETTINGS = (
     "GRAPH_PAGE_SIZE",
@@ -63,7 +63,7 @@ def worker(config_path: Path, result_path: Path) -> int:
         "statuses": sorted({r["status"] for r in summary["results"]}),
         "graph_client": graph,
         "written": written,
-        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,  # Linux: KiB
+        "peak_rss_bytes": peak_rss_bytes(),  # VmHWM: this process's own, not its parent's at the fork
     }
     result_path.write_text(json.dumps(result))
     return 0
@@ -86,17 +86,34 @@ def run_worker(env: dict[str, str], scratch: Path, name: str) -> dict[str, Any]:
 
 
 # --- the driver ----------------------------------------------------------------------------------------------------
+def containers_total(sim: Any, mailboxes: list[dict[str, Any]], mail_folders: int) -> int:
+    """Every container the mailboxes' backups run a delta round for: mail folders, contact folders, calendars and
+    To Do lists."""
+    from graphsim.todo.control_client import TodoControl
+
+    todo = TodoControl(sim.base_url, sim.ca_file)
+    try:
+        others = 0
+        for user in mailboxes:
+            pim = sim.control.pim(user["id"])
+            others += len(pim["contact_folders"]) + len(pim["calendars"]) + len(todo.state(user["id"])["lists"])
+    finally:
+        todo.close()
+    return mail_folders + others
+
+
 def phase(name: str, env: dict[str, str], sim: Any, scratch: Path, azurite: Any) -> dict[str, Any]:
     """One backup in a worker, with the simulator's request statistics and the servers' CPU time over it."""
     return server_phase(sim, azurite, lambda: run_worker(env, scratch, name))
 
 
 def run_bench(args: argparse.Namespace) -> dict[str, Any]:
-    from core.config import SETTINGS
+    from core.config import LOCAL_RESOURCES_PER_CPU, SETTINGS, usable_cpus
     from devenv.azurite import start_azurite
     from graphsim.process import start_simulator
 
     defaults = {s.name: s.default for s in SETTINGS}
+    defaults["BACKUP_LOCAL_CONCURRENCY"] = str(LOCAL_RESOURCES_PER_CPU * usable_cpus())  # the machine's default
     bench_started = time.perf_counter()
     report: dict[str, Any] = {
         "machine": machine_facts(),
@@ -108,7 +125,7 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
             "seed": args.seed,
         },
         "engine": {k: defaults[k] for k in ENGINE_SETTINGS},
-        "measured_process": "the backup worker child (python -m bench.mail_backup --worker), getrusage(RUSAGE_SELF)",
+        "measured_process": "the backup worker child (python -m bench.mail_backup --worker), VmHWM",
     }
     with tempfile.TemporaryDirectory(prefix="m365bench-") as tmp, contextlib.ExitStack() as stack:
         scratch = Path(tmp)
@@ -128,12 +145,14 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         report["tenant"]["folders_total"] = sum(
             1 for u in mailboxes for f in u["folders"] if f.get("wellKnownName") != "msgfolderroot"
         )
+        report["tenant"]["containers_total"] = containers_total(sim, mailboxes, report["tenant"]["folders_total"])
 
         fulls: list[dict[str, Any]] = []
         for i in range(args.repeat):
             azurite = start_azurite()  # fresh, in-memory storage for every full backup
             stack.callback(azurite.stop)  # stop() is idempotent
-            env = {**sim.graph_env(), "BACKUP_STORAGE_CONNECTION_STRING": azurite.connection_string}
+            env = {**sim.graph_env(), "BACKUP_STORAGE_CONNECTION_STRING": azurite.connection_string,
+                   "BACKUP_LOCAL_PROCESSES": "1"}  # fmt: skip  # one process measured (bench.scaling: processes)
             full = phase(f"full-{i + 1}", env, sim, scratch, azurite)
             full["stored_blobs"], full["stored_bytes"] = storage_blobs(azurite.connection_string, "backup")
             fulls.append(full)
@@ -175,6 +194,7 @@ def derive(report: dict[str, Any]) -> dict[str, Any]:
         "full_requests_per_message": statistics.median(per_msg),
         "full_peak_rss_mb": max(f["peak_rss_bytes"] for f in fulls) / MB,
         "nochange_delta_per_folder": nochange["sim"]["by_kind"]["delta"] / max(folders, 1),
+        "nochange_requests_per_container": nochange["requests"] / max(report["tenant"]["containers_total"], 1),
         "nochange_blobs_written": nochange["written"]["blobs"],
         "changes_requests": changes["requests"],
     }
@@ -241,6 +261,9 @@ def render(report: dict[str, Any]) -> str:
         f"{d['nochange_delta_per_folder']:.2f} ({t['folders_total']} folders); blobs written "
         f"{nochange['written']['blobs']}, bytes {nochange['written']['bytes']}; CPU s worker {nochange['cpu_s']:.1f}, "
         f"{cpu(nochange)}",
+        f"no-change requests per container (goal ≤ 1.0): {d['nochange_requests_per_container']:.2f} "
+        f"({nochange['requests']} requests, {t['containers_total']} containers: mail and contact folders, "
+        "calendars, task lists; the users listing included)",
         f"+{changes['changes']['new_messages']} messages incremental: requests by kind {kinds(changes)}; "
         f"CPU s worker {changes['cpu_s']:.1f}, {cpu(changes)}",
         f"simulator start (seeding) {report['sim_start_s']:.1f} s; whole bench {report['bench_s']:.1f} s",

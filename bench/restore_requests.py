@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import machine_facts
+from bench.common import MB, machine_facts, peak_rss_bytes
 from bench.restore_api import AUDIENCE, MODES, OPERATOR_OID, restore_run
 from core.restore_plan import PART_SIZE
 
@@ -78,7 +78,7 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
             sim.control.delete_message(small, message_id)
         report["setup"]["deleted_to_fill_parts"] = len(plain) - keep
         env = {**sim.graph_env(), "BACKUP_STORAGE_CONNECTION_STRING": azurite.connection_string,
-               "BACKUP_WORKLOADS": "exchange", "API_AUDIENCE": AUDIENCE}  # fmt: skip
+               "BACKUP_WORKLOADS": "exchange", "API_AUDIENCE": AUDIENCE, "BACKUP_LOCAL_PROCESSES": "1"}  # fmt: skip
 
         services, t0 = build_services(load_settings(env)), time.perf_counter()
         stack.callback(services.close)  # its Graph client also reads messages back to verify restores
@@ -112,6 +112,7 @@ def render(report: dict[str, Any]) -> str:
         f"parts of {PART_SIZE}), backed up in {report['backup_s']:.1f} s; "
         f"{s['latency_ms']:g} ms latency per Graph request, 4 concurrent requests per mailbox",
         f"machine: {m['cpu_count']} CPUs ({m['cpus_usable']} usable), {m['python']}, {m['platform']}",
+        f"peak RSS of this process (VmHWM; the backup runs in it): {peak_rss_bytes() / MB:.0f} MB",
         "mailboxes: "
         + "; ".join(
             f"{r['mailbox']} {r['messages']:,} messages, {r['mime_bytes'] / r['messages'] / 1024:.1f} "

@@ -2,14 +2,23 @@
 
     backup_timer (timer, %BACKUP_SCHEDULE%) ─┐
     POST /api/v1/automation/backups (key) ───┴─> backup_orchestrator  (instance id "backup": one run at a time)
-                                                   start_run -> discover_resources (unless resources were given)
-                                                   -> backup_batch x ceil(resources / batch size), in parallel
+                                                   start_run -> discover_resources (or store_resources, when
+                                                                resources were given): the list stored in
+                                                                batches (core/storage/run_resources.py); back
+                                                                come its id and counts, never the list
+                                                   -> backup_batch x ceil(resources / batch size), in parallel,
+                                                      through backup_fanout nodes when there are more than
+                                                      BACKUP_FANOUT_WIDTH (core.planning.plan_fanout)
+                                                        -> batch_resources (the batch's keys)
                                                         -> backup_resource x resources in the batch, in parallel
-                                                   -> finish_run(summary)
+                                                        <- the batch's counts (each result is its restore point)
+                                                   -> finish_run(summary): the run recorded, the list removed
     GET /api/v1/automation/backups/status ──> the "backup" instance's runtimeStatus, customStatus, output
 
 Orchestrators only yield Durable tasks and call pure core.planning functions (they are replayed). Activities build
-the services from blueprints.services.provider and call one core.backup use case each. Payloads are ids and counts.
+the services from blueprints.services.provider and call one core.backup use case each. Payloads are ids and counts:
+no orchestration has more than BACKUP_FANOUT_WIDTH children or BACKUP_BATCH_SIZE resources, so every history stays
+under a fixed bound however many resources the tenant has (tests/functions/test_history_bound.py).
 Every starter (and the API's, blueprints/api.py) starts a run through `start_backup` (core.backup_start).
 """
 
@@ -31,10 +40,14 @@ from core import backup as use_cases
 from core.backup_start import BACKUP_INSTANCE, BACKUP_ORCHESTRATOR, start_backup_unless_running
 from core.planning import (
     RESOURCE_STATUSES,
+    add_counts,
+    count_results,
     failed_result,
     new_run_id,
-    plan_batches,
+    plan_fanout,
+    resources_in,
     summarize,
+    summary_of,
     with_discovery_errors,
 )
 
@@ -43,6 +56,8 @@ log = logging.getLogger(__name__)
 bp = df.Blueprint()
 
 BATCH_ORCHESTRATOR = "backup_batch"
+FANOUT_ORCHESTRATOR = "backup_fanout"
+MAX_STATUS_ERRORS, MAX_STATUS_ERROR = 5, 300  # a batch's custom status names its first failed resources, briefly
 
 # Retries for infrastructure failures of one resource's activity (backup_resource itself returns resource-level
 # failures as status 'failed' instead of raising): 3 attempts, the first retry after 5 s.
@@ -189,57 +204,89 @@ def backup_orchestrator(context: df.DurableOrchestrationContext):
     run_input = context.get_input() or {}
     trigger = run_input.get("trigger", "schedule")
     requested = run_input.get("resources")
-    discovery_errors: dict[str, str] = {}
     run_id = new_run_id(context.current_utc_datetime)
 
     context.set_custom_status(_progress(run_id, "starting"))
-    started = yield context.call_activity("start_run", {"run_id": run_id, "trigger": trigger}, expected_type=dict)
-    if requested:
-        resources, batch_size = list(requested), started["batch_size"]
-    else:
-        context.set_custom_status(_progress(run_id, "discovering"))
-        try:
-            discovered = yield context.call_activity("discover_resources", {"run_id": run_id}, expected_type=dict)
-        except Exception as error:  # nothing to fan out: record the run as failed rather than leave it running
-            summary = {**summarize(run_id, []), "status": "failed", "error": f"discovery failed: {error_text(error)}"}
-            yield from _finish(context, run_id, summary)
-            context.set_custom_status(_progress(run_id, "completed", status="failed"))
-            return summary
-        resources, batch_size = discovered["resources"], discovered["batch_size"]
-        discovery_errors = discovered.get("discovery_errors") or {}
+    yield context.call_activity("start_run", {"run_id": run_id, "trigger": trigger}, expected_type=dict)
+    try:  # the list is stored; what comes back (and reaches the history) is its reference and its counts
+        if requested:
+            payload = {"run_id": run_id, "resources": list(requested)}
+            listed = yield context.call_activity("store_resources", payload, expected_type=dict)
+        else:
+            context.set_custom_status(_progress(run_id, "discovering"))
+            listed = yield context.call_activity("discover_resources", {"run_id": run_id}, expected_type=dict)
+    except Exception as error:  # nothing to fan out: record the run as failed rather than leave it running
+        what = "the requested resources were not stored" if requested else "discovery failed"
+        summary = {**summarize(run_id, []), "status": "failed", "error": f"{what}: {error_text(error)}"}
+        yield from _finish(context, run_id, summary)
+        context.set_custom_status(_progress(run_id, "completed", status="failed"))
+        return summary
 
-    batches = plan_batches(resources, batch_size)
-    context.set_custom_status(_progress(run_id, "backing_up", resources=len(resources), batches=len(batches)))
-    tasks = [
-        context.call_sub_orchestrator(
-            BATCH_ORCHESTRATOR,
-            {"run_id": run_id, "resources": batch},
-            instance_id=f"{context.instance_id}-{run_id}-{index:05d}",
-            expected_type=list,
-        )
-        for index, batch in enumerate(batches)
-    ]
-    results: list[dict] = []
-    for batch, (ok, value) in zip(batches, (yield from settle(context, tasks)), strict=True):
-        # backup_batch never fails on its own; if its instance failed anyway, every resource in it failed.
-        results.extend(value if ok else [failed_result(key, f"batch failed: {value}") for key in batch])
+    run = {key: listed[key] for key in ("list", "resources", "batch_size", "fanout_width")}
+    run.update(run_id=run_id, root=context.instance_id)
+    batches = listed["batches"]
+    context.set_custom_status(_progress(run_id, "backing_up", resources=listed["resources"], batches=batches))
+    counts = yield from _fan_out(context, run, 0, batches)
 
-    summary = with_discovery_errors(summarize(run_id, results), discovery_errors)
+    summary = with_discovery_errors(summary_of(run_id, counts), listed.get("discovery_errors") or {})
     counts = {key: summary.get(key, 0) for key in ("resources", *RESOURCE_STATUSES)}
-    context.set_custom_status(_progress(run_id, "finishing", batches=len(batches), **counts))
+    context.set_custom_status(_progress(run_id, "finishing", batches=batches, **counts))
     yield from _finish(context, run_id, summary)
-    context.set_custom_status(_progress(run_id, "completed", batches=len(batches), status=summary["status"], **counts))
+    context.set_custom_status(_progress(run_id, "completed", batches=batches, status=summary["status"], **counts))
     if not context.is_replaying:
         log.info("backup run %s finished: %s", run_id, summary["status"])
     return summary
 
 
+def _fan_out(context: df.DurableOrchestrationContext, run: dict, first: int, count: int) -> Generator[Any, Any, dict]:
+    """Back up batches `first` .. `first + count - 1` of the run's stored list through at most `fanout_width`
+    sub-orchestrations (core.planning.plan_fanout: a batch each, or a backup_fanout node over a range of them) and
+    return their counts summed. A child that failed counts every resource of its batches as failed."""
+    run_id, root = run["run_id"], run["root"]
+    children = plan_fanout(first, count, run["fanout_width"])
+    tasks = [
+        context.call_sub_orchestrator(
+            BATCH_ORCHESTRATOR,
+            {"run_id": run_id, "list": run["list"], "batch": start},
+            instance_id=f"{root}-{run_id}-{start:05d}",
+            expected_type=dict,
+        )
+        if span == 1
+        else context.call_sub_orchestrator(
+            FANOUT_ORCHESTRATOR,
+            {**run, "first": start, "count": span},
+            instance_id=f"{root}-{run_id}-{start:05d}-{span}",
+            expected_type=dict,
+        )
+        for start, span in children
+    ]
+    parts = []
+    for (start, span), (ok, value) in zip(children, (yield from settle(context, tasks)), strict=True):
+        lost = 0 if ok else resources_in(start, span, run["resources"], run["batch_size"])
+        parts.append(value if ok else {"resources": lost, "failed": lost})
+    return add_counts(parts)
+
+
+@bp.orchestration_trigger(context_name="context", input_type=dict)
+def backup_fanout(context: df.DurableOrchestrationContext):
+    """A node of the backup fan-out tree over a range of batches. Input: the run's reference ({"run_id", "root",
+    "list", "resources", "batch_size", "fanout_width"}) and {"first", "count"}. Returns the range's counts."""
+    node = context.get_input()
+    counts = yield from _fan_out(context, node, node["first"], node["count"])
+    context.set_custom_status({"run_id": node["run_id"], "batches": node["count"], "resources": counts["resources"],
+                               "failed": counts["failed"]})  # fmt: skip
+    return counts
+
+
 @bp.orchestration_trigger(context_name="context", input_type=dict)
 def backup_batch(context: df.DurableOrchestrationContext):
-    """Back up one batch of resources in parallel. Input: {"run_id", "resources"}. Returns one result per resource;
-    a resource whose activity failed after its retries gets a failed result and never fails its siblings."""
+    """Back up one batch of the run's stored list in parallel. Input: {"run_id", "list", "batch"}. Returns the
+    batch's counts (core.planning.count_results); each resource's own result is its restore point, recorded by its
+    activity. A resource whose activity failed after its retries is counted failed and never fails its siblings;
+    only a batch whose keys cannot be read fails (and its parent counts its resources failed)."""
     batch = context.get_input()
-    run_id, resources = batch["run_id"], batch["resources"]
+    run_id = batch["run_id"]
+    resources = yield context.call_activity_with_retry("batch_resources", RESOURCE_RETRY, batch, expected_type=list)
     tasks = [
         context.call_activity_with_retry(
             "backup_resource", RESOURCE_RETRY, {"run_id": run_id, "resource": key}, expected_type=dict
@@ -250,12 +297,11 @@ def backup_batch(context: df.DurableOrchestrationContext):
         value if ok else failed_result(key, value)
         for key, (ok, value) in zip(resources, (yield from settle(context, tasks)), strict=True)
     ]
-    context.set_custom_status({"run_id": run_id, "resources": len(results), "failed": _count_failed(results)})
-    return results
-
-
-def _count_failed(results: list[dict]) -> int:
-    return sum(1 for result in results if result.get("status") == "failed")
+    counts = count_results(results)
+    lost = [f"{r.get('resource')}: {r.get('error')}"[:MAX_STATUS_ERROR] for r in results if r.get("status") == "failed"]
+    context.set_custom_status({"run_id": run_id, "batch": batch["batch"], "resources": counts["resources"],
+                               "failed": counts["failed"], "errors": lost[:MAX_STATUS_ERRORS]})  # fmt: skip
+    return counts
 
 
 # -------------------------------------------------------------------------------------------------- activities
@@ -270,11 +316,25 @@ def start_run(payload: dict) -> dict:
 
 @bp.activity_trigger(input_name="payload")
 def discover_resources(payload: dict) -> dict:
+    """Discover, store the list (core/storage/run_resources.py), return its reference and counts, never the list."""
     services = provider.get()
     errors: dict[str, str] = {}
     resources = use_cases.discover_resources(services, errors)
-    return {"run_id": payload["run_id"], "resources": resources, "batch_size": services.settings.batch_size,
-            "discovery_errors": errors}  # fmt: skip
+    listed = use_cases.store_resource_list(services, payload["run_id"], resources)
+    return {"run_id": payload["run_id"], **listed, "discovery_errors": errors}
+
+
+@bp.activity_trigger(input_name="payload")
+def store_resources(payload: dict) -> dict:
+    """A run of requested resources: the list stored like a discovered one; its reference and counts."""
+    listed = use_cases.store_resource_list(provider.get(), payload["run_id"], list(payload["resources"]))
+    return {"run_id": payload["run_id"], **listed}
+
+
+@bp.activity_trigger(input_name="payload")
+def batch_resources(payload: dict) -> list[str]:
+    """The resource keys of one batch of the run's stored list (at most BACKUP_BATCH_SIZE)."""
+    return use_cases.batch_resources(provider.get(), payload["run_id"], payload["list"], payload["batch"])
 
 
 @bp.activity_trigger(input_name="payload")
@@ -285,6 +345,7 @@ def backup_resource(payload: dict) -> dict:
 
 @bp.activity_trigger(input_name="payload")
 def finish_run(payload: dict) -> dict:
-    summary = payload["summary"]
-    use_cases.finish_run(provider.get(), payload["run_id"], summary)
+    summary, services = payload["summary"], provider.get()
+    use_cases.finish_run(services, payload["run_id"], summary)
+    use_cases.forget_resource_lists(services, payload["run_id"])
     return {key: summary.get(key) for key in ("run_id", "status", "resources", *RESOURCE_STATUSES)}

@@ -56,6 +56,29 @@ def discover_resources(services: Services, errors: dict[str, str] | None = None)
     return keys
 
 
+def store_resource_list(services: Services, run_id: str, resources: list[str]) -> dict:
+    """Keep the run's resources in storage (core/storage/run_resources.py), in batches of BACKUP_BATCH_SIZE, and
+    return the reference a Durable run passes on instead of the list: {"list", "resources", "batches",
+    "batch_size", "fanout_width"}."""
+    batch_size = services.settings.batch_size
+    list_id, batches = services.runs.resource_lists.store(run_id, resources, batch_size)
+    return {"list": list_id, "resources": len(resources), "batches": batches, "batch_size": batch_size,
+            "fanout_width": services.settings.fanout_width}  # fmt: skip
+
+
+def batch_resources(services: Services, run_id: str, list_id: str, batch: int) -> list[str]:
+    """The resource keys of one batch of a stored run list."""
+    return services.runs.resource_lists.batch(run_id, list_id, batch)
+
+
+def forget_resource_lists(services: Services, run_id: str) -> None:
+    """Remove the run's stored resource lists once it has finished; a failure only leaves a few rows behind."""
+    try:
+        services.runs.resource_lists.forget(run_id)
+    except Exception as exc:  # the run is recorded; the rows are harmless
+        log.warning("resource lists of run %s not removed: %s", run_id, exc)
+
+
 def backup_resource(services: Services, run_id: str, resource_key: str) -> dict:
     """Back up one resource and record its restore point; returns its result dict (resource, status, items,
     bytes, removed, failed_items, error). A failure of the resource is returned with status 'failed', never
@@ -111,3 +134,10 @@ def finish_run(services: Services, run_id: str, summary: dict) -> dict:
     services.runs.finish(run_id, summary)
     services.telemetry.run_finished(summary)
     return summary
+
+
+def end_run_early(services: Services, run_id: str, status: str, error: str, summary: dict) -> None:
+    """A run that cannot finish ('interrupted' by Ctrl-C, or 'failed'): recorded with the counts of what it did
+    finish, and sent as a run.finished event like any other end, so an alert on unfinished runs sees it too."""
+    if services.runs.interrupt(run_id, status, error, summary):
+        services.telemetry.run_finished({**summary, "status": status, "error": error})

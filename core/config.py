@@ -49,6 +49,8 @@ class Settings:
     exclude_sites: tuple[str, ...]
     exclude_libraries: tuple[str, ...]
     managed_identity_client_id: str
+    fanout_width: int = 50  # BACKUP_FANOUT_WIDTH: sub-orchestrations per backup orchestration (blueprints/backup.py)
+    local_processes: int = 1  # the local runner's worker processes (core/resource_processes.py); 0: the machine's
     api_audiences: tuple[str, ...] = ()
     calendar_past_days: int = 3650
     calendar_future_days: int = 1825
@@ -72,6 +74,9 @@ class Settings:
     ransomware_min_files: int = 10
     ransomware_extension_files: int = 3
     ransomware_baseline_points: int = 10
+    sharepoint_ru_per_minute: int = 1200  # GRAPH_SHAREPOINT_RU_PER_MINUTE (core/graph/ru_budget.py); 0: off
+    sharepoint_ru_shares: int = 1
+    sharepoint_ru_window_seconds: int = 60
 
     @property
     def token_issuer(self) -> str:
@@ -111,6 +116,11 @@ def _int(env: Mapping[str, str], name: str, minimum: int = 1) -> int:
     if value < minimum:
         raise ConfigError(f"setting {name} must be >= {minimum}, got {value}")
     return value
+
+
+def _int_or(env: Mapping[str, str], name: str, machine_default: int) -> int:
+    """An integer setting whose default follows the machine (its table default is empty)."""
+    return _int(env, name) if env.get(name) else machine_default
 
 
 def _url(env: Mapping[str, str], name: str) -> str:
@@ -166,6 +176,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         timeout_seconds=float(take(_int, env, "GRAPH_TIMEOUT_SECONDS")),
         mailbox_concurrency=take(_int, env, "GRAPH_MAILBOX_CONCURRENCY"),
         mailbox_requests_per_10_min=take(_int, env, "GRAPH_MAILBOX_REQUESTS_PER_10_MIN"),
+        sharepoint_ru_per_minute=take(_int, env, "GRAPH_SHAREPOINT_RU_PER_MINUTE", minimum=0),
+        sharepoint_ru_shares=take(_int, env, "GRAPH_SHAREPOINT_RU_SHARES"),
+        sharepoint_ru_window_seconds=take(_int, env, "GRAPH_SHAREPOINT_RU_WINDOW_SECONDS"),
         blob_endpoint=take(_url, env, "BACKUP_STORAGE_BLOB_ENDPOINT"),
         table_endpoint=take(_url, env, "BACKUP_STORAGE_TABLE_ENDPOINT"),
         storage_connection_string=take(_get, env, "BACKUP_STORAGE_CONNECTION_STRING"),
@@ -173,10 +186,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         table_prefix=take(_get, env, "BACKUP_TABLE_PREFIX"),
         schedule=take(_get, env, "BACKUP_SCHEDULE"),
         batch_size=take(_int, env, "BACKUP_BATCH_SIZE"),
+        fanout_width=take(_int, env, "BACKUP_FANOUT_WIDTH", 2),
         rpo_hours=take(_int, env, "BACKUP_RPO_HOURS"),
         workloads=workloads,
         item_concurrency=take(_int, env, "BACKUP_ITEM_CONCURRENCY"),
-        local_concurrency=take(_int, env, "BACKUP_LOCAL_CONCURRENCY"),
+        local_concurrency=take(_int_or, env, "BACKUP_LOCAL_CONCURRENCY", LOCAL_RESOURCES_PER_CPU * usable_cpus()),
+        local_processes=take(_int_or, env, "BACKUP_LOCAL_PROCESSES", 0),  # 0: the machine's (resource_processes.py)
         include_users=take(_list, env, "BACKUP_INCLUDE_USERS"),
         exclude_users=take(_list, env, "BACKUP_EXCLUDE_USERS"),
         include_sites=take(_list, env, "BACKUP_INCLUDE_SITES"),
@@ -240,6 +255,17 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if settings.verify_sample_percent > 100:
         errors.append(f"setting VERIFY_SAMPLE_PERCENT must be at most 100, got {settings.verify_sample_percent}")
     return settings
+
+
+LOCAL_RESOURCES_PER_CPU = 8  # the local runner's default: enough resources in flight to keep each CPU busy
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity, e.g. a container's cpuset), at least 1."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # not Linux
+        return max(os.cpu_count() or 1, 1)
 
 
 def _retention_policies(text: str) -> None:

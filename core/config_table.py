@@ -56,6 +56,24 @@ SETTINGS: tuple[Setting, ...] = (
         "Graph requests per mailbox per 10 minutes (Outlook's per-app, per-mailbox limit).",
     ),
     Setting(
+        "GRAPH_SHAREPOINT_RU_PER_MINUTE",
+        "1200",
+        "SharePoint/OneDrive resource units per minute of the tenant's tier (1200, 2400, 3600, 4800, 6000 for "
+        "0-1k, 1k-5k, 5k-15k, 15k-50k, 50k+ licences; shared by all apps of one vendor); 0: no client budget.",
+    ),
+    Setting(
+        "GRAPH_SHAREPOINT_RU_SHARES",
+        "1",
+        "Processes that spend that budget at once (Function App instances x FUNCTIONS_WORKER_PROCESS_COUNT): "
+        "each process spends GRAPH_SHAREPOINT_RU_PER_MINUTE / this.",
+    ),
+    Setting(
+        "GRAPH_SHAREPOINT_RU_WINDOW_SECONDS",
+        "60",
+        "Length of the RU budget's minute in seconds (the local simulator compresses it for tests and benches).",
+        deployed=False,
+    ),
+    Setting(
         "BACKUP_STORAGE_BLOB_ENDPOINT",
         "",
         "Blob endpoint of the backup storage account (identity-based access), e.g. https://acct.blob.core.windows.net.",
@@ -75,6 +93,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BACKUP_TABLE_PREFIX", "m365bk", "Prefix of the Table Storage tables (delta state, catalog, runs)."),
     Setting("BACKUP_SCHEDULE", "0 0 */4 * * *", "NCRONTAB schedule of the timer-triggered backup."),
     Setting("BACKUP_BATCH_SIZE", "50", "Resources per sub-orchestration in the backup fan-out."),
+    Setting(
+        "BACKUP_FANOUT_WIDTH",
+        "50",
+        "Sub-orchestrations any one backup orchestration starts (at least 2): more batches than this are fanned out "
+        "through a tree of orchestrations, so no history grows with the tenant.",
+        deployed=False,  # the deployment keeps the default; an app setting of this name tunes it
+    ),
     Setting(
         "BACKUP_RPO_HOURS",
         "24",
@@ -177,13 +202,21 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "BACKUP_ITEM_CONCURRENCY",
-        "4",
-        "Items fetched in parallel within one resource (bounded again by GRAPH_MAILBOX_CONCURRENCY).",
+        "8",
+        "Items fetched in parallel within one resource (bounded again by GRAPH_MAILBOX_CONCURRENCY: twice as many "
+        "items as request slots keep the slots busy while items are stored).",
     ),
     Setting(
         "BACKUP_LOCAL_CONCURRENCY",
-        "4",
-        "Resources backed up in parallel by the local CLI runner.",
+        "",
+        "Resources backed up in parallel by the local CLI runner, over all its processes; empty: 8 per CPU.",
+        deployed=False,
+    ),
+    Setting(
+        "BACKUP_LOCAL_PROCESSES",
+        "",
+        "Worker processes of the local CLI runner, each owning whole resources (one Python process tops out near "
+        "150 messages/s); empty: one per CPU, at most one per 8 resources; 1: threads in the calling process only.",
         deployed=False,
     ),
     Setting(

@@ -50,28 +50,60 @@ def failed_result(resource_key: str, error: str) -> dict:
     }
 
 
-def summarize(run_id: str, results: Iterable[dict]) -> dict:
-    """Fold per-resource results (as `backup_resource` returns them) into a run summary of counts."""
-    summary = {
-        "run_id": run_id,
-        "resources": 0,
-        "succeeded": 0,
-        "partial": 0,
-        "failed": 0,
-        "skipped": 0,
-        "items": 0,
-        "bytes": 0,
-        "removed": 0,
-        "failed_items": 0,
-    }
+RUN_COUNTS = ("resources", *RESOURCE_STATUSES, "items", "bytes", "removed", "failed_items")
+
+
+def count_results(results: Iterable[dict]) -> dict:
+    """The counts of per-resource results (as `backup_resource` returns them): what a backup batch returns, so an
+    orchestration's history holds one small dict per batch, never one result per resource."""
+    counts = dict.fromkeys(RUN_COUNTS, 0)
     for result in results:
-        summary["resources"] += 1
+        counts["resources"] += 1
         status = result.get("status", "failed")
-        summary[status if status in RESOURCE_STATUSES else "failed"] += 1
+        counts[status if status in RESOURCE_STATUSES else "failed"] += 1
         for key in ("items", "bytes", "removed", "failed_items"):
-            summary[key] += int(result.get(key, 0) or 0)
+            counts[key] += int(result.get(key, 0) or 0)
+    return counts
+
+
+def add_counts(parts: Iterable[dict]) -> dict:
+    """Several batches' (or fan-out nodes') counts summed."""
+    totals = dict.fromkeys(RUN_COUNTS, 0)
+    for part in parts:
+        for key in RUN_COUNTS:
+            totals[key] += int(part.get(key, 0) or 0)
+    return totals
+
+
+def summary_of(run_id: str, counts: dict) -> dict:
+    """The run summary of these counts: run id, counts, status."""
+    summary = {"run_id": run_id, **{key: int(counts.get(key, 0) or 0) for key in RUN_COUNTS}}
     summary["status"] = run_status(summary)
     return summary
+
+
+def summarize(run_id: str, results: Iterable[dict]) -> dict:
+    """Fold per-resource results (as `backup_resource` returns them) into a run summary of counts."""
+    return summary_of(run_id, count_results(results))
+
+
+def plan_fanout(first: int, count: int, width: int) -> list[tuple[int, int]]:
+    """The children of a fan-out over batches `first` .. `first + count - 1`: at most `width` ranges
+    `(first batch, batches)`; a range of one batch is that batch's sub-orchestration, a longer one a fan-out node
+    of its own (which plans its children the same way). Every range but the last spans a power of `width`, so the
+    tree is as shallow as it can be and every orchestration in it has at most `width` children: its history stays
+    under a fixed bound however many resources the run has."""
+    if width < 2:
+        raise ValueError("width must be >= 2")
+    span = 1
+    while -(-count // span) > width:
+        span *= width
+    return [(start, min(span, first + count - start)) for start in range(first, first + count, span)]
+
+
+def resources_in(first: int, count: int, total: int, batch_size: int) -> int:
+    """How many of a run's `total` resources batches `first` .. `first + count - 1` of `batch_size` hold."""
+    return max(0, min(total, (first + count) * batch_size) - first * batch_size)
 
 
 def with_discovery_errors(summary: dict, errors: dict[str, str]) -> dict:

@@ -24,16 +24,18 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from azure.durable_functions import Orchestrator
 
 from core.backup_start import BACKUP_INSTANCE
+from devenv.durable_result import LocalResult
 
 # DurableTask.Core.History.EventType values
 EXECUTION_STARTED, TASK_SCHEDULED, TASK_COMPLETED, TASK_FAILED = 0, 4, 5, 6
@@ -44,28 +46,6 @@ CALL_ACTIVITY, CALL_ACTIVITY_WITH_RETRY, CALL_SUB, CALL_SUB_WITH_RETRY, CREATE_T
 OUT_OF_PROC_MARKER = "$OutOfProcData$:"
 
 Handle = Callable[[str], str]  # Orchestrator.create(fn): context JSON in, state JSON out
-
-
-@dataclass
-class LocalResult:
-    """How an orchestration ended; the counts include every sub-orchestration (and every retried attempt)."""
-
-    instance_id: str
-    runtime_status: str  # "Completed" or "Failed"
-    output: Any  # the orchestrator's return value (None when it failed)
-    custom_status: Any
-    error: str | None = None  # the orchestrator's exception when Failed
-    episodes: int = 0  # replays of any orchestrator
-    activities: int = 0  # activity attempts executed
-    sub_orchestrations: int = 0
-    max_history: int = 0  # the longest final history of any one orchestration
-    history: list[dict] = field(default_factory=list, repr=False)  # this orchestration's final history
-
-    def absorb(self, child: LocalResult) -> None:
-        self.episodes += child.episodes
-        self.activities += child.activities
-        self.sub_orchestrations += child.sub_orchestrations + 1
-        self.max_history = max(self.max_history, child.max_history)
 
 
 @dataclass
@@ -204,9 +184,15 @@ def run_orchestration(
         schema,
     )
     name, handle = _resolve(name_or_fn, engine.orchestrators)
-    with ThreadPoolExecutor(max_parallel, thread_name_prefix="activity") as pool:
-        engine.pool = pool
-        return engine.run(name, handle, json.dumps(input), instance_id, None)
+    pool = ThreadPoolExecutor(max_parallel, thread_name_prefix="activity")
+    engine.pool = pool
+    try:
+        result = engine.run(name, handle, json.dumps(input), instance_id, None)
+    except BaseException:  # Ctrl-C: activities not begun never start, and the ones under way are not waited for
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+    return result
 
 
 class _Engine:
@@ -280,6 +266,7 @@ class _Engine:
                 "upperSchemaVersion": self.schema,
             }
             result.episodes += 1
+            replay_started = time.thread_time()
             try:
                 state, error = json.loads(handle(json.dumps(context))), None
             except Exception as failure:  # the orchestrator raised: its state follows the out-of-proc marker
@@ -288,6 +275,10 @@ class _Engine:
                     raise
                 text, state_json = message.split(OUT_OF_PROC_MARKER, 1)
                 state, error = json.loads(state_json), text.strip()
+            finally:
+                replayed = time.thread_time() - replay_started
+                result.replay_seconds += replayed
+                result.own_replay_seconds += replayed
             result.custom_status = state.get("customStatus")
             if error is not None or state.get("isDone"):
                 add(ORCHESTRATOR_COMPLETED)
@@ -313,6 +304,8 @@ class _Engine:
                     schedule(follow_up)
         result.history = events
         result.max_history = max(result.max_history, len(events))
+        result.history_bytes = len(json.dumps(events).encode())
+        result.max_history_bytes = max(result.max_history_bytes, result.history_bytes)
         return result
 
     def _work_for(self, action: dict, instance_id: str, now: datetime) -> _Work:

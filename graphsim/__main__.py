@@ -29,6 +29,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--mailbox-concurrency", type=int, default=4)
     parser.add_argument("--rate-limit", default="none", help="N/WINDOW_SECONDS per mailbox, or none")
+    parser.add_argument("--ru-budget", default="none", help="SharePoint/OneDrive resource units per --ru-window "
+                        "for the tenant (1200..6000 per 60 s by licences), or none")  # fmt: skip
+    parser.add_argument("--ru-window", type=float, default=60.0, help="seconds of the RU budget's minute")
     parser.add_argument("--token-lifetime", type=int, default=3600, help="access token lifetime in seconds")
     parser.add_argument("--drive-files", type=int, default=12, help="files per OneDrive (libraries get fewer)")
     parser.add_argument("--sites", type=int, default=2, help="SharePoint sites (each with 1-2 document libraries)")
@@ -77,6 +80,8 @@ async def serve(args: argparse.Namespace) -> None:
                     chat_users=args.chat_users, chat_messages=args.chat_messages,
                     archive_messages=args.archive_messages)  # fmt: skip
     sim.client_cert_file, _, sim.client_cert = make_client_certificate(state_dir, sim.client_id)
+    if args.ru_budget.strip().lower() not in ("", "none", "off"):  # graphsim/drives/service.py ResourceUnits
+        sim.files.config.ru_budget, sim.files.config.ru_window = int(args.ru_budget), args.ru_window
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(sim),

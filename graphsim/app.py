@@ -31,6 +31,7 @@ from graphsim.mail.settings_routes import mailbox_settings_routes
 from graphsim.mailbox_import.control_routes import mailbox_import_control_routes
 from graphsim.mailbox_import.routes import mailbox_import_routes
 from graphsim.pim.calendar_routes import calendar_routes
+from graphsim.pim.contact_folder_delta import contact_folder_delta_routes
 from graphsim.pim.contact_routes import contact_routes
 from graphsim.pim.control_routes import pim_control_routes
 from graphsim.simulator import Simulator
@@ -48,6 +49,7 @@ def create_app(sim: Simulator) -> Starlette:
                                *pim_control_routes(), *user_routes(), *mail_routes(), *mail_attachment_routes(),
                                *drive_routes(), *contact_routes(), *calendar_routes(), *identity_routes(),
                                *api_token_routes(), *mailbox_settings_routes()]  # fmt: skip
+    routes[:0] = contact_folder_delta_routes()  # before contact_routes' contactFolders/{folder}: 'delta' is no id
     routes += [*todo_control_routes(), *todo_routes(), *todo_attachment_routes()]  # To Do (graphsim/todo/)
     routes += [*list_control_routes(), *list_routes()]  # SharePoint lists (graphsim/lists/)
     routes += [*teams_control_routes(), *teams_routes()]  # Teams (graphsim/teams/)

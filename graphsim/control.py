@@ -75,6 +75,14 @@ class SimControl(ControlHttp):
         body = {"displayName": display_name, "parent": parent, "isHidden": hidden}
         return self._call("POST", f"/_sim/users/{user}/folders", body)
 
+    def change_folder(self, user: str, folder: str, display_name: str = "", parent: str = "") -> dict[str, Any]:
+        """A mail folder renamed and/or moved below `parent` (an id or well-known name)."""
+        body = {"displayName": display_name, "parent": parent}
+        return self._call("PATCH", f"/_sim/users/{user}/folders/{folder}", body)
+
+    def delete_folder(self, user: str, folder: str) -> None:  # hard, with its child folders and their messages
+        self._call("DELETE", f"/_sim/users/{user}/folders/{folder}")
+
     def localize_mailbox(self, user: str, names: dict[str, str] | None = None) -> dict[str, Any]:
         """Well-known folders renamed as in a mailbox of another language (default German: Posteingang, ...)."""
         return self._call("POST", f"/_sim/users/{user}/localize", {"names": names} if names else {})
@@ -194,6 +202,12 @@ class SimControl(ControlHttp):
     def create_contact_folder(self, user: str, display_name: str, parent: str | None = None) -> dict[str, Any]:
         return self._call("POST", f"/_sim/users/{user}/contact-folders", {"displayName": display_name,
                                                                            "parent": parent})  # fmt: skip
+
+    def rename_contact_folder(self, user: str, folder: str, display_name: str) -> dict[str, Any]:
+        return self._call("PATCH", f"/_sim/users/{user}/contact-folders/{folder}", {"displayName": display_name})
+
+    def delete_contact_folder(self, user: str, folder: str) -> None:  # with its child folders and contacts
+        self._call("DELETE", f"/_sim/users/{user}/contact-folders/{folder}")
 
     def add_event(self, user: str, calendar: str | None = None, **fields: Any) -> dict[str, Any]:
         """An event: start / end as ISO strings (UTC unless an offset is given), anything else as Graph event JSON

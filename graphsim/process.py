@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -32,6 +33,8 @@ class SimulatorProcess:
         self.client_secret: str = info["client_secret"]
         self.client_certificate_file: str | None = info.get("client_certificate_file")
         self.control = SimControl(self.base_url, self.ca_file)
+        self.ru_budget: int | None = None  # the tenant's SharePoint RU per ru_window seconds (start option)
+        self.ru_window: float = 60.0
 
     @property
     def pid(self) -> int:
@@ -45,6 +48,9 @@ class SimulatorProcess:
             "GRAPH_ENDPOINT": self.base_url,
             "GRAPH_AUTHORITY_HOST": self.base_url,
             "GRAPH_CA_BUNDLE": self.ca_file,
+            # the simulated tenant's RU tier, so the client budgets what the simulator enforces (0: it enforces none)
+            "GRAPH_SHAREPOINT_RU_PER_MINUTE": str(self.ru_budget or 0),
+            "GRAPH_SHAREPOINT_RU_WINDOW_SECONDS": str(max(1, math.ceil(self.ru_window))),
         }
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -70,7 +76,7 @@ def _option_args(options: dict[str, Any]) -> list[str]:
     known = {"port", "users", "messages", "seed", "latency_ms", "mailbox_concurrency", "rate_limit", "token_lifetime",
              "drive_files", "sites", "contacts", "events", "shared_mailboxes", "tasks", "list_items",
              "teams", "channel_messages", "group_posts", "chat_users", "chat_messages",
-             "archive_messages"}  # fmt: skip
+             "archive_messages", "ru_budget", "ru_window"}  # fmt: skip
     unknown = set(options) - known
     if unknown:
         raise TypeError(f"unknown simulator options: {sorted(unknown)}")
@@ -82,7 +88,8 @@ def _option_args(options: dict[str, Any]) -> list[str]:
 
 def start_simulator(state_dir: Path, timeout: float = 20.0, **options: Any) -> SimulatorProcess:
     """Start the simulator (options: port, users, messages, seed, latency_ms, mailbox_concurrency, rate_limit
-    as "N/SECONDS" or None, token_lifetime, drive_files, sites, contacts, events) and wait for DIR/ready.json;
+    as "N/SECONDS" or None, token_lifetime, drive_files, sites, contacts, events, ru_budget: SharePoint/OneDrive
+    RU per ru_window seconds or None) and wait for DIR/ready.json;
     raise SimulatorError on failure."""
     state_dir = Path(state_dir).resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -102,7 +109,11 @@ def start_simulator(state_dir: Path, timeout: float = 20.0, **options: Any) -> S
             except ValueError:
                 info = None
             if info:
-                return SimulatorProcess(process, state_dir, info)
+                started = SimulatorProcess(process, state_dir, info)
+                if options.get("ru_budget") is not None:
+                    started.ru_budget = int(options["ru_budget"])
+                    started.ru_window = float(options.get("ru_window", 60.0))
+                return started
         if process.poll() is not None:
             break
         time.sleep(0.05)

@@ -9,7 +9,7 @@ import secrets
 import traceback
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ Handler = Callable[[Request, "Context"], Awaitable[Response]]
 class Context:
     sim: Simulator
     user: User | None
+    headers: dict[str, str] = field(default_factory=dict)  # added to the handler's answer (RateLimit-*)
 
 
 class Simulator:
@@ -185,7 +186,9 @@ class Simulator:
                 raise GraphError(413, "ErrorRequestEntityTooLarge", "The request exceeds the maximum size of 4 MB.")
             if self.config.latency_ms > 0:
                 await asyncio.sleep(self.config.latency_ms / 1000)
-            response = await handler(request, Context(self, user))
+            ctx = Context(self, user)
+            response = await handler(request, ctx)
+            response.headers.update(ctx.headers)
         except GraphError as exc:
             response = graph_error(request, exc.status, exc.code, exc.message, exc.headers)
             if exc.status == 401:

@@ -68,6 +68,21 @@ param graphMailboxConcurrency int = 4
 @description('GRAPH_MAILBOX_REQUESTS_PER_10_MIN: Graph requests per mailbox per 10 minutes.')
 param graphMailboxRequestsPer10Min int = 10000
 
+@allowed([
+  0
+  1200
+  2400
+  3600
+  4800
+  6000
+])
+@description('GRAPH_SHAREPOINT_RU_PER_MINUTE: SharePoint/OneDrive resource units per minute of the tenant (by licences: 0-1k 1200, 1k-5k 2400, 5k-15k 3600, 15k-50k 4800, 50k+ 6000); 0: no client budget.')
+param graphSharePointRuPerMinute int = 1200
+
+@minValue(1)
+@description('GRAPH_SHAREPOINT_RU_SHARES: processes that spend that budget at once (instances running drive work x FUNCTIONS_WORKER_PROCESS_COUNT).')
+param graphSharePointRuShares int = 1
+
 // ---------------------------------------------------------------- backup (core: BACKUP_*)
 @minLength(3)
 @maxLength(63)
@@ -139,7 +154,7 @@ param backupExcludeLibraries string = ''
 
 @minValue(1)
 @description('BACKUP_ITEM_CONCURRENCY: items fetched in parallel within one resource.')
-param backupItemConcurrency int = 4
+param backupItemConcurrency int = 8
 
 @description('API_AUDIENCE: audiences the restore API accepts (its app registration\'s client id and api:// URI, comma-separated). Empty refuses every /api/v1 call.')
 param apiAudience string = ''
@@ -459,6 +474,8 @@ module functionApp 'modules/function-app.bicep' = {
     graphTimeoutSeconds: graphTimeoutSeconds
     graphMailboxConcurrency: graphMailboxConcurrency
     graphMailboxRequestsPer10Min: graphMailboxRequestsPer10Min
+    graphSharePointRuPerMinute: graphSharePointRuPerMinute
+    graphSharePointRuShares: graphSharePointRuShares
     backupBlobEndpoint: backupStorage.outputs.blobEndpoint
     backupTableEndpoint: backupStorage.outputs.tableEndpoint
     backupContainerName: backupContainerName

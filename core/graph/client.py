@@ -2,8 +2,9 @@
 Retry-After, the per-mailbox limiter, paging, and typed errors (core.errors) for everything else.
 
 Two seams: `policy` (core.graph.policy.GraphPolicy: retries, Retry-After cap, per-mailbox limits, how to wait;
-default: the settings') and `transport` (any httpx.BaseTransport; default: the one `graph_transport(settings)`
-describes, with proxies from the environment as httpx allows them when it builds its own transport)."""
+default: the settings') and `transport` (any httpx.BaseTransport; default: `mailbox_pools(settings, policy)`, small
+pools by mailbox; with a proxy in the environment, one pool as `graph_transport(settings)` describes, with the
+environment's proxies mounted by httpx)."""
 
 from __future__ import annotations
 
@@ -30,8 +31,11 @@ from core.errors import (
     GraphTransportError,
     MalformedResponse,
 )
+from core.graph.mailbox_pools import MailboxPools
 from core.graph.policy import GraphPolicy
 from core.graph.retry import RETRYABLE_STATUSES
+from core.graph.ru_budget import request_cost
+from core.proxy_env import environment_names_a_proxy
 from core.stopping import check as check_not_stopped
 
 # Error codes with which Outlook and directory delta queries say "start over" (compared case-insensitively).
@@ -111,6 +115,21 @@ def graph_transport(settings: Settings, **options: Any) -> httpx.HTTPTransport:
     return httpx.HTTPTransport(verify=_tls_context(settings.ca_bundle), limits=_LIMITS, **options)
 
 
+def mailbox_pools(settings: Settings, policy: GraphPolicy) -> MailboxPools:
+    """BACKUP_LOCAL_CONCURRENCY pools (a mailbox's requests always in the same one), each keeping alive twice what
+    one mailbox or resource has in flight (the shared pool 0 as many as before); the 200-connection cap stays per
+    pool, so no request waits longer."""
+    context = _tls_context(settings.ca_bundle)
+    keep = 2 * max(settings.mailbox_concurrency, settings.item_concurrency, 1)
+
+    def pool(n: int) -> httpx.HTTPTransport:
+        alive = _LIMITS.max_keepalive_connections if n == 0 else keep
+        limits = httpx.Limits(max_connections=_LIMITS.max_connections, max_keepalive_connections=alive)
+        return httpx.HTTPTransport(verify=context, limits=limits)
+
+    return MailboxPools(settings.local_concurrency, policy.scope, pool)
+
+
 class GraphClient:
     def __init__(
         self,
@@ -127,9 +146,12 @@ class GraphClient:
         self.policy = policy or GraphPolicy.from_settings(settings)
         self._retry = self.policy.retry
         self._limiter = self.policy.limiter()
+        self._ru = self.policy.resource_units(settings.tenant_id)  # SharePoint/OneDrive RU: core/graph/ru_budget.py
         self._sleep = self.policy.sleep
-        if transport is None:  # httpx builds it (and mounts the environment's proxies, if any)
+        if transport is None and environment_names_a_proxy():  # httpx builds it and mounts the environment's proxies
             connection: dict[str, Any] = {"verify": _tls_context(settings.ca_bundle), "limits": _LIMITS}
+        elif transport is None:  # small pools by mailbox (core/graph/mailbox_pools.py), no environment lookups
+            connection = {"transport": mailbox_pools(settings, self.policy), "trust_env": False}
         else:
             connection = {"transport": transport}
         self._http = httpx.Client(timeout=httpx.Timeout(settings.timeout_seconds), follow_redirects=False, **connection)
@@ -179,6 +201,7 @@ class GraphClient:
             request_headers = dict(headers or {})
             if authenticated:  # never for pre-authenticated URLs (downloads, upload sessions): no token leaks there
                 request_headers["Authorization"] = f"Bearer {self._tokens.token()}"
+            cost = self._spend_resource_units(method, url) if authenticated else None
             try:
                 with self._limiter.slot(mailbox):
                     self._count("requests")
@@ -197,6 +220,8 @@ class GraphClient:
                 self._sleep(self._retry.backoff(attempt))
                 continue
             status = response.status_code
+            if cost is not None:
+                self._observe_resource_units(status, response.headers)
             # a Graph API GET only: a pre-authenticated URL's redirects stay its caller's (core/graph/drive_download.py)
             if (status in _FOLLOWED_REDIRECTS and authenticated and method.upper() == "GET"
                     and response.headers.get("Location")):  # fmt: skip
@@ -224,6 +249,22 @@ class GraphClient:
                 self._tokens.invalidate()
                 continue
             raise self._error(method, url, response)
+
+    def _spend_resource_units(self, method: str, url: str) -> int | None:
+        """The RU a SharePoint/OneDrive request costs, waited for in the process's budget; None: not one."""
+        cost = request_cost(method, url) if url.startswith(f"{self.endpoint}/") else None
+        if cost is not None:
+            self._count("ru_requests")
+            self._count("ru_units", cost)
+            if self._ru is not None:
+                self._ru.spend(cost)
+        return cost
+
+    def _observe_resource_units(self, status: int, headers: httpx.Headers) -> None:
+        if status in (429, 503):
+            self._count("ru_throttled")
+        if self._ru is not None:
+            self._ru.observe(status, headers)
 
     def _redirect_target(self, url: str, response: httpx.Response, hops: int) -> str:
         """The URL a followed redirect names, if it is on the Graph endpoint's origin (scheme, host, port) and

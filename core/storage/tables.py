@@ -11,6 +11,7 @@ from azure.data.tables import TableClient, TableServiceClient
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
 from core.config import Settings
+from core.storage.http_transport import storage_transport
 
 TABLES = ("deltastate", "catalog", "runs", "restorepoints", "restorejobs", "audit", "quarantine")
 
@@ -54,19 +55,21 @@ _BLOB_READ = {"max_single_get_size": 4 * 1024 * 1024, "max_chunk_get_size": 4 * 
 
 
 def container_client(settings: Settings) -> ContainerClient:
+    options = {**_BLOB_READ, "transport": storage_transport(settings)}  # core/storage/http_transport.py
     if settings.storage_connection_string:
-        service = BlobServiceClient.from_connection_string(settings.storage_connection_string, **_BLOB_READ)
+        service = BlobServiceClient.from_connection_string(settings.storage_connection_string, **options)
     else:
-        service = BlobServiceClient(settings.blob_endpoint, credential=storage_credential(settings), **_BLOB_READ)
+        service = BlobServiceClient(settings.blob_endpoint, credential=storage_credential(settings), **options)
     return service.get_container_client(settings.container)
 
 
 def table_clients(settings: Settings, create: bool = True) -> dict[str, TableClient]:
     """One TableClient per table this app uses, keyed by short name ('catalog', ...)."""
+    options = {"transport": storage_transport(settings)}  # core/storage/http_transport.py
     if settings.storage_connection_string:
-        service = TableServiceClient.from_connection_string(settings.storage_connection_string)
+        service = TableServiceClient.from_connection_string(settings.storage_connection_string, **options)
     else:
-        service = TableServiceClient(settings.table_endpoint, credential=storage_credential(settings))
+        service = TableServiceClient(settings.table_endpoint, credential=storage_credential(settings), **options)
     clients = {}
     for name in TABLES:
         full = f"{settings.table_prefix}{name}"

@@ -35,13 +35,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, fields, replace
+from functools import partial
 from typing import Any
 
 from core.config import Settings
 from core.delta.containers import Container
 from core.delta.lifecycle import Failure, RoundDone, Settlement
+from core.delta.pipeline import InFlight, PagePipeline, SubmittedPage
 from core.delta.rounds import follow_round
 from core.errors import DeltaExpired, GraphError, GraphNotFound, MalformedResponse, StorageError
 from core.graph.client import GraphClient
@@ -204,8 +206,14 @@ def _run_round(job: MailboxJob, folder: Container, state: DeltaState | None) -> 
         job.anchor = anchor_of(state)
         url, params, query = state.delta_link, None, state.query
     outcome = RoundOutcome("", set(), 0)
-    outcome.delta_link = follow_round(job.graph, url, params=params, headers=_prefer(job),
-                                      on_page=lambda entries: apply_page(job, folder, entries, outcome))  # fmt: skip
+    pipeline, in_flight = PagePipeline(), InFlight()
+    try:  # each page's downloads run while the next page is read; pages are applied in order (core/delta/pipeline)
+        outcome.delta_link = follow_round(job.graph, url, params=params, headers=_prefer(job),
+            on_page=lambda entries: pipeline.add(submit_page(job, folder, entries, outcome, in_flight)))  # fmt: skip
+    except Exception:
+        pipeline.drain()  # the pages received before the round broke off are applied, as one by one
+        raise
+    pipeline.drain()  # the whole round is applied before it is returned: its link is saved after that
     return outcome, query
 
 
@@ -220,6 +228,13 @@ def anchor_of(state: DeltaState) -> dict[str, str]:
 
 def apply_page(job: MailboxJob, folder: Container, entries: list, outcome: RoundOutcome) -> None:
     """Store the page's new content in parallel, then apply its changes to the catalog in page order."""
+    submit_page(job, folder, entries, outcome, InFlight()).finish()
+
+
+def submit_page(
+    job: MailboxJob, folder: Container, entries: list, outcome: RoundOutcome, in_flight: InFlight
+) -> SubmittedPage:
+    """Submit the downloads of the page's new content to the pool; the page is applied by `finish()`."""
     if job.kind.prepare is not None:
         entries = job.kind.prepare(job, folder, entries)
     to_fetch: dict[str, dict] = {}
@@ -233,10 +248,22 @@ def apply_page(job: MailboxJob, folder: Container, entries: list, outcome: Round
             to_fetch.pop(entry["id"], None)
             continue
         known = job.index.get(entry["id"])
-        if known is None or known.change_key != entry.get("changeKey") or entry["id"] in job.held:
+        stale = known is None or known.change_key != entry.get("changeKey") or entry["id"] in job.held
+        if stale or in_flight.is_pending(entry["id"]):  # a page ahead names it: the index may be about to change
             to_fetch[entry["id"]] = entry
-    fetched = dict(zip(to_fetch, job.pool.map(lambda e: fetch_item(job, folder, e), to_fetch.values()), strict=True))
+    fetches: dict[str, Future] = {}
+    for item_id, entry in to_fetch.items():
+        change_key = str(entry.get("changeKey") or "")
+        future = in_flight.shared(item_id, change_key)  # the same change, being downloaded for a page ahead
+        if future is None:
+            future = in_flight.track(item_id, change_key, job.pool.submit(fetch_item, job, folder, entry))
+        fetches[item_id] = future
     job.tried.update(to_fetch)
+    return SubmittedPage(fetches, entries, in_flight, partial(_apply_entries, job, folder, entries, outcome))
+
+
+def _apply_entries(job: MailboxJob, folder: Container, entries: list, outcome: RoundOutcome, fetched: dict) -> None:
+    """Apply a page's changes to the catalog in page order, its downloads done."""
     for entry in entries:
         if isinstance(entry, Failed):
             fail_item(job, outcome, entry)
@@ -333,7 +360,8 @@ def record_item(job: MailboxJob, folder: Container, entry: dict, stored: _Stored
         if known is not None and known.content_hash == stored.sha256 and known.folder_id == folder.id:
             if known.change_key == change_key:
                 return  # recorded already (the item came twice)
-            if stored.live is not None and _description(stored.live) == _description(version):
+            live = stored.live if stored.live and stored.live.first_seen_run == known.first_seen_run else None
+            if live is not None and _description(live) == _description(version):  # read when fetched, still live
                 job.writer.touch(job.kind.category, item_id, known.first_seen_run, change_key=change_key)
                 job.index[item_id] = replace(known, change_key=change_key)
                 return

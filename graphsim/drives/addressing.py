@@ -84,10 +84,13 @@ def resolve(drive: Drive, address: Address, must_exist: bool = True) -> Item | N
 
 
 def charge(ctx: Context, cost: int) -> None:
-    retry_after = files(ctx).charge(cost)
+    """Spend `cost` resource units of the tenant's budget (graphsim/drives/service.py ResourceUnits): 429 with
+    Retry-After when over it; RateLimit-* headers on the answer from 80% of it on."""
+    retry_after, headers = files(ctx).charge(cost)
     if retry_after is not None:
         message = "The request has been throttled (resource units per minute exceeded)."
-        raise GraphError(429, "activityLimitReached", message, {"Retry-After": retry_after})
+        raise GraphError(429, "activityLimitReached", message, {"Retry-After": retry_after, **headers})
+    ctx.headers.update(headers)
 
 
 def item_body(request: Request, ctx: Context, drive: Drive, item: Item) -> dict[str, Any]:

@@ -66,7 +66,7 @@ async def get_drive(request: Request, ctx: Context, drive: Drive) -> Response:
 
 
 async def list_sites(request: Request, ctx: Context, all_sites: bool = False) -> Response:
-    charge(ctx, 1)
+    charge(ctx, 2)  # a multi-item query: 2 RU (graphsim/drives/service.py ResourceUnits)
     svc = files(ctx)
     if all_sites and svc.config.all_sites_status is not None:
         status = svc.config.all_sites_status
@@ -83,7 +83,7 @@ async def list_sites(request: Request, ctx: Context, all_sites: bool = False) ->
 
 
 async def site_drives(request: Request, ctx: Context, site_ref: str) -> Response:
-    charge(ctx, 1)
+    charge(ctx, 2)  # a multi-item query: 2 RU (graphsim/drives/service.py ResourceUnits)
     svc = files(ctx)
     site = svc.store.sites.get(site_ref)
     if site is None:
@@ -95,14 +95,14 @@ async def site_drives(request: Request, ctx: Context, site_ref: str) -> Response
 
 # --- items ---
 async def get_item(request: Request, ctx: Context, drive: Drive, item: Item) -> Response:
-    charge(ctx, 1)
+    charge(ctx, 5 if "permissions" in (qp(request, "$expand") or "").lower() else 1)  # permission reads: 5 RU
     return JSONResponse(
         {"@odata.context": context(request, "driveItem/$entity"), **item_body(request, ctx, drive, item)}
     )
 
 
 async def list_children(request: Request, ctx: Context, drive: Drive, item: Item) -> Response:
-    charge(ctx, 1)
+    charge(ctx, 2)  # a multi-item query: 2 RU (graphsim/drives/service.py ResourceUnits)
     if not item.folder:
         return collection(request, "Collection(driveItem)", [], None)
     children = [pick(drive.item_json(c), select_of(request)) for c in drive.live_children(item)]
@@ -233,7 +233,7 @@ async def site_drive_endpoint(request: Request) -> Response:
 
 async def user_drives_endpoint(request: Request) -> Response:
     async def handler(request: Request, ctx: Context) -> Response:
-        charge(ctx, 1)
+        charge(ctx, 2)  # a multi-item query: 2 RU (graphsim/drives/service.py ResourceUnits)
         assert ctx.user is not None
         svc = files(ctx)
         did = svc.store.user_drives.get(ctx.user.id)

@@ -83,34 +83,56 @@ class DriveStats:
             "upload_fragment_failed": c["upload_fragment_failed"],
             "ru_used": c["ru_used"],
             "ru_throttled": c["ru_throttled"],
+            "ru_charged": c["ru_charged"],
+            "ru_requests": c["ru_requests"],
             "delta_links_edited": c["delta_links_edited"],
         }
 
 
 class ResourceUnits:
-    """Tenant-wide SharePoint/OneDrive resource-unit budget over a sliding window (throttled requests not charged)."""
+    """Tenant-wide SharePoint/OneDrive resource-unit budget over a sliding window, as "Avoid getting throttled or
+    blocked in SharePoint Online" documents it (https://learn.microsoft.com/sharepoint/dev/general-development/
+    how-to-avoid-getting-throttled-or-blocked-in-sharepoint-online): per app per tenant (since March 2026 one
+    quota for all apps of a vendor: one budget here), throttled requests count towards the usage too, and from 80%
+    of the budget on answers carry RateLimit-Limit / RateLimit-Remaining / RateLimit-Reset."""
+
+    WARN_SHARE = 0.8
 
     def __init__(self) -> None:
         self._spent: deque[tuple[float, int]] = deque()
 
     def charge(self, cost: int, budget: int | None, window: float, now: float | None = None) -> float:
-        """0 when the request may go (and it is charged), else seconds until the window has room for it."""
+        """0 when the request may go, else seconds until the window has room for it; charged either way."""
+        return self.charge_with_headers(cost, budget, window, now)[0]
+
+    def charge_with_headers(
+        self, cost: int, budget: int | None, window: float, now: float | None = None
+    ) -> tuple[float, dict[str, str]]:
+        """(0 or the Retry-After seconds, the RateLimit-* headers to answer with: none below 80% of the budget)."""
         if budget is None:
-            return 0.0
+            return 0.0, {}
         now = time.monotonic() if now is None else now
         while self._spent and self._spent[0][0] <= now - window:
             self._spent.popleft()
         used = sum(c for _, c in self._spent)
-        if used + cost <= budget:
-            self._spent.append((now, cost))
-            return 0.0
-        freed, wait = used, window
-        for stamp, c in self._spent:
-            freed -= c
-            if freed + cost <= budget:
-                wait = stamp + window - now
-                break
-        return max(wait, 0.1)
+        allowed = used + cost <= budget
+        self._spent.append((now, cost))  # "throttled requests count towards usage limits"
+        used += cost
+        wait = 0.0
+        if not allowed:
+            freed, wait = used, window
+            for stamp, c in self._spent:
+                freed -= c
+                if freed + cost <= budget:
+                    wait = stamp + window - now
+                    break
+            wait = max(wait, 0.1)
+        headers: dict[str, str] = {}
+        if used >= budget * self.WARN_SHARE:
+            reset = wait if wait > 0 else self._spent[0][0] + window - now  # until the oldest charge leaves
+            headers = {"RateLimit-Limit": str(budget), "RateLimit-Remaining": str(max(budget - used, 0)),
+                       "RateLimit-Reset": format_retry_after(max(reset, 0.1))}  # fmt: skip
+        return wait, headers
 
     def reset(self) -> None:
         self._spent.clear()
@@ -133,14 +155,16 @@ class DriveService:
         self.added = 0
         self.links_given: deque[str] = deque(maxlen=2000)  # the drive delta links handed out, newest last
 
-    def charge(self, cost: int) -> str | None:
-        """None when within budget, else the Retry-After value to answer 429 with."""
-        wait = self.ru.charge(cost, self.config.ru_budget, self.config.ru_window)
+    def charge(self, cost: int) -> tuple[str | None, dict[str, str]]:
+        """(None when within budget, else the Retry-After value to answer 429 with; the RateLimit-* headers)."""
+        wait, headers = self.ru.charge_with_headers(cost, self.config.ru_budget, self.config.ru_window)
+        self.stats.counters["ru_charged"] += cost  # throttled requests included, as the service counts them
         if wait <= 0:
             self.stats.counters["ru_used"] += cost
-            return None
+            self.stats.counters["ru_requests"] += 1
+            return None, headers
         self.stats.counters["ru_throttled"] += 1
-        return format_retry_after(wait)
+        return format_retry_after(wait), headers
 
     def grant_download(self, drive: Drive, item_id: str, content: Content) -> str:
         now = time.monotonic()

@@ -52,7 +52,7 @@ def _list(request: Request, ctx: Context) -> SpList:
 
 
 async def list_lists(request: Request, ctx: Context) -> Response:
-    charge(ctx, 1)
+    charge(ctx, 2)  # a multi-item query: 2 RU (graphsim/drives/service.py ResourceUnits)
     site = request.path_params["site"]
     select = select_of(request)
     with_system = select is not None and "system" in {s.lower() for s in select}
@@ -91,7 +91,7 @@ async def columns(request: Request, ctx: Context) -> Response:
         column = make_column(body, sp_list.id)
         sp_list.columns.append(column)
         return JSONResponse({"@odata.context": context(request, "columnDefinition/$entity"), **column}, 201)
-    charge(ctx, 1)
+    charge(ctx, 2)  # a multi-item query: 2 RU (graphsim/drives/service.py ResourceUnits)
     return collection(request, "columnDefinitions", sp_list.all_columns(), None)
 
 
@@ -108,7 +108,7 @@ async def items(request: Request, ctx: Context) -> Response:
         item = lists_of(ctx).write(sp_list, None, values)
         return JSONResponse({"@odata.context": context(request, "listItem/$entity"),
                              **sp_list.item_json(item, True)}, status_code=201)  # fmt: skip
-    charge(ctx, 1)
+    charge(ctx, 2)  # a multi-item query: 2 RU (graphsim/drives/service.py ResourceUnits)
     shown = [] if sp_list.template == "documentLibrary" else sp_list.live()
     expand = _expands_fields(request)
     values, next_link = page_of(request, ctx, [sp_list.item_json(i, expand) for i in shown], 200)
@@ -172,7 +172,7 @@ async def item_fields(request: Request, ctx: Context) -> Response:
 
 
 async def versions(request: Request, ctx: Context) -> Response:
-    charge(ctx, 1)
+    charge(ctx, 2)  # a multi-item query: 2 RU (graphsim/drives/service.py ResourceUnits)
     sp_list = _list(request, ctx)
     found = lists_of(ctx).get_item(sp_list, request.path_params["item"])
     expand = _expands_fields(request)

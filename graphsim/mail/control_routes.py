@@ -163,6 +163,35 @@ async def add_folder(request: Request) -> Response:
 
 
 @control
+async def change_folder(request: Request) -> Response:
+    """A folder renamed ("displayName") and/or moved below another ("parent": an id or well-known name)."""
+    _, mailbox = mailbox_user(sim_of(request), request.path_params["user"])
+    folder = mailbox.resolve_folder(request.path_params["folder"])
+    body = await control_body(request)
+    if folder is None or folder.parent_id is None:
+        raise GraphError(404, "NotFound", f"no folder {request.path_params['folder']!r}")
+    if body.get("parent"):
+        parent = mailbox.resolve_folder(str(body["parent"]))
+        if parent is None:
+            raise GraphError(404, "NotFound", f"no folder {body['parent']!r}")
+        mailbox.move_folder(folder, parent)
+    if body.get("displayName"):
+        mailbox.rename_folder(folder, str(body["displayName"]))
+    return JSONResponse({**mailbox.folder_json(folder), "path": mailbox.folder_path(folder)})
+
+
+@control
+async def delete_folder(request: Request) -> Response:
+    """A folder hard-deleted with its child folders and their messages."""
+    _, mailbox = mailbox_user(sim_of(request), request.path_params["user"])
+    folder = mailbox.resolve_folder(request.path_params["folder"])
+    if folder is None or folder.parent_id is None:
+        raise GraphError(404, "NotFound", f"no folder {request.path_params['folder']!r}")
+    mailbox.delete_folder(folder)
+    return Response(status_code=204)
+
+
+@control
 async def expire_delta_tokens(request: Request) -> Response:
     sim = sim_of(request)
     body = await control_body(request)
@@ -187,7 +216,7 @@ async def localize_mailbox(request: Request) -> Response:
     for well_known, display_name in names.items():
         folder = mailbox.resolve_folder(str(well_known))
         if folder is not None:
-            folder.display_name = str(display_name)
+            mailbox.rename_folder(folder, str(display_name))
     return JSONResponse({"folders": {k: mailbox.folders[v].display_name for k, v in mailbox.well_known.items()}})
 
 
@@ -196,6 +225,8 @@ def mail_control_routes() -> list[Route]:
     return [
         Route("/_sim/expire-delta-tokens", expire_delta_tokens, methods=["POST"]),
         Route("/_sim/users/{user}/folders", add_folder, methods=["POST"]),
+        Route("/_sim/users/{user}/folders/{folder}", change_folder, methods=["PATCH"]),
+        Route("/_sim/users/{user}/folders/{folder}", delete_folder, methods=["DELETE"]),
         Route("/_sim/users/{user}/localize", localize_mailbox, methods=["POST"]),
         Route("/_sim/users/{user}/messages", list_messages),
         Route("/_sim/users/{user}/messages", add_message, methods=["POST"]),

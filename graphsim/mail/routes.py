@@ -17,6 +17,7 @@ from graphsim.delta_rounds import SyncStateNotFound
 from graphsim.errors import GraphError
 from graphsim.ids import opaque_id
 from graphsim.mail.create import create_message
+from graphsim.mail.folder_delta import folder_delta_routes
 from graphsim.mail.store import Folder, Mailbox, Message
 from graphsim.odata import context, int_param, link, pick, qp, select_of
 from graphsim.simulator import Context, graph_route
@@ -281,7 +282,7 @@ async def move_message(request: Request, ctx: Context) -> Response:
 
 def mail_routes() -> list[Route]:
     u = "/v1.0/users/{user}"
-    routes: list[Route] = []
+    routes: list[Route] = folder_delta_routes(u)  # first: 'delta' is no folder id
     for mf in ("mailFolders", "mailfolders", "MailFolders"):
         f = f"{u}/{mf}/{{folder}}"
         for cf in ("childFolders", "childfolders"):

@@ -36,6 +36,7 @@ class Folder:
     is_hidden: bool = False
     message_ids: dict[str, None] = field(default_factory=dict)  # ordered set
     child_ids: list[str] = field(default_factory=list)
+    seq: int = 0  # mailbox change sequence of its last change (made, renamed, moved): what mailFolder delta reads
 
 
 @dataclass
@@ -145,6 +146,7 @@ class Mailbox:
     seq: int = 0
     departures: list[Departure] = field(default_factory=list)
     token_epoch: int = 0
+    folder_removals: list[Departure] = field(default_factory=list)  # deleted folders (message_id: the folder's id)
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -161,12 +163,49 @@ class Mailbox:
         return self.folders[self.well_known["msgfolderroot"]]
 
     def add_folder(self, folder: Folder) -> Folder:
+        folder.seq = self.next_seq()
         self.folders[folder.id] = folder
         if folder.well_known:
             self.well_known[folder.well_known] = folder.id
         if folder.parent_id:
             self.folders[folder.parent_id].child_ids.append(folder.id)
         return folder
+
+    def tree(self) -> list[Folder]:
+        """Every folder below the root (hidden ones too), parents before children."""
+        out: list[Folder] = []
+        stack = list(reversed(self.root().child_ids))
+        while stack:
+            folder = self.folders[stack.pop()]
+            out.append(folder)
+            stack.extend(reversed(folder.child_ids))
+        return out
+
+    def rename_folder(self, folder: Folder, name: str) -> None:
+        folder.display_name = name
+        folder.seq = self.next_seq()
+
+    def move_folder(self, folder: Folder, parent: Folder) -> None:
+        if folder.parent_id == parent.id:
+            return
+        if folder.parent_id:
+            self.folders[folder.parent_id].child_ids.remove(folder.id)
+        folder.parent_id = parent.id
+        parent.child_ids.append(folder.id)
+        folder.seq = self.next_seq()
+
+    def delete_folder(self, folder: Folder) -> None:
+        """The folder, its child folders and every message in them, gone (each departure logged)."""
+        for child_id in list(folder.child_ids):
+            self.delete_folder(self.folders[child_id])
+        for message_id in list(folder.message_ids):
+            self.delete(self.messages[message_id])
+        if folder.parent_id:
+            self.folders[folder.parent_id].child_ids.remove(folder.id)
+        del self.folders[folder.id]
+        if folder.well_known:
+            self.well_known.pop(folder.well_known, None)
+        self.folder_removals.append(Departure(self.next_seq(), folder.id, folder.parent_id or ""))
 
     def folder_path(self, folder: Folder) -> str:
         names: list[str] = []

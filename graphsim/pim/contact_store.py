@@ -22,6 +22,7 @@ TEXT_PROPS = ("displayName", "givenName", "surname", "middleName", "nickName", "
               "yomiSurname", "yomiCompanyName", "birthday")  # fmt: skip
 PROPS = TEXT_PROPS + LIST_PROPS + ADDRESS_PROPS
 ADDRESS_KEYS = ("street", "city", "state", "countryOrRegion", "postalCode")
+FOLDERS = "contactFolders"  # the container id the change log files folder removals under
 
 
 def normalize_contact_prop(name: str, value: Any) -> Any:
@@ -106,6 +107,7 @@ class ContactFolder:
     well_known: str | None = None
     contact_ids: dict[str, None] = field(default_factory=dict)
     child_ids: list[str] = field(default_factory=list)
+    seq: int = 0  # change sequence of its last change (made, renamed, moved): what contactFolder delta reads
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "displayName": self.display_name, "parentFolderId": self.parent_id}
@@ -120,6 +122,7 @@ class ContactStore:
         self.log = ChangeLog()
 
     def add_folder(self, folder: ContactFolder) -> ContactFolder:
+        folder.seq = self.log.next()
         self.folders[folder.id] = folder
         if folder.well_known == "contacts":
             self.default_id = folder.id
@@ -135,6 +138,33 @@ class ContactStore:
     def top_folders(self) -> list[ContactFolder]:
         """What GET /contactFolders lists: folders beside the default Contacts folder (not the default itself)."""
         return [f for f in self.folders.values() if f.parent_id == self.root_id and f.id != self.default_id]
+
+    def tree(self) -> list[ContactFolder]:
+        """Every contact folder of the mailbox (the default one first), parents before children."""
+        out: list[ContactFolder] = []
+        top = [f for f in self.folders.values() if f.parent_id == self.root_id]
+        top.sort(key=lambda f: f.id != self.default_id)
+        stack = [f.id for f in reversed(top)]
+        while stack:
+            folder = self.folders[stack.pop()]
+            out.append(folder)
+            stack.extend(reversed(folder.child_ids))
+        return out
+
+    def rename_folder(self, folder: ContactFolder, name: str) -> None:
+        folder.display_name = name
+        folder.seq = self.log.next()
+
+    def delete_folder(self, folder: ContactFolder) -> None:
+        """The folder, its child folders and their contacts, gone (each removal logged)."""
+        for child_id in list(folder.child_ids):
+            self.delete_folder(self.folders[child_id])
+        for contact_id in list(folder.contact_ids):
+            self.delete(self.contacts[contact_id])
+        if folder.parent_id in self.folders:
+            self.folders[folder.parent_id].child_ids.remove(folder.id)
+        del self.folders[folder.id]
+        self.log.remove(folder.id, FOLDERS)
 
     def folder_path(self, folder: ContactFolder) -> str:
         names: list[str] = []

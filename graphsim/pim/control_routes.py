@@ -124,6 +124,21 @@ async def add_contact_folder(request: Request) -> Response:
     return JSONResponse({**folder.to_json(), "path": u.contacts.folder_path(folder)}, status_code=201)
 
 
+@control
+async def change_contact_folder(request: Request) -> Response:
+    """A contact folder renamed ({"displayName"}), or with DELETE deleted with its child folders and contacts."""
+    _, _, u = _pim(request)
+    folder = u.contacts.resolve_folder(request.path_params["folder"])
+    if folder is None:
+        raise GraphError(404, "NotFound", f"no contact folder {request.path_params['folder']!r}")
+    if request.method == "DELETE":
+        u.contacts.delete_folder(folder)
+        return Response(status_code=204)
+    body = await control_body(request)
+    u.contacts.rename_folder(folder, str(body["displayName"]))
+    return JSONResponse({**folder.to_json(), "path": u.contacts.folder_path(folder)})
+
+
 def _when(value: Any, default: dt.datetime) -> dict[str, str]:
     if value is None:
         moment = default
@@ -281,6 +296,7 @@ def pim_control_routes() -> list[BaseRoute]:
         Route(f"{p}/pim", list_pim),
         Route(f"{p}/contacts", add_contact, methods=["POST"]),
         Route(f"{p}/contact-folders", add_contact_folder, methods=["POST"]),
+        Route(f"{p}/contact-folders/{{folder}}", change_contact_folder, methods=["PATCH", "DELETE"]),
         Route(f"{p}/contacts/{{contact}}", change_contact, methods=["PATCH"]),
         Route(f"{p}/contacts/{{contact}}", drop_contact, methods=["DELETE"]),
         Route(f"{p}/contacts/{{contact}}/photo", set_photo, methods=["PUT"]),

@@ -95,6 +95,8 @@ param graphMaxAttempts int
 param graphTimeoutSeconds int
 param graphMailboxConcurrency int
 param graphMailboxRequestsPer10Min int
+param graphSharePointRuPerMinute int
+param graphSharePointRuShares int
 param backupBlobEndpoint string
 param backupTableEndpoint string
 param backupContainerName string
@@ -238,6 +240,14 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'GRAPH_MAILBOX_REQUESTS_PER_10_MIN'
           value: string(graphMailboxRequestsPer10Min)
+        }
+        {
+          name: 'GRAPH_SHAREPOINT_RU_PER_MINUTE'
+          value: string(graphSharePointRuPerMinute)
+        }
+        {
+          name: 'GRAPH_SHAREPOINT_RU_SHARES'
+          value: string(graphSharePointRuShares)
         }
         {
           name: 'BACKUP_STORAGE_BLOB_ENDPOINT'

@@ -60,7 +60,8 @@ def test_the_real_orchestrators_back_up_the_tenant(tenant: Tenant):
     assert summary["status"] == "succeeded", summary
     assert (summary["resources"], summary["succeeded"], summary["items"]) == (3, 3, total)
     assert result.sub_orchestrations == 2  # 3 mailboxes in batches of 2
-    assert result.activities == 3 + 3  # start_run, discover_resources, finish_run + one backup_resource each
+    # start_run, discover_resources, finish_run + batch_resources per batch + one backup_resource each
+    assert result.activities == 3 + 2 + 3
     assert result.custom_status == {
         "run_id": summary["run_id"],
         "stage": "completed",
@@ -74,6 +75,9 @@ def test_the_real_orchestrators_back_up_the_tenant(tenant: Tenant):
     run = tenant.services.runs.list()[0]
     assert run["run_id"] == summary["run_id"] and run["status"] == "succeeded", run
     _all_match(tenant, summary["run_id"])
+    # the discovered list went to storage, the parent's history holds none of its keys, finish_run removed it
+    assert not [e for e in result.history if "exchange:" in str(e.get("Input")) + str(e.get("Result"))]
+    assert tenant.services.runs.resource_lists.forget(summary["run_id"]) == 0
 
 
 def test_a_failing_mailbox_fails_only_its_resource(tenant: Tenant):
@@ -118,7 +122,7 @@ def test_activity_exceptions_are_retried_by_the_host_and_exhausted_ones_fail_the
     assert attempts == {flaky: 2, f"exchange:{users[1]}": 1, dead: 3}
     summary = result.output
     assert (summary["status"], summary["succeeded"], summary["failed"]) == ("partial", 2, 1)
-    assert result.activities == 3 + 6
+    assert result.activities == 3 + 2 + 6
     assert not [p for p in tenant.services.runs.points(dead) if p["run_id"] == summary["run_id"]]
     _all_match_but(tenant, summary["run_id"], users[2])
     run = tenant.services.runs.list()[0]

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from blueprints.backup import backup_batch, backup_orchestrator
-from core.planning import failed_result, new_run_id, summarize
+from blueprints.backup import backup_batch, backup_fanout, backup_orchestrator
+from core.backup_start import BACKUP_INSTANCE
+from core.planning import count_results, failed_result, new_run_id, summarize
 from tests.functions.durable_history import (
     CALL_ACTIVITY,
     CALL_ACTIVITY_WITH_RETRY,
@@ -33,6 +34,21 @@ def calls(result) -> list[tuple[int, str]]:
 
 # ------------------------------------------------------------------------------------------ backup_orchestrator
 
+LIST = "0123456789ab"  # the stored list's id, as store_resource_list returns it
+
+
+def listed(keys: list[str], batch_size: int, width: int = 50, errors: dict | None = None) -> dict:
+    """What discover_resources / store_resources return: the stored list's reference and counts."""
+    found = {"run_id": RUN_ID, "list": LIST, "resources": len(keys), "batches": -(-len(keys) // batch_size),
+             "batch_size": batch_size, "fanout_width": width}  # fmt: skip
+    return {**found, "discovery_errors": errors} if errors else found
+
+
+def reference(keys: list[str], batch_size: int = 2, width: int = 50) -> dict:
+    """The run reference a backup_fanout node gets (before its first / count)."""
+    return {"list": LIST, "resources": len(keys), "batch_size": batch_size, "fanout_width": width,
+            "run_id": RUN_ID, "root": BACKUP_INSTANCE}  # fmt: skip
+
 
 def started_run(schema: int = 0, input_: dict | None = None) -> History:
     """A run whose start_run activity has completed (batch size 50)."""
@@ -42,20 +58,24 @@ def started_run(schema: int = 0, input_: dict | None = None) -> History:
     return history
 
 
-def discovered_run(schema: int = 0, keys: list[str] = KEYS, batch_size: int = 2) -> History:
+def discovered_run(schema: int = 0, keys: list[str] = KEYS, batch_size: int = 2, width: int = 50) -> History:
     history = started_run(schema)
     discover_id = history.task_scheduled("discover_resources", {"run_id": RUN_ID})
-    history.new_episode().task_completed(discover_id, {"run_id": RUN_ID, "resources": keys, "batch_size": batch_size})
+    history.new_episode().task_completed(discover_id, listed(keys, batch_size, width))
     return history
 
 
-def batches_created(history: History, batches: list[list[str]]) -> list[int]:
+def batches_created(history: History, count: int) -> list[int]:
     return [
         history.sub_orchestration_created(
-            "backup_batch", {"run_id": RUN_ID, "resources": batch}, f"backup-{RUN_ID}-{index:05d}"
+            "backup_batch", {"run_id": RUN_ID, "list": LIST, "batch": index}, f"backup-{RUN_ID}-{index:05d}"
         )
-        for index, batch in enumerate(batches)
+        for index in range(count)
     ]
+
+
+def counts_of(*results: dict) -> dict:
+    return count_results(results)
 
 
 BATCHES = [KEYS[0:2], KEYS[2:4], KEYS[4:5]]
@@ -86,7 +106,7 @@ def test_run_id_comes_from_the_first_episode_clock_not_later_ones():
 
 
 @pytest.mark.parametrize("schema", SCHEMAS)
-def test_discovery_fans_out_one_sub_orchestration_per_batch(schema):
+def test_discovery_fans_out_one_sub_orchestration_per_batch_by_reference(schema):
     result = replay(backup_orchestrator, discovered_run(schema))
 
     assert not result.is_done
@@ -98,7 +118,8 @@ def test_discovery_fans_out_one_sub_orchestration_per_batch(schema):
         (CALL_SUB_ORCHESTRATOR, "backup_batch"),
     ]
     sub_orchestrations = result.actions[2:]
-    assert [a["input"] for a in sub_orchestrations] == [{"run_id": RUN_ID, "resources": batch} for batch in BATCHES]
+    # the batches name their slice of the stored list; no resource key reaches the parent's history
+    assert [a["input"] for a in sub_orchestrations] == [{"run_id": RUN_ID, "list": LIST, "batch": i} for i in range(3)]
     assert [a["instanceId"] for a in sub_orchestrations] == [f"backup-{RUN_ID}-{i:05d}" for i in range(3)]
     assert result.custom_status == {"run_id": RUN_ID, "stage": "backing_up", "resources": 5, "batches": 3}
 
@@ -108,22 +129,33 @@ def test_batch_count_is_bounded_by_batch_size():
     result = replay(backup_orchestrator, discovered_run(keys=keys, batch_size=50))
 
     sub_orchestrations = [a for a in result.actions if a["actionType"] == CALL_SUB_ORCHESTRATOR]
-    assert [len(a["input"]["resources"]) for a in sub_orchestrations] == [50, 50, 1]
+    assert [a["input"]["batch"] for a in sub_orchestrations] == [0, 1, 2]
+
+
+def test_more_batches_than_the_fanout_width_go_through_fanout_nodes():
+    keys = [f"exchange:u{n}" for n in range(23)]  # 12 batches of 2, at most 3 children per orchestration
+    result = replay(backup_orchestrator, discovered_run(keys=keys, batch_size=2, width=3))
+
+    children = [a for a in result.actions if a["actionType"] == CALL_SUB_ORCHESTRATOR]
+    assert [a["functionName"] for a in children] == ["backup_fanout"] * 2
+    assert [(a["input"]["first"], a["input"]["count"]) for a in children] == [(0, 9), (9, 3)]
+    assert children[0]["input"] == {**reference(keys, 2, 3), "first": 0, "count": 9}
+    assert [a["instanceId"] for a in children] == [f"backup-{RUN_ID}-00000-9", f"backup-{RUN_ID}-00009-3"]
 
 
 @pytest.mark.parametrize("schema", SCHEMAS)
 def test_fan_in_finishes_the_run_with_the_summary(schema):
     history = discovered_run(schema)
-    batch_ids = batches_created(history, BATCHES)
+    batch_ids = batches_created(history, 3)
     results = [
         [ok(KEYS[0], 3), ok(KEYS[1], 0, "partial")],
         [ok(KEYS[2], 5), {**failed_result(KEYS[3], "mailbox not found")}],
         [ok(KEYS[4], 7)],
     ]
-    # completions arrive out of order and over two episodes
-    history.new_episode().sub_orchestration_completed(batch_ids[2], results[2])
-    history.new_episode().sub_orchestration_completed(batch_ids[0], results[0])
-    history.sub_orchestration_completed(batch_ids[1], results[1])
+    # completions arrive out of order and over two episodes; each batch returns its counts
+    history.new_episode().sub_orchestration_completed(batch_ids[2], counts_of(*results[2]))
+    history.new_episode().sub_orchestration_completed(batch_ids[0], counts_of(*results[0]))
+    history.sub_orchestration_completed(batch_ids[1], counts_of(*results[1]))
     result = replay(backup_orchestrator, history)
 
     expected = summarize(RUN_ID, [r for batch in results for r in batch])
@@ -155,7 +187,7 @@ def test_fan_in_finishes_the_run_with_the_summary(schema):
 
 def test_replay_is_deterministic():
     history = discovered_run()
-    batches_created(history, BATCHES)
+    batches_created(history, 3)
     first = replay(backup_orchestrator, history)
     second = replay(backup_orchestrator, history)
     assert first.state == second.state
@@ -164,14 +196,14 @@ def test_replay_is_deterministic():
 @pytest.mark.parametrize("schema", SCHEMAS)
 def test_a_failed_batch_fails_only_its_resources(schema):
     history = discovered_run(schema)
-    batch_ids = batches_created(history, BATCHES)
+    batch_ids = batches_created(history, 3)
     history.new_episode().sub_orchestration_failed(batch_ids[1], "Orchestrator function 'backup_batch' failed", "x")
     result = replay(backup_orchestrator, history)
     assert not result.is_done  # the other batches are still running: the failure did not end the run
     assert len(result.actions) == 5
 
-    history.new_episode().sub_orchestration_completed(batch_ids[0], [ok(KEYS[0]), ok(KEYS[1])])
-    history.sub_orchestration_completed(batch_ids[2], [ok(KEYS[4])])
+    history.new_episode().sub_orchestration_completed(batch_ids[0], counts_of(ok(KEYS[0]), ok(KEYS[1])))
+    history.sub_orchestration_completed(batch_ids[2], counts_of(ok(KEYS[4])))
     result = replay(backup_orchestrator, history)
 
     finish = result.actions[-1]
@@ -180,20 +212,54 @@ def test_a_failed_batch_fails_only_its_resources(schema):
     assert (summary["resources"], summary["succeeded"], summary["failed"], summary["status"]) == (5, 3, 2, "partial")
 
 
-def test_explicit_resources_skip_discovery():
+def test_a_failed_last_batch_counts_only_the_resources_it_held():
+    history = discovered_run()  # 5 resources in batches of 2: the last batch holds one
+    batch_ids = batches_created(history, 3)
+    history.new_episode().sub_orchestration_completed(batch_ids[0], counts_of(ok(KEYS[0]), ok(KEYS[1])))
+    history.sub_orchestration_completed(batch_ids[1], counts_of(ok(KEYS[2]), ok(KEYS[3])))
+    history.sub_orchestration_failed(batch_ids[2], "Orchestrator function 'backup_batch' failed", "x")
+    summary = replay(backup_orchestrator, history).actions[-1]["input"]["summary"]
+    assert (summary["resources"], summary["succeeded"], summary["failed"]) == (5, 4, 1)
+
+
+def test_discovery_errors_still_make_the_run_partial():
+    history = started_run()
+    discover_id = history.task_scheduled("discover_resources", {"run_id": RUN_ID})
+    history.new_episode().task_completed(discover_id, listed(KEYS[:1], 2, errors={"teams": "GraphAuthError: 403"}))
+    batch_id = batches_created(history, 1)[0]
+    history.new_episode().sub_orchestration_completed(batch_id, counts_of(ok(KEYS[0])))
+    summary = replay(backup_orchestrator, history).actions[-1]["input"]["summary"]
+    assert summary["status"] == "partial" and "teams discovery failed" in summary["error"]
+
+
+def test_explicit_resources_are_stored_and_skip_discovery():
     requested = ["exchange:alice", "exchange:bob", "exchange:carol"]
     history = History("backup_orchestrator", {"trigger": "http", "resources": requested})
     start_id = history.task_scheduled("start_run", {"run_id": RUN_ID, "trigger": "http"})
     history.new_episode().task_completed(start_id, {"run_id": RUN_ID, "batch_size": 2})
     result = replay(backup_orchestrator, history)
+    assert calls(result) == [(CALL_ACTIVITY, "start_run"), (CALL_ACTIVITY, "store_resources")]
+    assert result.actions[1]["input"] == {"run_id": RUN_ID, "resources": requested}
 
-    assert calls(result) == [
-        (CALL_ACTIVITY, "start_run"),
-        (CALL_SUB_ORCHESTRATOR, "backup_batch"),
-        (CALL_SUB_ORCHESTRATOR, "backup_batch"),
-    ]
-    assert [a["input"]["resources"] for a in result.actions[1:]] == [requested[:2], requested[2:]]
+    store_id = history.task_scheduled("store_resources", {"run_id": RUN_ID, "resources": requested})
+    history.new_episode().task_completed(store_id, listed(requested, 2))
+    result = replay(backup_orchestrator, history)
+    assert calls(result)[2:] == [(CALL_SUB_ORCHESTRATOR, "backup_batch"), (CALL_SUB_ORCHESTRATOR, "backup_batch")]
+    assert [a["input"]["batch"] for a in result.actions[2:]] == [0, 1]
     assert result.actions[0]["input"] == {"run_id": RUN_ID, "trigger": "http"}
+
+
+def test_requested_resources_that_cannot_be_stored_finish_the_run_as_failed():
+    requested = ["exchange:alice"]
+    history = History("backup_orchestrator", {"trigger": "http", "resources": requested})
+    start_id = history.task_scheduled("start_run", {"run_id": RUN_ID, "trigger": "http"})
+    history.new_episode().task_completed(start_id, {"run_id": RUN_ID, "batch_size": 2})
+    store_id = history.task_scheduled("store_resources", {"run_id": RUN_ID, "resources": requested})
+    history.new_episode().task_failed(store_id, "StorageError", "resource list of run not stored")
+    result = replay(backup_orchestrator, history)
+    summary = result.actions[-1]["input"]["summary"]
+    assert calls(result)[-1] == (CALL_ACTIVITY_WITH_RETRY, "finish_run")
+    assert summary["status"] == "failed" and "not stored" in summary["error"]
 
 
 def test_nothing_to_back_up_still_finishes_the_run():
@@ -235,23 +301,70 @@ def test_a_failed_start_run_fails_the_orchestration():
     assert not result.is_done
 
 
+# -------------------------------------------------------------------------------------------------- backup_fanout
+
+FANOUT_KEYS = [f"exchange:u{n}" for n in range(23)]  # 12 batches of 2
+
+
+def fanout_history(first: int, count: int, width: int = 3) -> History:
+    node = {**reference(FANOUT_KEYS, 2, width), "first": first, "count": count}
+    return History("backup_fanout", node, instance_id=f"backup-{RUN_ID}-{first:05d}-{count}")
+
+
+def test_a_fanout_node_splits_its_range_again_and_adds_up_its_children():
+    history = fanout_history(0, 9)  # 9 batches, 3 children of 3 batches each: fanout nodes again
+    result = replay(backup_fanout, history)
+    assert [(a["functionName"], a["input"]["first"], a["input"]["count"]) for a in result.actions] == [
+        ("backup_fanout", 0, 3), ("backup_fanout", 3, 3), ("backup_fanout", 6, 3)
+    ]  # fmt: skip
+
+    ids = [history.sub_orchestration_created("backup_fanout", a["input"], a["instanceId"]) for a in result.actions]
+    history.new_episode().sub_orchestration_completed(ids[0], counts_of(*[ok(k) for k in FANOUT_KEYS[:6]]))
+    history.sub_orchestration_completed(ids[2], counts_of(*[ok(k, 2) for k in FANOUT_KEYS[12:18]]))
+    history.sub_orchestration_failed(ids[1], "Orchestrator function 'backup_fanout' failed", "x")
+    result = replay(backup_fanout, history)
+
+    assert result.is_done
+    assert result.output == {**count_results([]), "resources": 18, "succeeded": 12, "failed": 6, "items": 18,
+                             "bytes": 1800}  # fmt: skip
+    assert result.custom_status == {"run_id": RUN_ID, "batches": 9, "resources": 18, "failed": 6}
+
+
+def test_a_fanout_node_of_a_few_batches_starts_the_batches_themselves():
+    result = replay(backup_fanout, fanout_history(9, 3))
+    assert [(a["functionName"], a["input"], a["instanceId"]) for a in result.actions] == [
+        ("backup_batch", {"run_id": RUN_ID, "list": LIST, "batch": n}, f"backup-{RUN_ID}-{n:05d}") for n in (9, 10, 11)
+    ]
+
+
 # --------------------------------------------------------------------------------------------------- backup_batch
 
 BATCH_KEYS = ["exchange:a", "exchange:b", "exchange:c"]
+BATCH = {"run_id": RUN_ID, "list": LIST, "batch": 4}
 
 
 def batch_history(schema: int = 0) -> tuple[History, list[int]]:
-    history = History("backup_batch", {"run_id": RUN_ID, "resources": BATCH_KEYS}, instance_id="b-0", schema=schema)
+    history = History("backup_batch", BATCH, instance_id="b-0", schema=schema)
+    read_id = history.task_scheduled("batch_resources", BATCH)
+    history.new_episode().task_completed(read_id, BATCH_KEYS)
     ids = [history.task_scheduled("backup_resource", {"run_id": RUN_ID, "resource": key}) for key in BATCH_KEYS]
     return history, ids
 
 
 @pytest.mark.parametrize("schema", SCHEMAS)
-def test_batch_schedules_one_retried_activity_per_resource(schema):
-    result = replay(backup_batch, History("backup_batch", {"run_id": RUN_ID, "resources": BATCH_KEYS}, schema=schema))
-
-    assert not result.is_done
+def test_batch_reads_its_keys_then_schedules_one_retried_activity_per_resource(schema):
+    history = History("backup_batch", BATCH, schema=schema)
+    result = replay(backup_batch, history)
     assert result.actions == [
+        {"actionType": CALL_ACTIVITY_WITH_RETRY, "functionName": "batch_resources", "input": BATCH,
+         "retryOptions": RETRY}
+    ]  # fmt: skip
+
+    read_id = history.task_scheduled("batch_resources", BATCH)
+    history.new_episode().task_completed(read_id, BATCH_KEYS)
+    result = replay(backup_batch, history)
+    assert not result.is_done
+    assert result.actions[1:] == [
         {
             "actionType": CALL_ACTIVITY_WITH_RETRY,
             "functionName": "backup_resource",
@@ -262,19 +375,29 @@ def test_batch_schedules_one_retried_activity_per_resource(schema):
     ]
 
 
+def test_a_batch_whose_keys_cannot_be_read_fails():
+    history = History("backup_batch", BATCH)
+    read_id = history.task_scheduled("batch_resources", BATCH)
+    history.new_episode()
+    history.retried_activity_exhausted(read_id, "batch_resources", BATCH, 3, "StorageError: table unreachable")
+    result = replay(backup_batch, history)
+    assert result.error and "StorageError" in result.error
+
+
 @pytest.mark.parametrize("schema", SCHEMAS)
-def test_batch_returns_every_result_in_resource_order(schema):
+def test_batch_returns_the_counts_of_its_results(schema):
     history, ids = batch_history(schema)
     history.new_episode().task_completed(ids[2], ok("exchange:c", 3))
     history.new_episode().task_completed(ids[0], ok("exchange:a", 1)).task_completed(ids[1], ok("exchange:b", 2))
     result = replay(backup_batch, history)
 
     assert result.is_done
-    assert result.output == [ok("exchange:a", 1), ok("exchange:b", 2), ok("exchange:c", 3)]
+    assert result.output == counts_of(ok("exchange:a", 1), ok("exchange:b", 2), ok("exchange:c", 3))
+    assert (result.output["resources"], result.output["succeeded"], result.output["items"]) == (3, 3, 6)
 
 
 @pytest.mark.parametrize("schema", SCHEMAS)
-def test_exhausted_activity_becomes_a_failed_result_and_siblings_are_kept(schema):
+def test_exhausted_activity_is_counted_failed_and_siblings_are_kept(schema):
     history, ids = batch_history(schema)
     history.new_episode().task_completed(ids[0], ok("exchange:a", 4))
     history.retried_activity_exhausted(
@@ -285,22 +408,19 @@ def test_exhausted_activity_becomes_a_failed_result_and_siblings_are_kept(schema
     # b has failed for good, c is still running: the batch waits for c and asks for nothing new
     assert not result.is_done
     assert result.error is None
-    assert len(result.actions) == 3
+    assert len(result.actions) == 4
 
     history.new_episode().task_completed(ids[2], ok("exchange:c", 6))
     result = replay(backup_batch, history)
 
     assert result.is_done
     assert result.error is None
-    a, b, c = result.output
-    assert a == ok("exchange:a", 4)
-    assert c == ok("exchange:c", 6)
-    assert {k: v for k, v in b.items() if k != "error"} == {
-        k: v for k, v in failed_result("exchange:b", "").items() if k != "error"
-    }
-    assert "GraphServerError: 503" in b["error"]
-    assert result.custom_status == {"run_id": RUN_ID, "resources": 3, "failed": 1}
-    assert len(result.actions) == 3
+    assert result.output == counts_of(ok("exchange:a", 4), failed_result("exchange:b", ""), ok("exchange:c", 6))
+    status = result.custom_status
+    assert (status["run_id"], status["batch"], status["resources"], status["failed"]) == (RUN_ID, 4, 3, 1)
+    assert len(status["errors"]) == 1 and status["errors"][0].startswith("exchange:b: ")
+    assert "GraphServerError: 503" in status["errors"][0]
+    assert len(result.actions) == 4
 
 
 def test_failure_after_siblings_finished_completes_in_the_same_episode():
@@ -310,7 +430,7 @@ def test_failure_after_siblings_finished_completes_in_the_same_episode():
     result = replay(backup_batch, history)
 
     assert result.is_done
-    assert [r["status"] for r in result.output] == ["succeeded", "failed", "succeeded"]
+    assert (result.output["succeeded"], result.output["failed"]) == (2, 1)
 
 
 def test_every_resource_failing_still_completes_the_batch():
@@ -321,8 +441,8 @@ def test_every_resource_failing_still_completes_the_batch():
     result = replay(backup_batch, history)
 
     assert result.is_done
-    assert [(r["resource"], r["status"]) for r in result.output] == [(k, "failed") for k in BATCH_KEYS]
-    assert [k in r["error"] for k, r in zip(BATCH_KEYS, result.output, strict=True)] == [True] * 3
+    assert (result.output["resources"], result.output["failed"]) == (3, 3)
+    assert [k in e for k, e in zip(BATCH_KEYS, result.custom_status["errors"], strict=True)] == [True] * 3
 
 
 def test_a_retry_that_succeeds_keeps_the_result():
@@ -336,7 +456,7 @@ def test_a_retry_that_succeeds_keeps_the_result():
     result = replay(backup_batch, history)
 
     assert result.is_done
-    assert result.output == [ok("exchange:a"), ok("exchange:b", 9), ok("exchange:c")]
+    assert result.output == counts_of(ok("exchange:a"), ok("exchange:b", 9), ok("exchange:c"))
 
 
 def test_a_resource_between_retries_is_still_waited_for():
@@ -347,7 +467,7 @@ def test_a_resource_between_retries_is_still_waited_for():
     history.new_episode(5).timer_fired(timer_id)
     result = replay(backup_batch, history)
 
-    assert not result.is_done and result.error is None and len(result.actions) == 3
+    assert not result.is_done and result.error is None and len(result.actions) == 4
 
 
 def test_library_task_all_fails_fast_which_is_why_batches_settle_each_task():
@@ -358,10 +478,10 @@ def test_library_task_all_fails_fast_which_is_why_batches_settle_each_task():
     from blueprints.backup import RESOURCE_RETRY
 
     def naive_batch(context):
-        batch = context.get_input()
+        keys = yield context.call_activity_with_retry("batch_resources", RESOURCE_RETRY, context.get_input())
         tasks = [
             context.call_activity_with_retry("backup_resource", RESOURCE_RETRY, {"run_id": RUN_ID, "resource": key})
-            for key in batch["resources"]
+            for key in keys
         ]
         return (yield context.task_all(tasks))
 
@@ -386,9 +506,5 @@ def test_a_sibling_still_retrying_when_another_fails_for_good_is_kept():
     result = replay(backup_batch, history)
 
     assert result.is_done and result.error is None
-    assert [(r["resource"], r["status"]) for r in result.output] == [
-        ("exchange:a", "failed"),
-        ("exchange:b", "succeeded"),
-        ("exchange:c", "succeeded"),
-    ]
-    assert result.output[2]["items"] == 2
+    assert (result.output["succeeded"], result.output["failed"], result.output["items"]) == (2, 1, 1 + 2)
+    assert [e.split(":", 2)[:2] for e in result.custom_status["errors"]] == [["exchange", "a"]]

@@ -48,6 +48,8 @@ PARAMETER_OF = {
     "GRAPH_TIMEOUT_SECONDS": "graphTimeoutSeconds",
     "GRAPH_MAILBOX_CONCURRENCY": "graphMailboxConcurrency",
     "GRAPH_MAILBOX_REQUESTS_PER_10_MIN": "graphMailboxRequestsPer10Min",
+    "GRAPH_SHAREPOINT_RU_PER_MINUTE": "graphSharePointRuPerMinute",
+    "GRAPH_SHAREPOINT_RU_SHARES": "graphSharePointRuShares",
     "BACKUP_CONTAINER": "backupContainerName",
     "BACKUP_TABLE_PREFIX": "backupTablePrefix",
     "BACKUP_SCHEDULE": "backupSchedule",

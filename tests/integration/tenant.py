@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +76,8 @@ def open_tenant(
     sim = start_simulator(state_dir, **sim_options)
     env = {**sim.graph_env(), **storage_env, "GRAPH_PAGE_SIZE": "7", **(settings or {})}  # small pages
     settings = load_settings(env)
+    if "BACKUP_LOCAL_PROCESSES" not in env:  # in-process backups in threads, so the recording sleep sees every
+        settings = replace(settings, local_processes=1)  # retry; the CLI (tenant.env) keeps the machine's default
     services = build_services(settings)
     sleeps: list[float] = []
     recording_sleep: Callable[[float], None] = lambda seconds: (sleeps.append(seconds), _sleep(seconds))  # noqa: E731

@@ -106,7 +106,9 @@ def folder_id(sim: SimulatorProcess, user_id: str, path: str) -> str:
 
 def test_msal_client_credentials_and_bearer_checks(sim: SimulatorProcess, graph: httpx.Client) -> None:
     assert set(sim.graph_env()) == {"GRAPH_TENANT_ID", "GRAPH_CLIENT_ID", "GRAPH_CLIENT_SECRET", "GRAPH_ENDPOINT",
-                                    "GRAPH_AUTHORITY_HOST", "GRAPH_CA_BUNDLE"}  # fmt: skip
+                                    "GRAPH_AUTHORITY_HOST", "GRAPH_CA_BUNDLE", "GRAPH_SHAREPOINT_RU_PER_MINUTE",
+                                    "GRAPH_SHAREPOINT_RU_WINDOW_SECONDS"}  # fmt: skip
+    assert sim.graph_env()["GRAPH_SHAREPOINT_RU_PER_MINUTE"] == "0"  # started without an RU budget: none to keep
     bad = msal_app(sim, secret="wrong").acquire_token_for_client(scopes=GRAPH_SCOPE)
     assert bad.get("error") == "invalid_client"
     with httpx.Client(verify=tls(sim)) as anonymous:

@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from core.config import SETTINGS, load_settings, settings_help
@@ -17,6 +19,16 @@ def test_defaults_fill_in():
     assert settings.mailbox_concurrency == 4
     assert settings.workloads == ("exchange",)
     assert settings.is_public_cloud_authority
+
+
+def test_the_local_runner_follows_the_machine_unless_told():
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    settings = load_settings(BASE)
+    assert (settings.local_processes, settings.local_concurrency) == (0, 8 * cpus)  # 0: per CPU and resources
+    told = load_settings({**BASE, "BACKUP_LOCAL_PROCESSES": "3", "BACKUP_LOCAL_CONCURRENCY": "5"})
+    assert (told.local_processes, told.local_concurrency) == (3, 5)
+    with pytest.raises(ConfigError, match="BACKUP_LOCAL_PROCESSES must be >= 1"):
+        load_settings({**BASE, "BACKUP_LOCAL_PROCESSES": "0"})
 
 
 def test_national_cloud_endpoints_are_settings():

@@ -43,21 +43,97 @@ def test_no_more_than_n_requests_in_flight_per_mailbox():
     assert peak == {"a": 4, "b": 4}
 
 
-def test_window_budget_waits_for_the_oldest_request_to_age_out():
-    now = [0.0]
-    slept = []
+class FakeClock:
+    """Time that moves only when a request waits its turn (or a test lets it pass)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def send_times(limiter: MailboxLimiter, clock: FakeClock, count: int, mailbox: str = "m") -> list[float]:
+    """When each of `count` back-to-back requests of one mailbox is sent (once its slot and its turn are there)."""
+    sent = []
+    for _ in range(count):
+        with limiter.slot(mailbox):
+            sent.append(clock.now)
+    return sent
+
+
+def most_in_any_window(sent: list[float], window: float) -> int:
+    return max(sum(1 for t in sent if start <= t < start + window) for start in sent)
+
+
+def test_no_ten_minute_window_ever_holds_more_than_the_budget():
+    clock = FakeClock()
+    limiter = MailboxLimiter(concurrency=4, per_window=1_000, clock=clock, sleep=clock.sleep)
+    sent = send_times(limiter, clock, 3_500)  # three and a half windows' worth, back to back
+    assert most_in_any_window(sent, 600.0) <= 1_000 - 4  # the in-flight count is left for the service's clock
+    assert clock.now > 3 * 600  # and it took the time the budget asks for
+
+
+def test_the_burst_is_bounded_and_the_rest_is_paced():
+    clock = FakeClock()
+    limiter = MailboxLimiter(concurrency=4, per_window=1_000, clock=clock, sleep=clock.sleep)
+    sent = send_times(limiter, clock, 600)
+    burst = sum(1 for t in sent if t == 0.0)
+    assert burst == 200  # a fifth of the budget goes at once (a small mailbox: full speed)...
+    gaps = [b - a for a, b in zip(sent[burst:], sent[burst + 1 :], strict=False)]
+    spacing = 600.0 / (1_000 - 200 - 4)  # ...then one request per refill of one token: never two together
+    assert all(abs(gap - spacing) < 1e-6 for gap in gaps)
+    assert len(clock.slept) == 600 - 200  # each paced request waited its own turn, not for a window to roll over
+    assert max(clock.slept) < 2 * spacing
+
+
+def test_an_idle_bucket_refills_to_its_burst_and_no_more():
+    clock = FakeClock()
+    limiter = MailboxLimiter(concurrency=4, per_window=100, clock=clock, sleep=clock.sleep, burst=10)
+    assert sum(1 for t in send_times(limiter, clock, 10) if t == 0.0) == 10
+    clock.now += 3_600.0  # an hour idle
+    started = clock.now
+    again = send_times(limiter, clock, 20)
+    assert sum(1 for t in again if t == started) == 10  # the bucket holds 10 again, not an hour's refill
+
+
+def test_concurrent_callers_are_spaced_not_released_together():
+    clock = FakeClock()
+    lock = threading.Lock()
 
     def sleep(seconds: float) -> None:
-        slept.append(seconds)
-        now[0] += seconds
+        with lock:
+            clock.slept.append(seconds)
 
-    limiter = MailboxLimiter(concurrency=4, per_window=3, clock=lambda: now[0], sleep=sleep)
-    for _ in range(3):
-        with limiter.slot("m"):
-            now[0] += 1
+    limiter = MailboxLimiter(concurrency=4, per_window=1_000, clock=clock, sleep=sleep, burst=1)
     with limiter.slot("m"):
-        pass
-    assert slept and abs(sum(slept) - 597) < 0.1  # the first request (t=0) ages out at t=600
-    with limiter.slot("other"):
-        pass  # another mailbox has its own budget
-    assert len(slept) == 1
+        pass  # the one token of the burst
+
+    def request() -> None:
+        with limiter.slot("m"):
+            pass
+
+    threads = [threading.Thread(target=request) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    spacing = 600.0 / (1_000 - 1 - 4)
+    # the clock stood still: each caller in debt waits one more spacing than the one before it
+    assert sorted(round(s / spacing, 6) for s in clock.slept) == [1.0, 2.0, 3.0, 4.0]
+
+
+def test_each_mailbox_has_its_own_bucket():
+    clock = FakeClock()
+    limiter = MailboxLimiter(concurrency=4, per_window=100, clock=clock, sleep=clock.sleep, burst=5)
+    send_times(limiter, clock, 5, "a")
+    assert clock.slept == []
+    send_times(limiter, clock, 5, "B")
+    assert clock.slept == []  # another mailbox's burst is its own
+    send_times(limiter, clock, 1, "A")  # the same mailbox whatever its case: in debt now
+    assert len(clock.slept) == 1

@@ -24,6 +24,7 @@ NOT_A_CATEGORY = {
     ("core/storage/directory.py", "mail"): "a resource's mail address, as Graph names the property",
     ("core/report.py", "mail"): "a resource's mail address, as Graph names the property",
     ("core/resource_names.py", "groups"): "the Graph collection /groups, where a mail address is looked up",
+    ("core/graph/ru_budget.py", "groups"): "the Graph collection /groups, whose drives SharePoint budgets in RUs",
 }
 
 

@@ -14,6 +14,7 @@ from core.errors import GraphNotFound
 from core.graph.client import GraphClient
 from core.storage.content_store import Spool
 from core.workloads.container_delta import Fetched, ItemKind, MailboxJob
+from core.workloads.exchange.folder_tree import TreeSource
 from core.workloads.folder_paths import join_path
 
 CONTACT = "contact"
@@ -50,6 +51,25 @@ def list_contact_folders(graph: GraphClient, user: str) -> list[Container]:
                 folders.append(Container(raw["id"], segments[-1], parent_id, join_path(segments)))
                 stack.append((f"{base}/{quote(raw['id'], safe='')}/childFolders", segments, raw["id"]))
     return folders
+
+
+def contact_tree(user: str) -> TreeSource:
+    """The contact folder tree by contactFolder delta (core/workloads/exchange/folder_tree.py): the default folder
+    (read once per full tree, `contactFolders/contacts`, for its id and the root's) is the container 'contacts',
+    named 'Contacts' as list_contact_folders names it; its child folders are below it, the others beside it."""
+    base = f"users/{quote(user, safe='')}/contactFolders"
+
+    def anchors(graph: GraphClient) -> dict[str, str]:
+        default = graph.get_json(f"{base}/{DEFAULT_FOLDER}", params={"$select": "id,parentFolderId"})
+        return {"root": str(default.get("parentFolderId") or ""), "default": str(default["id"])}
+
+    return TreeSource(
+        f"{base}/delta",
+        "id,displayName,parentFolderId",
+        anchors,
+        alias=lambda a: {a["default"]: DEFAULT_FOLDER},
+        fixed_names={DEFAULT_FOLDER: DEFAULT_NAME},
+    )
 
 
 def _delta_path(user: str, folder: Container) -> str:

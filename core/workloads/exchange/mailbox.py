@@ -16,10 +16,11 @@ from core.workloads import container_delta
 from core.workloads.container_folders import OutlookKind
 from core.workloads.discovered import user_entries
 from core.workloads.exchange.archive_backup import backup_archive
-from core.workloads.exchange.contacts_backup import CONTACT_KIND, list_contact_folders
+from core.workloads.exchange.contacts_backup import CONTACT_KIND, contact_tree
 from core.workloads.exchange.events_backup import EVENT_KIND, list_calendars
+from core.workloads.exchange.folder_tree import TREE, TreeRound, TreeSource, mail_source, read_tree
 from core.workloads.exchange.mail_backup import MAIL_KIND
-from core.workloads.exchange.mail_folders import MailFolder, list_folders, with_well_known
+from core.workloads.exchange.mail_folders import MailFolder, with_well_known
 from core.workloads.exchange.mailbox_purpose import record_purpose
 from core.workloads.exchange.tasks_backup import TASK_KIND, TodoKind, list_task_lists
 from core.workloads.kind_job import kind_job
@@ -49,12 +50,16 @@ class ExchangeHandler:
         return [e for e in user_entries(services, self.name) if e.mail]
 
     def backup(self, services: Services, run_id: str, owner: str, report: BackupReport) -> None:
-        """Mail, contacts and calendars of one mailbox: one activity, so one per-mailbox Graph budget."""
+        """Mail, contacts, calendars and To Do lists of one mailbox: one activity, so one per-mailbox Graph budget.
+        The mail and contact folder trees come from folder delta (folder_tree.py); calendars and task lists, which
+        have no tree, from one listing each per mailbox."""
+        resource = f"{self.name}:{owner}"
         try:
-            folders = list_folders(services.graph, owner)
-            recorded = services.catalog.open_index(f"{self.name}:{owner}", MAIL_KIND.folder_category)
+            tree = _tree(services, resource, run_id, report, MAIL_KIND, mail_source(owner))
+            recorded = services.catalog.open_index(resource, MAIL_KIND.folder_category)
             signatures = {fid: v.change_key for fid, v in recorded.items()}
-            folders = [as_container(f) for f in with_well_known(services.graph, owner, folders, signatures)]
+            listed = [MailFolder(c.id, c.name, c.parent_id, c.path) for c in tree.folders]
+            folders = [as_container(f) for f in with_well_known(services.graph, owner, listed, signatures)]
         except GraphNotFound as exc:
             if exc.code.lower() in NO_MAILBOX_CODES:
                 report.skipped_reason = f"no mailbox ({exc.code})"
@@ -64,8 +69,15 @@ class ExchangeHandler:
         held = services.quarantine.held(f"{self.name}:{owner}")  # one read for every kind
         with ThreadPoolExecutor(services.settings.item_concurrency, thread_name_prefix="mailbox-item") as pool:
             self._backup_kind(services, run_id, owner, report, MAIL_KIND, folders, pool, held)
-            kinds = ((CONTACT_KIND, list_contact_folders), (EVENT_KIND, list_calendars), (TASK_KIND, list_task_lists))
-            for kind, lister in kinds:
+            services.delta_state.save(resource, tree.state)  # the folder versions it gave are committed
+            try:
+                contacts = _tree(services, resource, run_id, report, CONTACT_KIND, contact_tree(owner))
+            except GraphError as exc:
+                report.fail(f"{CONTACT_KIND.category} containers", exc)
+            else:
+                self._backup_kind(services, run_id, owner, report, CONTACT_KIND, contacts.folders, pool, held)
+                services.delta_state.save(resource, contacts.state)
+            for kind, lister in ((EVENT_KIND, list_calendars), (TASK_KIND, list_task_lists)):
                 try:
                     containers = lister(services.graph, owner)
                 except GraphError as exc:
@@ -91,3 +103,19 @@ class ExchangeHandler:
         adapter = make(job, services.catalog.open_index(resource, kind.folder_category))
         where = Resource(resource, run_id, report, services.delta_state, services.quarantine)
         run_category(where, adapter, containers)
+
+
+def _tree(
+    services: Services,
+    resource: str,
+    run_id: str,
+    report: BackupReport,
+    kind: container_delta.ItemKind,
+    source: TreeSource,
+) -> TreeRound:
+    """A kind's folder tree now, from its saved tree link and the folder versions the backup holds."""
+    states = services.delta_state.load(resource)
+    index = services.catalog.open_index(resource, kind.folder_category)
+    linked = frozenset(cid for category, cid in states if category == kind.category)  # containers with a link
+    saved = states.get((TREE, kind.folder_category))
+    return read_tree(services.graph, kind.folder_category, source, saved, index, run_id, report.note, linked)
