@@ -6,7 +6,8 @@ missing setting never breaks function indexing) and which tests replace with `pr
     ServiceProvider: get() builds once (from the environment by default), override() swaps in others, close()
       the Functions app and its API: blueprints.services.provider
       the local API server (devenv.api_server): the same provider, since it runs the blueprints' activities
-      the CLI (core.cli): build_services(load_settings()) directly, once per command
+      the CLI (core.cli): build_services(load_settings(), probe_storage=True) directly, once per command: storage
+        that cannot be reached fails in seconds (core/storage/reachability.py); hosts keep the SDKs' retries
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from core.storage.immutability import ImmutabilityPolicies, NoImmutability, immu
 from core.storage.journal import Journal
 from core.storage.legal_holds import LegalHolds
 from core.storage.quarantine import QuarantineStore
+from core.storage.reachability import probe_blob
 from core.storage.restore_jobs import RestoreJobStore
 from core.storage.runs import RunStore
 from core.storage.tables import container_client, table_clients
@@ -58,13 +60,18 @@ class Services:
         self.graph.close()
 
 
-def build_services(settings: Settings) -> Services:
+def build_services(settings: Settings, probe_storage: bool = False) -> Services:
+    """The services for `settings`. With `probe_storage` (the CLI), the blob and table endpoints are each asked
+    once, quickly, before any other storage request: an unreachable account raises its `ServiceRequestError` in
+    seconds instead of after the SDKs' retries (core/storage/reachability.py)."""
     container = container_client(settings)
+    if probe_storage:
+        probe_blob(container)
+    tables = table_clients(settings, probe=probe_storage)  # probed before any other table request
     content = BlobContentStore(container, content_format(settings, container))  # compression, encryption
     content.ensure_container()
     immutability = immutability_for(settings, container)  # the backup identity's: it sets policies, never deletes
     journal = Journal(container)  # the catalog, runs, points and audit, kept write-once beside the content
-    tables = table_clients(settings)
     return Services(
         settings=settings,
         graph=GraphClient(settings, TokenProvider(settings)),

@@ -14,14 +14,17 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from datetime import tzinfo as TzInfo
 from html.parser import HTMLParser
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-import icalendar
-from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
 from core.errors import InvalidRequestError
 from core.exports.vcard import nonempty
+
+if TYPE_CHECKING:
+    import icalendar
+
+# `icalendar` is imported where an export uses it, not with this module: every CLI command and host loads the
+# workload registry, which names this module, and the library costs a quarter of a second of CPU to import.
 
 PRODID = "-//m365-backup//export//EN"
 MAX_INLINE_ATTACHMENT = 256 * 1024  # bytes: larger attachments are left out of the .ics with a note
@@ -57,6 +60,8 @@ def zone(name: str | None) -> TzInfo | None:
         return UTC
     if name.upper() in ("UTC", "ETC/UTC", "COORDINATED UNIVERSAL TIME", "Z"):
         return UTC
+    from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
+
     iana = WINDOWS_TO_OLSON.get(name, name)
     try:
         return ZoneInfo(iana)
@@ -190,6 +195,8 @@ def _address(recipient: dict[str, Any] | None) -> tuple[str, str]:
 
 
 def _attachments(vevent: icalendar.Event, event: dict[str, Any], max_inline: int) -> None:
+    import icalendar
+
     for attachment in event.get("attachments") or []:
         name = attachment.get("name") or "attachment"
         size = int(attachment.get("size") or 0)
@@ -208,6 +215,8 @@ def _attachments(vevent: icalendar.Event, event: dict[str, Any], max_inline: int
 def _vevent(
     event: dict[str, Any], uid: str, max_inline: int, master_start: datetime | date | None = None
 ) -> icalendar.Event:
+    import icalendar
+
     vevent = icalendar.Event()
     vevent.add("uid", uid)
     modified = event.get("lastModifiedDateTime")
@@ -289,6 +298,8 @@ def events_to_ics(events: list[dict[str, Any]], max_inline_attachment: int = MAX
     instances become EXDATEs. An exception whose master is not among `events` is exported as a single event.
     File attachments up to `max_inline_attachment` bytes are inlined (ATTACH, base64); others are named in a
     COMMENT."""
+    import icalendar
+
     calendar = icalendar.Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")

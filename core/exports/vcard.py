@@ -7,9 +7,10 @@ import base64
 from datetime import date
 from typing import Any
 
-import vobject
-
 from core.errors import InvalidRequestError
+
+# `vobject` is imported where a contact is exported, not with this module: every CLI command and host loads the
+# workload registry, which names this module, and the library costs a sixth of a second of CPU to import.
 
 
 def _photo_type(photo: bytes) -> tuple[str, str]:
@@ -39,6 +40,8 @@ def contact_to_vcard(contact: dict[str, Any], photo: bytes | None = None, versio
     """One contact as a vCard (3.0 by default, or 4.0): names, emails, phones, addresses, organization, title,
     birthday, notes, categories, web page, IM addresses and the photo when given (the bytes of
     `/contacts/{id}/photo/$value`)."""
+    import vobject
+
     if version not in ("3.0", "4.0"):
         raise InvalidRequestError(f"vCard version must be 3.0 or 4.0, got {version!r}")
     v4 = version == "4.0"

@@ -12,6 +12,7 @@ from azure.storage.blob import BlobServiceClient, ContainerClient
 
 from core.config import Settings
 from core.storage.http_transport import storage_transport
+from core.storage.reachability import probe_table
 
 TABLES = ("deltastate", "catalog", "runs", "restorepoints", "restorejobs", "audit", "quarantine")
 
@@ -63,13 +64,16 @@ def container_client(settings: Settings) -> ContainerClient:
     return service.get_container_client(settings.container)
 
 
-def table_clients(settings: Settings, create: bool = True) -> dict[str, TableClient]:
-    """One TableClient per table this app uses, keyed by short name ('catalog', ...)."""
+def table_clients(settings: Settings, create: bool = True, probe: bool = False) -> dict[str, TableClient]:
+    """One TableClient per table this app uses, keyed by short name ('catalog', ...). With `probe`, the table
+    endpoint is asked once, quickly, before anything else (core/storage/reachability.py)."""
     options = {"transport": storage_transport(settings)}  # core/storage/http_transport.py
     if settings.storage_connection_string:
         service = TableServiceClient.from_connection_string(settings.storage_connection_string, **options)
     else:
         service = TableServiceClient(settings.table_endpoint, credential=storage_credential(settings), **options)
+    if probe:
+        probe_table(service.get_table_client(f"{settings.table_prefix}runs"))
     clients = {}
     for name in TABLES:
         full = f"{settings.table_prefix}{name}"

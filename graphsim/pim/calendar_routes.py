@@ -4,7 +4,8 @@ calendarView and calendarView delta (the event delta v1.0 documents), create/upd
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, overload
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -37,6 +38,26 @@ NOT_ON_DELTA = ("$select", "$filter", "$orderby", "$expand", "$search")
 
 def store_of(ctx: Context) -> CalendarStore:
     return pim_of(ctx).calendar
+
+
+class PageOfInstances(Sequence[dict[str, Any]]):
+    """A listing's instances as paged() reads them (its length, then one $top slice): each page serializes only
+    its own instances, not every occurrence in the window again for every page. Same items, same order."""
+
+    def __init__(self, instances: list[Instance]) -> None:
+        self._instances = instances
+
+    def __len__(self) -> int:
+        return len(self._instances)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            return [i.to_json() for i in self._instances[index]]
+        return self._instances[index].to_json()
 
 
 def owner(ctx: Context) -> dict[str, str]:
@@ -243,17 +264,15 @@ async def list_instances(request: Request, ctx: Context) -> Response:
     if not isinstance(found, Event) or found.type != "seriesMaster":
         raise GraphError(400, "ErrorInvalidRequest", "The instances of a non-recurring event cannot be listed.")
     lo, hi = window(request)
-    items = [i.to_json() for i in store.series(found, lo, hi) if i.start < hi]
-    return paged(request, "Collection(event)", items)
+    instances = [i for i in store.series(found, lo, hi) if i.start < hi]
+    return paged(request, "Collection(event)", PageOfInstances(instances))
 
 
 @graph_route("events")
 async def calendar_view(request: Request, ctx: Context) -> Response:
     store = store_of(ctx)
     lo, hi = window(request)
-    return paged(
-        request, "Collection(event)", [i.to_json() for i in store.view(calendar_of(store, request).id, lo, hi)]
-    )
+    return paged(request, "Collection(event)", PageOfInstances(store.view(calendar_of(store, request).id, lo, hi)))
 
 
 # --- calendarView delta ---

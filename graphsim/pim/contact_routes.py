@@ -4,6 +4,7 @@ contact photos. Every route counts against the user's mailbox budget (concurrenc
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.requests import Request
@@ -53,7 +54,7 @@ async def json_body(request: Request) -> dict[str, Any]:
     return await json_object(request, "RequestBodyRead", empty_ok=False)
 
 
-def paged(request: Request, what: str, items: list[dict[str, Any]], default_top: int = 10,
+def paged(request: Request, what: str, items: Sequence[dict[str, Any]], default_top: int = 10,
           extended: list[ext.Properties] | None = None) -> Response:  # fmt: skip
     """A $top/$skip page with $select and an @odata.nextLink when more remain. With `extended` (each item's
     single-value extended properties, in the same order), a `$filter=singleValueExtendedProperties/Any(...)` keeps
