@@ -90,6 +90,9 @@ def _resource(text: str) -> str:
 _CATEGORY_HELP = "what kind of item, by workload (default: the first): " + "; ".join(
     f"{w.name}: {', '.join(c.name for c in w.categories)}" for w in registry.WORKLOADS.values()
 )
+_PROGRESS_HELP = (
+    "a progress line on stderr: items done of those selected, bytes, ETA (default: on a terminal, without --json)"
+)
 
 
 def _program_name() -> str:
@@ -179,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="with no --run/--at, restore as of the newest point even when it is flagged suspicious (default: the "
         "last clean point; --run last-clean names it)",
     )
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None, help=_PROGRESS_HELP)
     p.add_argument("--json", action="store_true")
     p = sub.add_parser(
         "export",
@@ -196,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--category", choices=registry.category_names(), help=_CATEGORY_HELP)
     p.add_argument("--folder", help="only this folder and below")
     p.add_argument("--out", required=True, help="file to write ('-' for standard output)")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None, help=_PROGRESS_HELP)
     p.add_argument("--json", action="store_true")
     add_membership_parser(sub)  # a group's membership restore: an explicit operator action
     add_verify_parsers(sub, _resource)  # read the content back against its hashes
@@ -269,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         install_interrupts()  # Ctrl-C: stop starting work, record the run as interrupted, exit 130
     services = None
     try:
-        services = build_services(load_settings())
+        services = build_services(load_settings(), probe_storage=True)  # unreachable storage: fails in seconds
         resolve_args(services, args)  # UPNs, mail addresses and site URLs to resource keys (core/resource_names.py)
         return COMMANDS[args.command](services, args)
     except KeyboardInterrupt:

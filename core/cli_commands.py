@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
+from core import work_progress
 from core.bootstrap import Services
 from core.browse import ItemQuery, find_items
 from core.cli_errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL
@@ -32,6 +33,7 @@ from core.restore_plan import target_owner
 from core.restore_request import RestoreReport, RestoreRequest
 from core.runner import run_backup
 from core.signals.clean_point import last_clean_point
+from core.work_progress import ItemCounter, watching
 from core.workloads import registry
 
 
@@ -169,15 +171,19 @@ def restore_command(services: Services, args: argparse.Namespace) -> int:
     scope = {"item_ids": list(request.item_ids), "folder": request.folder, "whole": request.whole,
              "category": args.category or ("every" if args.all else request.category)}  # fmt: skip
     destination = request.destination + (f"; another resource: {args.to_user}" if args.to_user else "")
-    bar = Progress(0, "restore", _showing(args), counters=lambda: {"requests": services.graph.stats()["requests"]})
+    show = _showing(args)  # items done of the selection (core/work_progress.py), bytes restored, requests, ETA
+    bar = Progress(0, "restore", show, unit="items")
+    counter = ItemCounter(bar)
+    bar.counters = lambda: {"requests": services.graph.stats()["requests"], "bytes": counter.bytes}
     reports: list[RestoreReport] = []
     try:
-        for one in requests:
-            try:
-                reports.append(restore(services, one))
-            except NotFoundError:
-                if len(requests) == 1:
-                    raise  # --all over every category: a category with nothing backed up is not an error
+        with watching(counter if show else None):
+            for one in requests:
+                try:
+                    reports.append(restore(services, one))
+                except NotFoundError:
+                    if len(requests) == 1:
+                        raise  # --all over every category: a category with nothing backed up is not an error
     except BaseException as exc:
         bar.close()
         services.audit.append(actor.audit("restore", "failed", resource=request.resource, scope=scope,
@@ -296,9 +302,11 @@ def export_command(services: Services, args: argparse.Namespace) -> int:
                             if getattr(args, flag[2:]))}  # fmt: skip
     with output_file(args.out) as raw:
         out = _Counted(raw)
-        bar = Progress(0, "export", _showing(args) and args.out != "-", counters=lambda: {"bytes": out.bytes})
+        show = _showing(args) and args.out != "-"  # items written of those selected, bytes, ETA
+        bar = Progress(0, "export", show, counters=lambda: {"bytes": out.bytes}, unit="items")
         try:
-            result = _export_into(services, args, run_id, out)
+            with watching(ItemCounter(bar) if show else None):
+                result = _export_into(services, args, run_id, out)
         except BaseException as exc:
             bar.close()
             services.audit.append(actor.audit("export", "failed", resource=args.resource, scope=scope, point=run_id,
@@ -315,9 +323,11 @@ def export_command(services: Services, args: argparse.Namespace) -> int:
 def _export_into(services: Services, args: argparse.Namespace, run_id: str, out: Any) -> dict[str, Any]:
     if args.item:  # as its category renders it (a mailbox item without --category: a message, as .eml)
         download = open_download(services, args.resource, args.item, run_id=run_id, category=args.category)
+        work_progress.plan(1)
         written = 0
         for chunk in download.chunks:
             written += out.write(chunk)
+        work_progress.finished(args.item)
         return {"run_id": run_id, "bytes": written, "name": download.filename}
     if args.zip:
         export = open_zip(services, args.resource, folder=args.folder, run_id=run_id, category=args.category)

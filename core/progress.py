@@ -1,10 +1,12 @@
 """A progress line on stderr for long CLI work (backup, restore, export), shown only on a terminal or when asked.
 
-It counts what moves: resources done of all (backup), items and bytes (from a `counters` callable the command
-gives: the content store's counts for a backup, the bytes written for an export, Graph requests for a restore),
-the elapsed time and, when a total is known, an ETA. A ticker redraws it twice a second, so a long resource does
-not look stuck. While it is shown, log records (urllib3's "connection pool is full", a retry warning) are written
-on their own line above it instead of through it; the line is cut to the terminal's width, never to a fixed 40."""
+It counts what moves: resources done of all (backup) or items done of all selected (restore, export: the total set
+by `plan` once the selection is known, each item counted through core/work_progress.py), items and bytes (from a
+`counters` callable the command gives: the content store's counts for a backup, the bytes restored and Graph
+requests for a restore, the bytes written for an export), the elapsed time and, when a total is known, an ETA. A
+ticker redraws it twice a second, so a long resource does not look stuck. While it is shown, log records (urllib3's
+"connection pool is full", a retry warning) are written on their own line above it instead of through it; the line
+is cut to the terminal's width, never to a fixed 40."""
 
 from __future__ import annotations
 
@@ -52,6 +54,12 @@ class Progress:
             self._route_logging()
             threading.Thread(target=self._tick, args=(interval,), name="progress", daemon=True).start()
         self._draw()
+
+    def plan(self, total: int) -> None:
+        """The total, once it is known (a restore or an export learns its selection's size after it started)."""
+        with self._lock:
+            self.total = max(total, 0)
+            self._draw()
 
     def advance(self, text: str = "") -> None:
         with self._lock:

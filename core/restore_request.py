@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from core import work_progress
 from core.errors import InvalidRequestError
 from core.models import ResourceKey
 
@@ -196,18 +197,36 @@ class RestoreReport:
     failures: list[dict[str, str]] = field(default_factory=list)
     point_note: str = ""  # why the point differs from the newest one (the last clean point: core/signals/)
 
-    def skip(self, entry: dict[str, str]) -> None:
+    def __post_init__(self) -> None:
+        # who watches the restore (the CLI's progress line), taken now: a category's pool threads report through
+        # it; not a field, so never in to_dict() (none: the API and Durable paths, and each report is a no-op)
+        self._watcher = work_progress.watcher()
+
+    def _finished(self, item_id: str, status: str) -> None:
+        if self._watcher is not None:
+            self._watcher.finished(item_id, status)
+
+    def skip(self, entry: dict[str, str], new_id: str = "") -> None:
         """An item left alone: it is already there (conflict policy skip)."""
         self.skipped += 1
-        self.items.append({**entry, "status": "skipped", "new_id": ""})
+        self.items.append({**entry, "status": "skipped", "new_id": new_id})
+        self._finished(entry["item_id"], "skipped")
 
     def fail(self, item_id: str, error: object) -> None:
         self.failed += 1
         self.failures.append({"item_id": item_id, "error": str(error)[:500]})
+        self._finished(item_id, "failed")
 
-    def done(self, entry: dict[str, str], new_id: str) -> None:
+    def done(self, entry: dict[str, str], new_id: str, status: str = work_progress.RESTORED) -> None:
+        """An item restored (`status`: how, when not by a write of its own: a chat message 'exported')."""
         self.restored += 1
-        self.items.append({**entry, "status": "restored", "new_id": new_id})
+        self.items.append({**entry, "status": status, "new_id": new_id})
+        self._finished(entry["item_id"], work_progress.RESTORED)
+
+    def came_with(self, item_id: str) -> None:
+        """An item of the selection handled with another one (a series' exception, with its series): done for
+        whoever watches the progress; the report counts the other one."""
+        self._finished(item_id, "along")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

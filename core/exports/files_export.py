@@ -19,6 +19,7 @@ from core.errors import NotFoundError
 from core.exports.mail_export import safe_segment, short_id
 from core.exports.zip_entries import UniqueNames, write_entries_zip
 from core.storage.catalog import ItemVersion
+from core.work_progress import counted
 from core.workloads.folder_paths import is_within, split_path
 
 if TYPE_CHECKING:
@@ -92,4 +93,5 @@ def write_files_zip(services: Services, scope: Scope, folder: str | None, out: B
         return version.name or f"file {short_id(version.item_id)}", services.content.iter_chunks(version.content_hash)
 
     head = {"resource": scope.resource, "run_id": scope.run_id, "category": scope.category, "folder": folder}
-    return write_items_zip(out, selected(services, scope, folder), render, head, top="")
+    items = counted(lambda: selected(services, scope, folder))  # watched: counted first (core/work_progress.py)
+    return write_items_zip(out, iter(items), render, head, top="")

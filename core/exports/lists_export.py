@@ -15,6 +15,7 @@ import json
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from core import work_progress
 from core.catalog_view import Scope
 from core.errors import NotFoundError, StorageError
 from core.exports.files_export import check_folder, directory, selected, split_name
@@ -77,6 +78,7 @@ def write_lists_zip(services: Services, scope: Scope, folder: str | None, out: B
     lists = [f for f, p in scope.paths.items() if folder is None or p == folder or by_list.get(f)]
     names, entries, failures = UniqueNames(), [], []
     total = rows = 0
+    work_progress.plan(sum(len(versions) for versions in by_list.values()))  # to whoever watches: the CLI
     with ZipStreamWriter(out) as zw:
         for list_id in sorted(lists, key=lambda f: scope.paths.get(f, "")):
             title = scope.paths.get(list_id, list_id)
@@ -85,6 +87,8 @@ def write_lists_zip(services: Services, scope: Scope, folder: str | None, out: B
                 documents = [json.loads(services.content.read(v.content_hash)) for v in by_list.get(list_id, [])]
             except (NotFoundError, StorageError, ValueError, KeyError) as exc:  # listed, never dropped silently
                 failures.append({"id": list_id, "folder": title, "error": str(exc)[:500]})
+                for version in by_list.get(list_id, []):
+                    work_progress.finished(version.item_id, "failed")
                 continue
             documents.sort(key=lambda d: int(d["id"]) if str(d.get("id", "")).isdigit() else 0)
             for suffix, data in ((".csv", list_csv(schema, documents)), (".json", list_json(schema, documents))):
@@ -92,6 +96,8 @@ def write_lists_zip(services: Services, scope: Scope, folder: str | None, out: B
                 total += zw.write_stream(name, iter([data]), size=len(data))
                 entries.append({"list": list_id, "path": name, "size": len(data), "items": len(documents)})
             rows += len(documents)
+            for version in by_list.get(list_id, []):
+                work_progress.finished(version.item_id)
         head = {"resource": scope.resource, "run_id": scope.run_id, "category": scope.category, "folder": folder}
         manifest = {**head, "files": entries, "failures": failures}
         zw.write_stream(MANIFEST, iter([json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8")]))

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from core import work_progress
 from core.errors import NotFoundError
 from core.exports.zip_entries import UniqueNames, write_entries_zip
 from core.storage.catalog import FOLDER, ItemVersion
@@ -97,7 +98,7 @@ def _selected(services: Services, resource: str, run_id: str, folder: str | None
             if folder is None or is_within(path, folder):
                 yield version, path
 
-    return versions()
+    return iter(work_progress.counted(versions))  # watched: counted first, for the progress line's total
 
 
 def _stem(version: ItemVersion) -> str:

@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from core import work_progress
 from core.catalog_view import Scope, parse_time
 from core.exports.files_export import selected, write_items_zip
 from core.exports.ical import events_to_ics
@@ -74,7 +75,7 @@ def write_contacts_zip(services: Services, scope: Scope, folder: str | None, out
         return name, iter([contact_bytes(services, version)])
 
     head = {"resource": scope.resource, "run_id": scope.run_id, "category": scope.category, "folder": folder}
-    items = selected(services, scope, folder)
+    items = iter(work_progress.counted(lambda: selected(services, scope, folder)))  # watched: counted first
     return {"run_id": scope.run_id, **write_items_zip(out, items, render, head, when=lambda v: parse_time(v.modified))}
 
 
@@ -93,12 +94,16 @@ def write_events_zip(services: Services, scope: Scope, folder: str | None, out: 
 
     def items() -> Iterator[tuple[ItemVersion, str]]:
         held: list[tuple[ItemVersion, str]] = []  # exceptions: written last, unless their series took them
-        for version, path in selected(services, scope, folder):
+        for version, path in work_progress.counted(lambda: selected(services, scope, folder)):  # watched: counted first
             if _is_exception(services, scope, version, exceptions):
                 held.append((version, path))
                 continue
             yield version, path
-        yield from ((v, p) for v, p in held if v.content_hash not in grouped)
+        for version, path in held:
+            if version.content_hash in grouped:  # written inside its series' file
+                work_progress.finished(version.item_id)
+            else:
+                yield version, path
 
     head = {"resource": scope.resource, "run_id": scope.run_id, "category": scope.category, "folder": folder}
     counts = write_items_zip(out, items(), render, head, when=lambda v: parse_time(v.received))

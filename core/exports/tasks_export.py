@@ -19,6 +19,7 @@ from core.catalog_view import Scope, parse_time
 from core.exports.files_export import selected, write_items_zip
 from core.exports.mail_export import short_id
 from core.storage.catalog import ItemVersion
+from core.work_progress import counted
 from core.workloads.base import Rendered
 
 if TYPE_CHECKING:
@@ -53,5 +54,5 @@ def write_tasks_zip(services: Services, scope: Scope, folder: str | None, out: B
         return name, iter([task_bytes(services, version)])
 
     head = {"resource": scope.resource, "run_id": scope.run_id, "category": scope.category, "folder": folder}
-    items = selected(services, scope, folder)
+    items = iter(counted(lambda: selected(services, scope, folder)))  # watched: counted first
     return {"run_id": scope.run_id, **write_items_zip(out, items, render, head, when=lambda v: parse_time(v.modified))}

@@ -22,6 +22,7 @@ import re
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from core import work_progress
 from core.catalog_view import Scope, parse_time
 from core.exports.files_export import directory, selected
 from core.exports.zip_entries import MANIFEST, UniqueNames
@@ -265,6 +266,7 @@ def write_transcripts_zip(services: Services, scope: Scope, folder: str | None, 
     names = UniqueNames()
     entries: list[dict[str, Any]] = []
     total = messages = 0
+    work_progress.plan(sum(len(versions) for versions in by_path.values()))  # to whoever watches: the CLI
     with ZipStreamWriter(out) as zw:
         for path in sorted(by_path):
             versions = by_path[path]
@@ -285,6 +287,8 @@ def write_transcripts_zip(services: Services, scope: Scope, folder: str | None, 
                     }
                 )
             messages += len(versions)
+            for version in versions:
+                work_progress.finished(version.item_id)
         head = {"resource": scope.resource, "run_id": scope.run_id, "category": scope.category, "folder": folder}
         manifest = {**head, "entries": entries, "failures": []}
         zw.write_bytes(MANIFEST, json.dumps(manifest, indent=1).encode("utf-8"))

@@ -4,7 +4,8 @@ could not be exported.
 
 An item whose content cannot be opened (NotFoundError or StorageError before its first chunk) is left out; one
 whose content fails verification (ContentIntegrityError after its last chunk) is still in the zip, since it was
-streamed before the check could finish, but listed under `failures`: never silently."""
+streamed before the check could finish, but listed under `failures`: never silently. Each item, written or not, is
+told to whoever watches (core/work_progress.py: the CLI's progress line)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any, BinaryIO
 
+from core import work_progress
 from core.errors import ContentIntegrityError, NotFoundError, StorageError
 from core.exports.zip_stream import ZipStreamWriter
 from core.storage.catalog import ItemVersion
@@ -82,6 +84,7 @@ def write_entries_zip(
                 first = next(chunks, b"")  # a missing blob fails here, before the entry is begun
             except (NotFoundError, StorageError) as exc:
                 failures.append(_failure(version, exc))
+                work_progress.finished(version.item_id, "failed")
                 continue
             name = entry_name(label, path)
 
@@ -93,8 +96,10 @@ def write_entries_zip(
                 size = zw.write_stream(name, body(), size=version.size or None, when=when(version))
             except ContentIntegrityError as exc:
                 failures.append(_failure(version, exc, name))
+                work_progress.finished(version.item_id, "failed")
                 continue
             total += size
             entries.append((version.item_id, version.content_hash, name, size, path))
+            work_progress.finished(version.item_id)
         zw.write_stream(MANIFEST, _manifest(head, listing, entries, failures))
     return {"items": len(entries), "bytes": total, "zip_bytes": zw.bytes_written, "failed": len(failures)}

@@ -142,12 +142,10 @@ class TranscriptDrop:
         report.destination = report.destination or self.path
         where = join_path([*split_path(self.path), f"{stem}.html"])
         for key in sorted(keys):
-            entry = {"item_id": key, "folder": path, "sha256": versions[key].content_hash, "new_id": file_id}
+            entry = {"item_id": key, "folder": path, "sha256": versions[key].content_hash, "transcript": where}
             if made:
-                report.restored += 1
-                report.items.append({**entry, "status": "exported", "transcript": where})
+                report.done(entry, file_id, status="exported")
             elif self.request.conflict == "fail":
                 report.fail(key, f"already exported to the OneDrive of {self.owner}: {where}")
             else:
-                report.skipped += 1
-                report.items.append({**entry, "status": "skipped", "transcript": where})
+                report.skip(entry, new_id=file_id)

@@ -114,9 +114,11 @@ def restore_events(services: Services, request: RestoreRequest, items: list[Sele
         report.destination = request.new_folder_name()
         targets.fixed = _calendar(graph, target, report.destination, None)
     exceptions: dict[str, list[dict]] = {}
-    for event in events.values():
+    along: list[str] = []  # the exceptions restored with their series
+    for item_id, event in events.items():
         if event.get("type") == "exception" and event.get("seriesMasterId") in events:
             exceptions.setdefault(event["seriesMasterId"], []).append(event)
+            along.append(item_id)
     for version, path in sorted(items, key=lambda vp: (vp[0].folder_path, vp[0].received, vp[0].item_id)):
         event = events[version.item_id]
         if event.get("type") == "exception" and event.get("seriesMasterId") in events:
@@ -140,6 +142,8 @@ def restore_events(services: Services, request: RestoreRequest, items: list[Sele
         if omitted:
             entry["attendees_omitted"] = str(omitted)
         report.done(entry, new_id)
+    for item_id in along:
+        report.came_with(item_id)
     return report
 
 
