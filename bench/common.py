@@ -33,8 +33,15 @@ def storage_blobs(connection_string: str, container: str) -> tuple[int, int]:
 
 
 def graph_requests(stats: dict[str, Any]) -> int:
-    """Requests the simulator answered, sign-in (token) requests excluded."""
-    return int(stats["total"]) - int(stats["by_kind"].get("token", 0))
+    """HTTP requests the simulator answered (a $batch is one), sign-in (token) requests excluded."""
+    return int(stats["total"]) - int(stats.get("batched", 0)) - int(stats["by_kind"].get("token", 0))
+
+
+def graph_counted(stats: dict[str, Any]) -> int:
+    """Requests Graph counts against its limits: each request inside a $batch is one, the envelope is not
+    (https://learn.microsoft.com/graph/throttling#throttling-and-batching); sign-in excluded."""
+    by = stats["by_kind"]
+    return int(stats["total"]) - int(by.get("batch", 0)) - int(by.get("token", 0))
 
 
 def process_cpu_s(pid: int) -> float | None:
@@ -90,4 +97,5 @@ def server_phase(sim: Any, azurite: Any, run: Callable[[], dict[str, Any]]) -> d
     }
     result["sim"] = sim.control.stats()
     result["requests"] = graph_requests(result["sim"])
+    result["counted"] = graph_counted(result["sim"])
     return result

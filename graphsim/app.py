@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute
 
 from graphsim.archive.control_routes import archive_control_routes
 from graphsim.archive.routes import archive_routes
+from graphsim.batch import batch_routes
 from graphsim.chats.control_routes import chats_control_routes
 from graphsim.chats.routes import chat_routes
 from graphsim.control_routes import control_routes
@@ -49,6 +50,7 @@ def create_app(sim: Simulator) -> Starlette:
                                *pim_control_routes(), *user_routes(), *mail_routes(), *mail_attachment_routes(),
                                *drive_routes(), *contact_routes(), *calendar_routes(), *identity_routes(),
                                *api_token_routes(), *mailbox_settings_routes()]  # fmt: skip
+    routes[:0] = batch_routes()  # JSON batching: POST /v1.0/$batch (graphsim/batch.py)
     routes[:0] = contact_folder_delta_routes()  # before contact_routes' contactFolders/{folder}: 'delta' is no id
     routes += [*todo_control_routes(), *todo_routes(), *todo_attachment_routes()]  # To Do (graphsim/todo/)
     routes += [*list_control_routes(), *list_routes()]  # SharePoint lists (graphsim/lists/)

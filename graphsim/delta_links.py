@@ -16,14 +16,15 @@ its query in the token, so a request that adds query options to it was edited by
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from graphsim.delta_rounds import DeltaPage, Sealer
+from graphsim.delta_rounds import DeltaPage, Round, Sealer, SyncStateNotFound
 from graphsim.errors import GraphError
-from graphsim.odata import context, link, qp
+from graphsim.odata import context, link, qp, select_of
 
 FUNCTION_TOKEN = re.compile(r"\(token='[^']*'\)$")
 
@@ -67,3 +68,32 @@ def tokens_of(request: Request, sealer: Sealer) -> tuple[str | None, str | None]
 def function_routes(path: str) -> str:
     """The route of a delta function's function-shaped links."""
     return f"{path}(token='{{token}}')"
+
+
+class FolderRounds(Protocol):
+    """What a folder delta (mailFolders, contactFolders) asks of its surface's delta engine."""
+
+    def resolve_skip(self, token: str, mailbox: Any, scope: str) -> tuple[Round, int]: ...
+
+    def resolve_delta(self, token: str, mailbox: Any, scope: str) -> dict[str, Any]: ...
+
+
+StartRound = Callable[[int | None, list[str] | None], Round]  # (watermark or None, $select) -> a new round
+
+
+def folder_round(request: Request, sealer: Sealer, engine: FolderRounds, mailbox: Any, scope: str,
+                 start: StartRound, headers: dict[str, str]) -> tuple[Round, int]:  # fmt: skip
+    """The round and offset a folder delta request reads: a skip token's page of its round; from a delta token, a new
+    round of what changed since its watermark, with the chain's $select; else a first round of every folder with
+    the request's $select. A garbled, stale or foreign token is
+    410 SyncStateNotFound (https://learn.microsoft.com/graph/delta-query-overview, "sync state" errors)."""
+    try:
+        skip, delta_token = tokens_of(request, sealer)
+        if skip:
+            return engine.resolve_skip(skip, mailbox, scope)
+        if delta_token:
+            state = engine.resolve_delta(delta_token, mailbox, scope)
+            return start(int(state["w"]), state["s"]), 0
+        return start(None, select_of(request)), 0
+    except SyncStateNotFound as exc:
+        raise GraphError(410, "SyncStateNotFound", str(exc), headers) from None

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 KINDS = ("token", "users", "folders", "delta", "value", "message_get", "messages", "create", "mailboxsettings",
-         "other")  # fmt: skip
+         "other", "batch")  # fmt: skip  # batch: a $batch envelope (graphsim/batch.py)
 DRIVE_KINDS = ("drives", "sites", "drive_item", "children", "permissions", "drive_delta", "download_redirect",
                "download", "upload", "upload_session", "upload_fragment", "drive_create", "drive_update",
                "drive_delete")  # fmt: skip
@@ -60,7 +60,8 @@ class Config:
 class Fault:
     """One injected fault. Spec (JSON): {"kind": ..., plus}
 
-    - throttle: count (K next Graph requests), status 429|503, retry_after "2" | "0.5" | null, optional user, endpoint
+    - throttle: count (K next Graph requests), status 429|503 (or 500: a server error), retry_after "2" | "0.5" |
+      null, optional user, endpoint (a request kind; "batch" without a user: a $batch envelope, graphsim/batch.py)
     - mailbox: user, status 500|403 (every request under /users/{user}/ until cleared)
     - corrupt_message: user, message ($value answers 500 ErrorInternalServerError every time)
     - delta_page: user, optional folder, mode "invalid_json" | "no_value" | "empty", count (default 1)
@@ -213,6 +214,7 @@ class Stats:
     max_in_flight: dict[str, int] = field(default_factory=dict)
     writes: int = 0  # Graph requests that may change the tenant (POST, PATCH, PUT, DELETE)
     resets: int = 0  # responses dropped after their headers by the reset_response fault
+    batched: int = 0  # requests carried inside a $batch (counted in total and by kind too): HTTP = total - batched
 
     def to_json(self, in_flight: dict[str, int]) -> dict[str, Any]:
         return {
@@ -226,6 +228,8 @@ class Stats:
             "in_flight": {k: v for k, v in in_flight.items() if v},
             "writes": self.writes,
             "resets": self.resets,
+            "batched": self.batched,
+            "http": self.total - self.batched,
         }
 
 

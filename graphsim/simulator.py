@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from graphsim.archive.seed import seed_archives
+from graphsim.batch import is_inner
 from graphsim.chats.service import ChatsService
 from graphsim.delta_rounds import Sealer
 from graphsim.drives.service import DriveService
@@ -135,6 +136,8 @@ class Simulator:
     async def run_graph(self, request: Request, kind: str, handler: Handler, mail: bool) -> Response:
         """Every /v1.0 request: count, authenticate, faults, mailbox limits, latency, then the handler."""
         self.count(kind)
+        inner = is_inner(request)  # one request of a $batch: counted, throttled and answered as any
+        self.stats.batched += inner
         if request.method in ("POST", "PATCH", "PUT", "DELETE"):
             self.stats.writes += 1
         user: User | None = None
@@ -149,6 +152,8 @@ class Simulator:
                 headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
                 if fault.status == 503:
                     raise GraphError(503, "ServiceUnavailable", "Service is temporarily unavailable.", headers)
+                if fault.status >= 500:  # a server error of this one request (also inside a $batch)
+                    raise GraphError(fault.status, "ErrorInternalServerError", "An internal server error occurred.")
                 raise GraphError(fault.status, "TooManyRequests", "Too many requests, retry later.", headers)
             if ref is not None and user is None:
                 if mail:
@@ -206,7 +211,7 @@ class Simulator:
         response.headers.setdefault("request-id", request_id)
         response.headers.setdefault("client-request-id", client_request_id)
         self.stats.by_status[response.status_code] += 1
-        if self.faults.take_reset(user.id if user else None, request.method) is not None:
+        if not inner and self.faults.take_reset(user.id if user else None, request.method) is not None:
             self.stats.resets += 1
             return _reset_after_headers(response)
         return response

@@ -31,6 +31,7 @@ from core.errors import (
     GraphTransportError,
     MalformedResponse,
 )
+from core.graph.batch import Prefetched
 from core.graph.mailbox_pools import MailboxPools
 from core.graph.policy import GraphPolicy
 from core.graph.retry import RETRYABLE_STATUSES
@@ -157,6 +158,7 @@ class GraphClient:
         self._http = httpx.Client(timeout=httpx.Timeout(settings.timeout_seconds), follow_redirects=False, **connection)
         self._stats: Counter[str] = Counter()
         self._stats_lock = threading.Lock()
+        self.prefetched = Prefetched()  # answers read ahead by JSON batching, each used once (core/graph/batch.py)
 
     # -- bookkeeping -------------------------------------------------------------------------------------------
     def _count(self, key: str, n: int = 1) -> None:
@@ -325,6 +327,9 @@ class GraphClient:
     ) -> dict:
         """GET a JSON object. A body that is not a JSON object is fetched again (it is a GET), up to the policy's
         malformed_body_attempts (3) in all, then MalformedResponse."""
+        ahead = self.prefetched.take(self.url(url), params, headers)  # read ahead in a $batch (core/graph/batch.py)
+        if ahead is not None:
+            return ahead
         attempts = self.policy.malformed_body_attempts
         for attempt in range(1, attempts + 1):
             response = self._send("GET", url, headers=headers, stream=False, params=params)

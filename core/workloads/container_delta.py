@@ -8,9 +8,8 @@ written, and only when the whole round is in and committed does the engine save 
 anywhere repeats work from the last saved link and loses nothing; repeated items are recognised (same changeKey,
 or same content hash) and cost no new blob or version.
 
-A round without a link (first backup, or a link Graph no longer accepts) is a full enumeration; afterwards any
-version still live in the catalog for that folder but absent from the enumeration is ended (`end_unseen`), so
-deletions missed while the link was unusable are caught up.
+A round without a link (first backup, or a link Graph no longer accepts) is a full enumeration; afterwards any version
+still live in that folder but not listed is ended (`end_unseen`): deletions missed meanwhile are caught up.
 
 Versions are points in time: a row, once an earlier run can read it, never changes what it describes. An item
 with a new changeKey is fetched (its content is how a change shows), then recorded by one rule for every kind:
@@ -51,6 +50,7 @@ from core.models import BackupReport
 from core.storage.catalog import Catalog, CatalogWriter, ItemVersion, OpenVersion
 from core.storage.content_store import BlobContentStore
 from core.storage.delta_state import DeltaState, DeltaStateStore
+from core.storage.live_index import LiveIndex
 from core.storage.quarantine import HeldItem, QuarantineStore
 
 Fetched = tuple[str, int, str]  # (content sha256, size, extra metadata JSON)
@@ -104,7 +104,7 @@ class MailboxJob:
     content: BlobContentStore
     delta_state: DeltaStateStore
     writer: CatalogWriter
-    index: dict[str, OpenVersion]
+    index: LiveIndex  # the kind's live versions: read as the run asks for them
     report: BackupReport
     pool: ThreadPoolExecutor
     page_size: int
@@ -127,9 +127,9 @@ class RoundOutcome:
     released: list[tuple[str, str]] = field(default_factory=list)  # (item id, 'captured' | 'deleted')
 
 
-def _prefer(job: MailboxJob) -> dict[str, str]:
-    if job.kind.prefer_page_size:
-        return {"Prefer": f'odata.maxpagesize={job.page_size}, IdType="ImmutableId"'}
+def prefer_headers(kind: ItemKind, page_size: int) -> dict[str, str]:  # every page's (and a $batch read ahead's)
+    if kind.prefer_page_size:
+        return {"Prefer": f'odata.maxpagesize={page_size}, IdType="ImmutableId"'}
     return dict(IMMUTABLE_IDS)
 
 
@@ -175,7 +175,7 @@ def settlement(job: MailboxJob, container_id: str, outcome: RoundOutcome) -> Set
 def end_unseen(job: MailboxJob, folder: Container, seen: set[str]) -> None:
     """After a full round: the folder's live items it did not list are ended (read by id first when the kind
     must confirm them)."""
-    unseen = [i for i, v in job.index.items() if v.folder_id == folder.id and i not in seen]
+    unseen = [i for i, _ in job.index.in_folder(folder.id) if i not in seen]
     if job.kind.confirm_unseen:
         unseen = [i for i, gone in zip(unseen, job.pool.map(lambda i: is_gone(job, i), unseen), strict=True) if gone]
     for item_id in unseen:
@@ -206,9 +206,9 @@ def _run_round(job: MailboxJob, folder: Container, state: DeltaState | None) -> 
         job.anchor = anchor_of(state)
         url, params, query = state.delta_link, None, state.query
     outcome = RoundOutcome("", set(), 0)
-    pipeline, in_flight = PagePipeline(), InFlight()
+    pipeline, in_flight, headers = PagePipeline(), InFlight(), prefer_headers(job.kind, job.page_size)
     try:  # each page's downloads run while the next page is read; pages are applied in order (core/delta/pipeline)
-        outcome.delta_link = follow_round(job.graph, url, params=params, headers=_prefer(job),
+        outcome.delta_link = follow_round(job.graph, url, params=params, headers=headers,
             on_page=lambda entries: pipeline.add(submit_page(job, folder, entries, outcome, in_flight)))  # fmt: skip
     except Exception:
         pipeline.drain()  # the pages received before the round broke off are applied, as one by one

@@ -26,12 +26,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from graphsim.delta_links import delta_response, function_routes, tokens_of
-from graphsim.delta_rounds import Round, SyncStateNotFound
-from graphsim.errors import GraphError
+from graphsim.delta_links import delta_response, folder_round, function_routes
+from graphsim.delta_rounds import Round
 from graphsim.mail.delta import MailDelta
 from graphsim.mail.store import Mailbox
-from graphsim.odata import select_of
 from graphsim.simulator import Context, graph_route
 
 SCOPE = "mailFolders"  # the scope of a mailbox's folder delta tokens (a message delta token names its folder)
@@ -66,17 +64,11 @@ async def mail_folder_delta(request: Request, ctx: Context) -> Response:
     match = MAXPAGESIZE.search(request.headers.get("prefer", ""))
     size = max(1, int(match.group(1))) if match else DEFAULT_PAGE
     headers = {"Preference-Applied": f"odata.maxpagesize={size}"} if match else {}
-    try:
-        skip, delta_token = tokens_of(request, ctx.sim.sealer)
-        if skip:
-            round_, offset = engine.resolve_skip(skip, mailbox, SCOPE)
-        elif delta_token:
-            state = engine.resolve_delta(delta_token, mailbox, SCOPE)
-            round_, offset = start_round(engine, mailbox, int(state["w"]), state["s"]), 0
-        else:
-            round_, offset = start_round(engine, mailbox, None, select_of(request)), 0
-    except SyncStateNotFound as exc:
-        raise GraphError(410, "SyncStateNotFound", str(exc), headers) from None
+
+    def start(watermark: int | None, select: list[str] | None) -> Round:
+        return start_round(engine, mailbox, watermark, select)
+
+    round_, offset = folder_round(request, ctx.sim.sealer, engine, mailbox, SCOPE, start, headers)
     path = f"/v1.0/users/{user.id}/mailFolders/delta"
     return delta_response(request, path, engine.page(round_, offset, size), "Collection(mailFolder)", headers)
 

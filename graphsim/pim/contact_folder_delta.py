@@ -18,10 +18,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from graphsim.delta_links import delta_response, function_routes, tokens_of
-from graphsim.delta_rounds import SyncStateNotFound
-from graphsim.errors import GraphError
-from graphsim.odata import select_of
+from graphsim.delta_links import delta_response, folder_round, function_routes
+from graphsim.delta_rounds import Round
 from graphsim.pim.contact_routes import page_size, pim_of, service
 from graphsim.pim.contact_store import FOLDERS, ContactStore
 from graphsim.simulator import Context, graph_route
@@ -46,19 +44,11 @@ async def contact_folder_delta(request: Request, ctx: Context) -> Response:
     mailbox, store = ctx.user.mailbox, pim_of(ctx).contacts
     size, headers = page_size(request)
     engine = service(ctx).delta
-    try:
-        skip, delta_token = tokens_of(request, ctx.sim.sealer)
-        if skip:
-            round_, offset = engine.resolve_skip(skip, mailbox, SCOPE)
-        elif delta_token:
-            state = engine.resolve_delta(delta_token, mailbox, SCOPE)
-            entries = folder_entries(store, int(state["w"]))
-            round_, offset = engine.new_round(mailbox, SCOPE, entries, store.log.seq, state["s"]), 0
-        else:
-            entries = folder_entries(store, None)
-            round_, offset = engine.new_round(mailbox, SCOPE, entries, store.log.seq, select_of(request)), 0
-    except SyncStateNotFound as exc:
-        raise GraphError(410, "SyncStateNotFound", str(exc), headers) from None
+
+    def start(watermark: int | None, select: list[str] | None) -> Round:
+        return engine.new_round(mailbox, SCOPE, folder_entries(store, watermark), store.log.seq, select)
+
+    round_, offset = folder_round(request, ctx.sim.sealer, engine, mailbox, SCOPE, start, headers)
     path = f"/v1.0/users/{ctx.user.id}/contactFolders/delta"
     return delta_response(request, path, engine.page(round_, offset, size), "Collection(contactFolder)", headers)
 

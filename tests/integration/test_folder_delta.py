@@ -33,8 +33,18 @@ def _containers(tenant: Tenant, user: str) -> dict[str, int]:
 
 
 def _graph_requests(stats: dict) -> int:
-    """Requests the backup sent to Graph for its mailboxes: all but the token and the users listing."""
-    return stats["total"] - stats["by_kind"]["token"] - stats["by_kind"]["users"]
+    """Requests Graph counts (and throttles) for the backup's mailboxes, each request inside a $batch as one, the
+    envelopes not: all but the token and the users listing."""
+    return stats["total"] - stats["by_kind"]["batch"] - stats["by_kind"]["token"] - stats["by_kind"]["users"]
+
+
+def _round_trips(stats: dict) -> int:
+    """HTTP requests the backup sent for its mailboxes (a $batch is one): all but the token and the users listing."""
+    return stats["http"] - stats["by_kind"]["token"] - stats["by_kind"]["users"]
+
+
+def _batches(reads: int) -> int:
+    return -(-reads // 20)  # $batch carries at most 20 requests
 
 
 @pytest.fixture
@@ -62,12 +72,17 @@ def test_a_no_change_incremental_costs_one_delta_per_container_and_no_tree_listi
     assert by["contacts_delta"] == sum(c["contact"] for c in counts)
     assert by["events_delta"] == sum(c["calendar"] for c in counts) and by["calendars"] == len(mailboxes)
     assert _graph_requests(stats) == containers + PER_MAILBOX * len(mailboxes)
+    # read ahead in $batch: the fixed reads but settings/exchange (beta) and every container's first delta request
+    per_mailbox = [sum(c.values()) for c in counts]
+    assert _round_trips(stats) == sum(_batches(k + PER_MAILBOX - 1) + 1 for k in per_mailbox)
+    assert by["batch"] == sum(_batches(k + PER_MAILBOX - 1) for k in per_mailbox) and stats["answered_429"] == 0
+    assert _round_trips(stats) <= containers  # the goal: at most one HTTP request per container
     # the tree links are saved beside the containers' links
     states = tenant.services.delta_state.load(f"exchange:{mailboxes[0]}")
     assert {("tree", "folder"), ("tree", "cfolder")} <= set(states)
 
 
-def test_an_empty_mailbox_costs_its_containers_and_five_more(tmp_path, storage_env):
+def test_an_empty_mailbox_costs_two_round_trips_and_its_containers_and_five_more_inner_requests(tmp_path, storage_env):
     tenant = open_tenant(tmp_path / "sim", storage_env, users=1, messages=0, contacts=0, events=0, tasks=0,
                          archive_messages=0)  # fmt: skip
     try:
@@ -77,14 +92,17 @@ def test_an_empty_mailbox_costs_its_containers_and_five_more(tmp_path, storage_e
         pages = -(-counts["mail"] // int(tenant.env["GRAPH_PAGE_SIZE"]))  # the first tree round lists all 9
         tenant.sim.control.reset_stats()
         assert tenant.backup()["status"] == "succeeded"
-        full = _graph_requests(tenant.sim.control.stats())
+        full, full_trips = _graph_requests(tenant.sim.control.stats()), _round_trips(tenant.sim.control.stats())
         tenant.sim.control.reset_stats()
         assert tenant.backup()["status"] == "succeeded"
-        nochange = _graph_requests(tenant.sim.control.stats())
+        nochange, trips = _graph_requests(tenant.sim.control.stats()), _round_trips(tenant.sim.control.stats())
     finally:
         tenant.close()
-    assert nochange == containers + PER_MAILBOX  # 16 containers: 21 (27 when the trees were listed)
+    assert nochange == containers + PER_MAILBOX  # 16 containers: 21 inner requests (27 when the trees were listed)
+    assert trips == _batches(containers + PER_MAILBOX - 1) + 1 <= 8  # 2: one $batch of 20, settings/exchange
     assert full == containers + PER_MAILBOX + FIRST_RUN_EXTRA + pages - 1
+    # a first run has no links: the two listings share a $batch, the eight well-known folder names another
+    assert full_trips == full - (2 - 1) - (8 - 1)
 
 
 def _folders(tenant: Tenant, user: str, run_id: str, category: str = "folder") -> dict[str, str]:

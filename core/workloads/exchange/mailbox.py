@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from core.delta.containers import Container
 from core.delta.lifecycle import Resource, run_category
 from core.errors import GraphError, GraphNotFound
+from core.graph.batch import prefetch
 from core.storage.directory import DirectoryEntry
 from core.workloads import container_delta
 from core.workloads.container_folders import OutlookKind
@@ -22,6 +23,7 @@ from core.workloads.exchange.folder_tree import TREE, TreeRound, TreeSource, mai
 from core.workloads.exchange.mail_backup import MAIL_KIND
 from core.workloads.exchange.mail_folders import MailFolder, with_well_known
 from core.workloads.exchange.mailbox_purpose import record_purpose
+from core.workloads.exchange.mailbox_reads import mailbox_reads
 from core.workloads.exchange.tasks_backup import TASK_KIND, TodoKind, list_task_lists
 from core.workloads.kind_job import kind_job
 
@@ -53,6 +55,15 @@ class ExchangeHandler:
         """Mail, contacts, calendars and To Do lists of one mailbox: one activity, so one per-mailbox Graph budget.
         The mail and contact folder trees come from folder delta (folder_tree.py); calendars and task lists, which
         have no tree, from one listing each per mailbox."""
+        resource = f"{self.name}:{owner}"
+        states = services.delta_state.load(resource)  # every run's first reads, ahead in $batch (mailbox_reads.py)
+        kept = prefetch(services.graph, mailbox_reads(owner, states, services.settings.page_size))
+        try:
+            self._backup_mailbox(services, run_id, owner, report)
+        finally:
+            services.graph.prefetched.forget(kept)  # what no request asked for is dropped with the mailbox
+
+    def _backup_mailbox(self, services: Services, run_id: str, owner: str, report: BackupReport) -> None:
         resource = f"{self.name}:{owner}"
         try:
             tree = _tree(services, resource, run_id, report, MAIL_KIND, mail_source(owner))
