@@ -11,6 +11,7 @@ category), so tests and benches can show what a use case reads."""
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -28,6 +29,7 @@ from core.storage.tables import REPLAY_SAFE
 FOLDER = "folder"
 JOURNAL_TABLE = "catalog"  # the short name of the table (core/storage/tables.py TABLES) its journal replays into
 _TRANSACTION_LIMIT = 100
+POINT_READS = 200  # a LiveIndex's first page, and the items it reads one by one before it loads them all
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ class ItemVersion:
         return cls(**{k: v for k, v in entity.items() if k in names})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OpenVersion:
     """What the backup engine needs to know about an item's live version to decide what changed."""
 
@@ -76,6 +78,30 @@ class OpenVersion:
     content_hash: str
     change_key: str
     size: int = 0
+
+
+_OPEN_FIELDS = ["RowKey", "folder_id", "content_hash", "change_key", "size"]
+
+
+def open_version(entity: dict[str, Any]) -> tuple[str, OpenVersion]:
+    """(item id, live version) of a row read with the `_OPEN_FIELDS` projection. The strings many rows repeat (the
+    run a version was first seen in, its folder) are interned: one copy each, however many items."""
+    _, item_id, first_seen = keys.split(entity["RowKey"])
+    folder_id = sys.intern(entity.get("folder_id", "") or "")
+    size = int(entity.get("size", 0) or 0)
+    return item_id, OpenVersion(
+        sys.intern(first_seen), folder_id, entity.get("content_hash", ""), entity.get("change_key", ""), size
+    )
+
+
+def _open_query(resource: str, category: str, item_id: str | None, folder_id: str | None) -> tuple[str, dict[str, str]]:
+    low, high = keys.prefix_range(category) if item_id is None else keys.prefix_range(category, item_id)
+    query = "PartitionKey eq @pk and RowKey ge @low and RowKey lt @high and deleted_run eq ''"
+    params = {"pk": keys.escape(resource), "low": low, "high": high}
+    if folder_id is not None:
+        query += " and folder_id eq @folder"
+        params["folder"] = folder_id
+    return query, params
 
 
 @dataclass
@@ -110,6 +136,7 @@ class Catalog:
         self._table = table
         self._journal = journal  # every committed transaction is journaled first (core/storage/journal.py)
         self.reads = CatalogReads()
+        self.point_reads = POINT_READS  # what each LiveIndex of this catalog reads one by one at most
 
     def _query(self, category: str, query: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
         """Every entity the query returns, counted under `category`."""
@@ -119,25 +146,33 @@ class Catalog:
             yield entity
 
     def open_index(self, resource: str, category: str) -> dict[str, OpenVersion]:
-        """item id -> its live version, loaded with a narrow projection (bounded memory per item)."""
-        low, high = keys.prefix_range(category)
-        query = "PartitionKey eq @pk and RowKey ge @low and RowKey lt @high and deleted_run eq ''"
-        index = {}
-        for entity in self._query(
-            category,
-            query,
-            parameters={"pk": keys.escape(resource), "low": low, "high": high},
-            select=["RowKey", "folder_id", "content_hash", "change_key", "size"],
-        ):
-            _, item_id, first_seen = keys.split(entity["RowKey"])
-            index[item_id] = OpenVersion(
-                first_seen,
-                entity.get("folder_id", ""),
-                entity.get("content_hash", ""),
-                entity.get("change_key", ""),
-                int(entity.get("size", 0) or 0),
-            )
-        return index
+        """item id -> its live version, every one loaded (bounded memory per item: a narrow projection, shared
+        strings). An item kind's backup asks a `LiveIndex` instead (core/storage/live_index.py): only what it
+        touches, unless that is most of the resource."""
+        return dict(self.open_versions(resource, category))
+
+    def open_versions(
+        self, resource: str, category: str, item_id: str | None = None, folder_id: str | None = None
+    ) -> Iterator[tuple[str, OpenVersion]]:
+        """(item id, live version) of `category` in `resource`, streamed in pages of 1,000 in item id order: of one
+        item only (a RowKey prefix: at most one row) if `item_id` is given; of the items in one folder (a
+        server-side filter) if `folder_id` is given."""
+        query, params = _open_query(resource, category, item_id, folder_id)
+        for entity in self._query(category, query, parameters=params, select=_OPEN_FIELDS, results_per_page=1000):
+            yield open_version(entity)
+
+    def open_versions_page(self, resource: str, category: str, size: int) -> tuple[list[tuple[str, OpenVersion]], bool]:
+        """The first `size` live versions of `category` in `resource` (one query), and whether there are more."""
+        query, params = _open_query(resource, category, None, None)
+        self.reads.query(category)
+        pages = self._table.query_entities(
+            query, parameters=params, select=_OPEN_FIELDS, results_per_page=size
+        ).by_page()
+        found = []
+        for entity in next(pages, []):
+            self.reads.row(category)
+            found.append(open_version(entity))
+        return found, pages.continuation_token is not None
 
     def as_of(
         self,

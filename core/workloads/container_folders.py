@@ -87,10 +87,9 @@ def record_folders(job: MailboxJob, folders: list[Container], folder_index: dict
 
 def end_removed_folder(job: MailboxJob, folder_id: str) -> None:
     """A folder gone from the mailbox: its live items are ended and its delta link cleared."""
-    for item_id, version in list(job.index.items()):
-        if version.folder_id == folder_id:
-            job.writer.close(job.kind.category, item_id, version.first_seen_run, job.run_id)
-            del job.index[item_id]
-            job.report.add(removed=1)
+    for item_id, version in job.index.in_folder(folder_id):
+        job.writer.close(job.kind.category, item_id, version.first_seen_run, job.run_id)
+        del job.index[item_id]
+        job.report.add(removed=1)
     job.writer.flush()
     job.delta_state.forget(job.resource, job.kind.category, folder_id, job.run_id)

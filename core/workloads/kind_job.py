@@ -7,6 +7,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
+from core.storage.live_index import LiveIndex
 from core.workloads.container_delta import ItemKind, MailboxJob
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ def kind_job(
         content=services.content,
         delta_state=services.delta_state,
         writer=services.catalog.writer(resource),
-        index=services.catalog.open_index(resource, kind.category),
+        index=LiveIndex(services.catalog, resource, kind.category),  # what the run touches, not all it holds
         report=report,
         pool=pool,
         page_size=services.settings.page_size,

@@ -10,6 +10,7 @@ import json
 import zipfile
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from core import work_progress
 from core.errors import NotFoundError
 from core.workloads.base import Category, Rendered, Selected, Selection
 from core.workloads.groups.posts_backup import POST, THREAD
@@ -77,19 +78,24 @@ def _export(services: Services, scope: Scope, folder: str | None, out: BinaryIO 
             threads.setdefault(version.folder_id, []).append(version)
     manifest: list[dict[str, Any]] = []
     failed = 0
+    work_progress.plan(sum(len(versions) for versions in threads.values()))  # to whoever watches: the CLI
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         for n, (thread_id, versions) in enumerate(sorted(threads.items())):
             versions.sort(key=lambda v: (v.received, v.item_id))
-            posts = []
+            posts, read = [], []
             for version in versions:
                 try:
                     posts.append(post_document(services, version))
+                    read.append(version.item_id)
                 except Exception:
                     failed += 1
+                    work_progress.finished(version.item_id, "failed")
             name = f"{n + 1:03d} {''.join(c for c in versions[0].folder_path if c.isalnum() or c in ' -_')[:80]}"
             archive.writestr(f"{name}.txt", "\n---\n".join(_text(p) for p in posts))
             manifest.append({"thread": thread_id, "topic": versions[0].folder_path, "file": f"{name}.txt",
                              "posts": [v.item_id for v in versions]})  # fmt: skip
+            for item_id in read:
+                work_progress.finished(item_id)
         archive.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
     return {"items": len(manifest), "posts": sum(len(m["posts"]) for m in manifest), "failed": failed}
 

@@ -26,6 +26,7 @@ from core.delta.lifecycle import Failure, RoundDone, Settlement, States
 from core.errors import GraphError, GraphNotFound, MalformedResponse, StorageError
 from core.storage.catalog import ItemVersion, OpenVersion
 from core.storage.delta_state import DeltaState
+from core.storage.live_index import LiveIndex
 from core.storage.quarantine import HeldItem
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ class ThreadKind:
         self.services, self.resource, self.run_id, self.group, self.report = services, resource, run_id, group, report
         self.threads = threads  # thread id -> as listed now
         self.writer = services.catalog.writer(resource)
-        self.index: dict[str, OpenVersion] = services.catalog.open_index(resource, POST)
+        self.index = LiveIndex(services.catalog, resource, POST)  # what the run touches, not all it holds
         self.folders: dict[str, OpenVersion] = services.catalog.open_index(resource, THREAD)
         self.held: dict[str, HeldItem] = {
             h.item_id: h for h in services.quarantine.held(resource) if h.category == POST
@@ -164,8 +165,8 @@ class ThreadKind:
         return files
 
     def end_unseen(self, container: Container, seen: set[str]) -> None:
-        for key, version in list(self.index.items()):
-            if version.folder_id == container.id and key not in seen:
+        for key, version in self.index.in_folder(container.id):
+            if key not in seen:
                 self._end(key, version)
 
     def _end(self, key: str, version: OpenVersion) -> None:
@@ -202,9 +203,8 @@ class ThreadKind:
         return settlement
 
     def end_container(self, container: Container) -> Settlement:
-        for key, version in list(self.index.items()):
-            if version.folder_id == container.id:
-                self._end(key, version)
+        for key, version in self.index.in_folder(container.id):
+            self._end(key, version)
         self.writer.flush()
         self.services.delta_state.forget(self.resource, POST, container.id, self.run_id)
         return Settlement()

@@ -138,9 +138,7 @@ def _prepare(job: MailboxJob, container: Container, entries: list) -> list:
     threads: dict[str, list[dict]] = job.scratch.get(f"{_SWEPT}{container.id}", {})
     if f"{_SWEPT}{container.id}" not in job.scratch:
         threads = job.scratch[f"{_SWEPT}{container.id}"] = _threads(job, container)
-        live = sorted(
-            split_key(k)[1] for k, v in job.index.items() if v.folder_id == container.id and k.count("/") == 1
-        )
+        live = sorted(split_key(k)[1] for k, _ in job.index.in_folder(container.id) if k.count("/") == 1)
         roots += [r for r in live if r not in roots]
     for root_id in roots:
         if root_id in listed:  # a full round lists the roots swept on its first page again: listed once a run
