@@ -141,6 +141,11 @@ def print_report(report: dict[str, Any]) -> None:
             print(f"{tree}: replay per resource at {last['resources']:,} / at {first['resources']:,} = {ratio:.2f} "
                   f"(goal <= 2); parent history bytes x{growth:.2f} for x{last['resources'] / first['resources']:.0f} "
                   "resources")  # fmt: skip
+    after = report["runs"]["after"]
+    sizes = ", ".join(f"{r['parent_history_bytes']:,} at {r['resources']:,}" for r in after)
+    ratio = after[-1]["replay_ms_per_resource"] / after[0]["replay_ms_per_resource"]
+    print(f"SUMMARY parent history bytes {sizes} resources; replay per resource {ratio:.2f}x at "
+          f"{after[-1]['resources']:,} vs {after[0]['resources']:,} (goal <= 2)")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -136,6 +136,13 @@ def failed_resource(resource: str, error: str) -> dict[str, Any]:
     return {**ResourceVerification(resource, unreadable=1).to_dict(), "problems": [asdict(problem)]}
 
 
+def failed_batch(count: int, error: str) -> dict[str, Any]:
+    """The result of `count` resources whose batch failed before verifying them (its keys could not be read, so
+    they are counted, not named): unreadable, with one problem saying so. Pure: an orchestrator calls it."""
+    problem = Problem("unreadable", "", "", "", "", "", "", f"{count} resources: batch failed: {error}"[:300])
+    return {**dict.fromkeys(COUNTS, 0), "resources": count, "unreadable": count, "problems": [asdict(problem)]}
+
+
 def summarize(
     verification_id: str, started_at: str, finished_at: str, fraction: float, trigger: str, totals: dict[str, Any]
 ) -> dict[str, Any]:

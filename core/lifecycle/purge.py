@@ -60,6 +60,12 @@ def failed_resource(resource: str, error: str) -> dict[str, Any]:
     return _counts(failed=1) | {"error": f"{resource}: {error}"[:300]}
 
 
+def failed_batch(count: int, error: str) -> dict[str, Any]:
+    """The counts of `count` resources whose batch failed before purging them (its keys could not be read, so they
+    are counted, not named): they wait for the next purge. Pure: an orchestrator calls it."""
+    return _counts(failed=count) | {"resources": count, "error": f"{count} resources: batch failed: {error}"[:300]}
+
+
 def renew_protection(services: Services, resource: str, now: datetime) -> None:
     """Extend the immutability of what the resource's retained points need (core/lifecycle/protection.py), before
     anything is marked: what the purge keeps stays WORM-protected too."""

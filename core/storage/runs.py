@@ -20,7 +20,7 @@ from core.storage import table_keys as keys
 from core.storage.journal import Journal
 from core.storage.purge_log import PurgeLog
 from core.storage.purge_marks import PurgeMarks
-from core.storage.run_resources import RunResources
+from core.storage.run_resources import PURGE_PREFIX, VERIFY_PREFIX, RunResources
 from core.storage.signal_baselines import SignalBaselines
 from core.storage.sweep_lock import SweepLock, wait_for_sweep
 from core.storage.tables import REPLAY_SAFE
@@ -57,6 +57,8 @@ class RunStore:
         self.purge_marks = PurgeMarks(runs)  # what a purge will remove after its grace period
         self.baselines = SignalBaselines(runs, journal)  # the ransomware signal's baseline per resource
         self.resource_lists = RunResources(runs)  # a Durable run's resource list (core/storage/run_resources.py)
+        self.verify_lists = RunResources(runs, VERIFY_PREFIX)  # a Durable verification's, by verification id
+        self.purge_lists = RunResources(runs, PURGE_PREFIX)  # a Durable purge's, by purge id
 
     def _keep(self, table: str, mode: str, entity: dict[str, Any]) -> None:
         if self._journal is not None:

@@ -15,11 +15,11 @@ from function_app import app
 ROOT = Path(__file__).resolve().parents[2]
 ACTIVITIES = ("start_run", "discover_resources", "store_resources", "batch_resources", "backup_resource", "finish_run")
 ACTIVITIES += ("plan_restore", "restore_part", "finish_restore")
-ACTIVITIES += ("verify_plan", "verify_resource", "verify_finish")
-ACTIVITIES += ("purge_plan", "purge_resource", "purge_blobs", "purge_erasures", "purge_finish")
+ACTIVITIES += ("verify_plan", "verify_batch_resources", "verify_resource", "verify_finish")
+ACTIVITIES += ("purge_plan", "purge_batch_resources", "purge_resource", "purge_blobs", "purge_erasures", "purge_finish")
 ORCHESTRATORS = ("backup_orchestrator", "backup_fanout", "backup_batch", "restore_orchestrator", "restore_batch")
-ORCHESTRATORS += ("verify_orchestrator", "verify_batch")
-ORCHESTRATORS += ("purge_orchestrator", "purge_batch")
+ORCHESTRATORS += ("verify_orchestrator", "verify_fanout", "verify_batch")
+ORCHESTRATORS += ("purge_orchestrator", "purge_fanout", "purge_batch")
 HTTP = ("backup_start", "backup_status", "restore_api")
 
 

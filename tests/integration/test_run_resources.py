@@ -3,15 +3,18 @@ stored, long batches cut over several properties, a second store beside the firs
 
 from __future__ import annotations
 
+import pytest
+
 from core.config import load_settings
-from core.storage.run_resources import RunResources
+from core.errors import StorageError
+from core.storage.run_resources import PURGE_PREFIX, VERIFY_PREFIX, RunResources
 from core.storage.tables import table_clients
 
 SECRETLESS = {"GRAPH_TENANT_ID": "t", "GRAPH_CLIENT_ID": "c", "GRAPH_CLIENT_SECRET": "unused"}
 
 
-def store(storage_env) -> RunResources:
-    return RunResources(table_clients(load_settings({**SECRETLESS, **storage_env}))["runs"])
+def store(storage_env, *prefix: str) -> RunResources:
+    return RunResources(table_clients(load_settings({**SECRETLESS, **storage_env}))["runs"], *prefix)
 
 
 def test_batches_read_back_in_order_and_the_run_forgets_them(storage_env):
@@ -40,3 +43,17 @@ def test_an_activity_run_twice_stores_a_second_list_beside_the_first(storage_env
     assert first != second
     assert (lists.batch("r3", first, 1), lists.batch("r3", second, 0)) == (["exchange:b"], ["exchange:c"])
     assert lists.forget("r3") == 3
+
+
+def test_each_use_keeps_its_lists_in_its_own_partition(storage_env):
+    backup, verify, purge = store(storage_env), store(storage_env, VERIFY_PREFIX), store(storage_env, PURGE_PREFIX)
+    same_id = "20261202T050000000000Z"  # a verification and a purge may share a backup run's id
+    listed = {name: lists.store(same_id, [f"exchange:{name}"], 1)[0] for name, lists in
+              (("backup", backup), ("verify", verify), ("purge", purge))}  # fmt: skip
+    assert verify.batch(same_id, listed["verify"], 0) == ["exchange:verify"]
+    with pytest.raises(StorageError):  # the backup's lists do not see the verification's
+        backup.batch(same_id, listed["verify"], 0)
+    assert verify.forget(same_id) == 1  # the verification's list only
+    assert (backup.batch(same_id, listed["backup"], 0), purge.batch(same_id, listed["purge"], 0)) == (
+        ["exchange:backup"], ["exchange:purge"])  # fmt: skip
+    assert (backup.forget(same_id), purge.forget(same_id), verify.forget(same_id)) == (1, 1, 0)
