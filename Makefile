@@ -57,14 +57,7 @@ test: deps lint $(STAMP_CHROMIUM)
 	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(VENV)/bin/pytest -n $(TEST_WORKERS) --durations=15
 
 bench: $(STAMP_PY) $(STAMP_NODE)
-	$(PY) -m bench.mail_backup
-	$(PY) -m bench.file_backup
-	$(PY) -m bench.restore_api
-	$(PY) -m bench.restore_requests
-	$(PY) -m bench.coverage_backup
-	$(PY) -m bench.content_format
-	$(PY) -m bench.orchestration_history
-	$(PY) -m bench.scaling
+	$(PY) -m bench.run_all  # every benchmark in one run, then their summaries side by side (bench/run_all.py)
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) node_modules .demo .bench .pytest_cache .ruff_cache
