@@ -122,6 +122,7 @@ def prefetch(graph: GraphClient, reads: list[Read]) -> set[Key]:
                     graph.prefetched.put(key, graph._error("GET", key[0], answer))  # as it would raise alone
                     kept.add(key)
                 elif status in _RETRIED:
+                    graph._count(f"status_{status}")  # a throttled answer, as telemetry counts the client's own
                     again[inner_id] = chunk[inner_id]
                     seconds = parse_retry_after(headers.get("retry-after"))
                     waits.append(graph.policy.retry.backoff(attempt) if seconds is None else seconds)
