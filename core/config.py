@@ -29,6 +29,7 @@ class Settings:
     authority_host: str
     ca_bundle: str
     page_size: int
+    batch_requests: int
     max_attempts: int
     timeout_seconds: float
     mailbox_concurrency: int
@@ -107,7 +108,7 @@ def _get(env: Mapping[str, str], name: str) -> str:
     return value
 
 
-def _int(env: Mapping[str, str], name: str, minimum: int = 1) -> int:
+def _int(env: Mapping[str, str], name: str, minimum: int = 1, maximum: int | None = None) -> int:
     raw = _get(env, name)
     try:
         value = int(raw)
@@ -115,6 +116,8 @@ def _int(env: Mapping[str, str], name: str, minimum: int = 1) -> int:
         raise ConfigError(f"setting {name} must be an integer, got {raw!r}") from None
     if value < minimum:
         raise ConfigError(f"setting {name} must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"setting {name} must be <= {maximum}, got {value}")
     return value
 
 
@@ -172,6 +175,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         authority_host=take(_url, env, "GRAPH_AUTHORITY_HOST"),
         ca_bundle=take(_get, env, "GRAPH_CA_BUNDLE"),
         page_size=take(_int, env, "GRAPH_PAGE_SIZE"),
+        batch_requests=take(_int, env, "GRAPH_BATCH_REQUESTS", 0, maximum=20),
         max_attempts=take(_int, env, "GRAPH_MAX_ATTEMPTS"),
         timeout_seconds=float(take(_int, env, "GRAPH_TIMEOUT_SECONDS")),
         mailbox_concurrency=take(_int, env, "GRAPH_MAILBOX_CONCURRENCY"),

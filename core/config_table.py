@@ -47,6 +47,11 @@ SETTINGS: tuple[Setting, ...] = (
         deployed=False,
     ),
     Setting("GRAPH_PAGE_SIZE", "100", "Items per delta page asked with Prefer: odata.maxpagesize."),
+    Setting(
+        "GRAPH_BATCH_REQUESTS",
+        "20",
+        "Requests per JSON batch a mailbox's reads are sent ahead in (at most Graph's 20; 0: no batching, each alone).",
+    ),
     Setting("GRAPH_MAX_ATTEMPTS", "8", "Attempts per Graph request on 429/503/504 and transport errors."),
     Setting("GRAPH_TIMEOUT_SECONDS", "60", "Timeout of one Graph request, in seconds."),
     Setting("GRAPH_MAILBOX_CONCURRENCY", "4", "Concurrent Graph requests per mailbox (Outlook allows 4)."),

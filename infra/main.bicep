@@ -52,6 +52,11 @@ param graphAuthorityHost string = 'https://login.microsoftonline.com'
 @description('GRAPH_PAGE_SIZE: items per delta page (Prefer: odata.maxpagesize).')
 param graphPageSize int = 100
 
+@minValue(0)
+@maxValue(20)
+@description('GRAPH_BATCH_REQUESTS: requests per JSON batch a mailbox\'s reads are sent ahead in (0: no batching).')
+param graphBatchRequests int = 20
+
 @minValue(1)
 @description('GRAPH_MAX_ATTEMPTS: attempts per Graph request on 429/503/504 and transport errors.')
 param graphMaxAttempts int = 8
@@ -472,6 +477,7 @@ module functionApp 'modules/function-app.bicep' = {
     graphPageSize: graphPageSize
     graphMaxAttempts: graphMaxAttempts
     graphTimeoutSeconds: graphTimeoutSeconds
+    graphBatchRequests: graphBatchRequests
     graphMailboxConcurrency: graphMailboxConcurrency
     graphMailboxRequestsPer10Min: graphMailboxRequestsPer10Min
     graphSharePointRuPerMinute: graphSharePointRuPerMinute

@@ -16,14 +16,17 @@ what a backup sees:
   siblings' answers are kept all the same.
 
 The answers kept are a mailbox's first pages (at most the page size of entries each) and are dropped when its
-backup ends (`Prefetched.forget`), used or not. Graph counts every inner request against the mailbox's limits;
-the envelope is one HTTP round trip (the simulator reports both: graphsim/batch.py)."""
+backup ends (`Prefetched.forget`), used or not. Graph counts every inner request against the mailbox's limits,
+and so does the client: a batch holds one mailbox's requests only and is charged to its limiter as that many
+(core/graph/limiter.py: a token each, up to all its slots while in flight, as Outlook runs 4 of them at once); the
+envelope is one HTTP round trip (the simulator reports both: graphsim/batch.py). GRAPH_BATCH_REQUESTS sets the
+batch size; 0 sends nothing ahead."""
 
 from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -89,8 +92,13 @@ class Prefetched:
 
 
 def prefetch(graph: GraphClient, reads: list[Read]) -> set[Key]:
-    """Read `reads` (GETs under the client's version root; others are skipped) in batches of at most 20 and keep
-    their answers in `graph.prefetched`; returns the keys kept (for `forget`)."""
+    """Read `reads` (GETs under the client's version root; others are skipped) in batches of at most
+    `graph.batch_requests` (20; 0: nothing is read ahead), each batch to one throttling scope (a mailbox) and
+    charged to its limits as that many requests, and keep their answers in `graph.prefetched`; returns the keys
+    kept (for `forget`)."""
+    size = min(graph.batch_requests, MAX_BATCH)
+    if size <= 0:
+        return set()
     root = graph.version_root
     pending: dict[str, tuple[Key, dict]] = {}
     for n, read in enumerate(reads):
@@ -108,10 +116,8 @@ def prefetch(graph: GraphClient, reads: list[Read]) -> set[Key]:
         attempt += 1
         again: dict[str, tuple[Key, dict]] = {}
         waits: list[float] = []
-        ids = list(pending)
-        for start in range(0, len(ids), MAX_BATCH):
-            chunk = {i: pending[i] for i in ids[start : start + MAX_BATCH]}
-            for inner_id, status, headers, body in _send_batch(graph, chunk):
+        for chunk, scope in _chunks(graph, pending, size):
+            for inner_id, status, headers, body in _send_batch(graph, chunk, scope):
                 key = chunk[inner_id][0]
                 if 200 <= status < 300 and isinstance(body, dict):
                     graph.prefetched.put(key, body)
@@ -134,14 +140,29 @@ def prefetch(graph: GraphClient, reads: list[Read]) -> set[Key]:
     return kept
 
 
-def _send_batch(graph: GraphClient, chunk: dict[str, tuple[Key, dict]]) -> list[tuple[str, int, dict, object]]:
+def _chunks(
+    graph: GraphClient, pending: dict[str, tuple[Key, dict]], size: int
+) -> Iterator[tuple[dict[str, tuple[Key, dict]], str | None]]:
+    """`pending` in batches of at most `size`, each of one throttling scope, with that scope."""
+    by_scope: dict[str | None, list[str]] = {}
+    for inner_id, (key, _) in pending.items():
+        by_scope.setdefault(graph.policy.scope(key[0]), []).append(inner_id)
+    for scope, ids in by_scope.items():
+        for start in range(0, len(ids), size):
+            yield {i: pending[i] for i in ids[start : start + size]}, scope
+
+
+def _send_batch(
+    graph: GraphClient, chunk: dict[str, tuple[Key, dict]], scope: str | None
+) -> list[tuple[str, int, dict, object]]:
     """One $batch: (inner id, status, headers with lower-case names, body) of each answer naming a request of
     `chunk`; [] when the batch itself fails (its requests are then sent alone when asked)."""
     graph.prefetched.note("batches")
     graph.prefetched.note("batched", len(chunk))
+    requests = [inner for _, inner in chunk.values()]
     try:  # only GETs inside: sending the batch again is harmless
-        answer = graph.post_json(f"{graph.version_root}/$batch", {"requests": [inner for _, inner in chunk.values()]},
-                                 replay_safe=True)  # fmt: skip
+        answer = graph.post_json(f"{graph.version_root}/$batch", {"requests": requests}, replay_safe=True,
+                                 counts_as=(scope, len(requests)))  # fmt: skip
     except GraphError:
         return []
     responses = answer.get("responses") if isinstance(answer, dict) else None

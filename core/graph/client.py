@@ -143,6 +143,7 @@ class GraphClient:
         self.endpoint = settings.graph_endpoint
         self.version_root = f"{self.endpoint}/v1.0"
         self.page_size = settings.page_size
+        self.batch_requests = settings.batch_requests  # per JSON batch; 0: none (core/graph/batch.py)
         self._tokens = tokens
         self.policy = policy or GraphPolicy.from_settings(settings)
         self._retry = self.policy.retry
@@ -189,12 +190,16 @@ class GraphClient:
         limited: bool = True,
         authenticated: bool = True,
         replay_safe: bool | None = None,
+        counts_as: tuple[str | None, int] | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
         url = self.url(url)
         if replay_safe is None:  # POST creates; every other method Graph documents is idempotent
             replay_safe = method.upper() != "POST"
         mailbox = self.policy.scope(url) if limited else None  # not limited: the caller holds the mailbox's slot
+        weight = 1
+        if counts_as is not None:  # a JSON batch: the scope and number of the requests inside it
+            mailbox, weight = counts_as
         reauthenticated = False
         attempt = hops = 0
         while True:
@@ -205,7 +210,7 @@ class GraphClient:
                 request_headers["Authorization"] = f"Bearer {self._tokens.token()}"
             cost = self._spend_resource_units(method, url) if authenticated else None
             try:
-                with self._limiter.slot(mailbox):
+                with self._limiter.slot(mailbox, weight):
                     self._count("requests")
                     request = self._http.build_request(method, url, headers=request_headers, **kwargs)
                     response = self._http.send(request, stream=stream)
@@ -360,11 +365,20 @@ class GraphClient:
             next_url = link if isinstance(link, str) and link else None
 
     def post_json(
-        self, url: str, body: dict, *, headers: dict[str, str] | None = None, replay_safe: bool = False
+        self,
+        url: str,
+        body: dict,
+        *,
+        headers: dict[str, str] | None = None,
+        replay_safe: bool = False,
+        counts_as: tuple[str | None, int] | None = None,
     ) -> dict:
         """POST a JSON body. Not replayed after it may have reached Graph (GraphAmbiguousWrite) unless the caller
-        says a second copy is harmless (`replay_safe`: an upload session, a create that answers 409 when repeated)."""
-        response = self._send("POST", url, headers=headers, stream=False, replay_safe=replay_safe, json=body)
+        says a second copy is harmless (`replay_safe`: an upload session, a create that answers 409 when repeated).
+        `counts_as` (scope, n): a JSON batch of n requests to one mailbox, charged to its limits as n requests."""
+        response = self._send(
+            "POST", url, headers=headers, stream=False, replay_safe=replay_safe, counts_as=counts_as, json=body
+        )
         return response.json() if response.content else {}
 
     def post_content(self, url: str, content: bytes, *, content_type: str, replay_safe: bool = False) -> dict:

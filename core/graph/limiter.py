@@ -35,20 +35,37 @@ class TokenBucket:
         self._stamp = clock()
         self._lock = threading.Lock()
 
-    def take(self) -> float:
-        """Take one token; the seconds its caller must wait before sending (0: at once)."""
+    def take(self, tokens: int = 1) -> float:
+        """Take `tokens`; the seconds its caller must wait before sending (0: at once)."""
         with self._lock:
             now = self._clock()
             self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
             self._stamp = now
-            self._tokens -= 1.0
+            self._tokens -= float(tokens)
             return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
 
 
 class _MailboxBudget:
     def __init__(self, concurrency: int, bucket: TokenBucket) -> None:
+        self.concurrency = concurrency
         self.slots = threading.BoundedSemaphore(concurrency)
+        self.gathering = threading.Lock()  # one caller at a time gathers several slots: two never hold part each
         self.bucket = bucket
+
+    @contextmanager
+    def held(self, count: int) -> Iterator[None]:
+        if count == 1:
+            with self.slots:
+                yield
+            return
+        with self.gathering:
+            for _ in range(count):
+                self.slots.acquire()
+        try:
+            yield
+        finally:
+            for _ in range(count):
+                self.slots.release()
 
 
 class MailboxLimiter:
@@ -80,14 +97,17 @@ class MailboxLimiter:
             return budget
 
     @contextmanager
-    def slot(self, mailbox: str | None) -> Iterator[None]:
-        """Hold one of the mailbox's request slots for the duration of one HTTP request, sent in its turn."""
+    def slot(self, mailbox: str | None, requests: int = 1) -> Iterator[None]:
+        """Hold one of the mailbox's request slots for the duration of one HTTP request, sent in its turn.
+        A JSON batch of `requests` to the mailbox is that many requests to Graph ("each request is evaluated
+        individually against throttling limits", https://learn.microsoft.com/graph/throttling#throttling-and-batching)
+        and Outlook runs up to 4 of them at once: it takes a token each and holds up to all the mailbox's slots."""
         if mailbox is None:
             yield
             return
         budget = self._budget(mailbox.lower())
-        with budget.slots:
-            wait = budget.bucket.take()
+        with budget.held(min(max(requests, 1), budget.concurrency)):
+            wait = budget.bucket.take(max(requests, 1))
             if wait > 0:
                 self._sleep(wait)
             yield

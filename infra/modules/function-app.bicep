@@ -93,6 +93,7 @@ param graphAuthorityHost string
 param graphPageSize int
 param graphMaxAttempts int
 param graphTimeoutSeconds int
+param graphBatchRequests int
 param graphMailboxConcurrency int
 param graphMailboxRequestsPer10Min int
 param graphSharePointRuPerMinute int
@@ -232,6 +233,10 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'GRAPH_TIMEOUT_SECONDS'
           value: string(graphTimeoutSeconds)
+        }
+        {
+          name: 'GRAPH_BATCH_REQUESTS'
+          value: string(graphBatchRequests)
         }
         {
           name: 'GRAPH_MAILBOX_CONCURRENCY'

@@ -46,6 +46,7 @@ PARAMETER_OF = {
     "GRAPH_PAGE_SIZE": "graphPageSize",
     "GRAPH_MAX_ATTEMPTS": "graphMaxAttempts",
     "GRAPH_TIMEOUT_SECONDS": "graphTimeoutSeconds",
+    "GRAPH_BATCH_REQUESTS": "graphBatchRequests",
     "GRAPH_MAILBOX_CONCURRENCY": "graphMailboxConcurrency",
     "GRAPH_MAILBOX_REQUESTS_PER_10_MIN": "graphMailboxRequestsPer10Min",
     "GRAPH_SHAREPOINT_RU_PER_MINUTE": "graphSharePointRuPerMinute",

@@ -17,6 +17,7 @@ def test_defaults_fill_in():
     settings = load_settings(BASE)
     assert settings.graph_endpoint == "https://graph.microsoft.com"
     assert settings.mailbox_concurrency == 4
+    assert settings.batch_requests == 20 and load_settings({**BASE, "GRAPH_BATCH_REQUESTS": "0"}).batch_requests == 0
     assert settings.workloads == ("exchange",)
     assert settings.is_public_cloud_authority
 
@@ -51,6 +52,8 @@ def test_national_cloud_endpoints_are_settings():
         ({"GRAPH_CLIENT_SECRET": ""}, "GRAPH_CLIENT_CERTIFICATE"),
         ({"GRAPH_PAGE_SIZE": "many"}, "GRAPH_PAGE_SIZE must be an integer"),
         ({"BACKUP_BATCH_SIZE": "0"}, "BACKUP_BATCH_SIZE must be >= 1"),
+        ({"GRAPH_BATCH_REQUESTS": "21"}, "GRAPH_BATCH_REQUESTS must be <= 20"),  # Graph's limit per batch
+        ({"GRAPH_BATCH_REQUESTS": "-1"}, "GRAPH_BATCH_REQUESTS must be >= 0"),
         ({"GRAPH_ENDPOINT": "http://graph.microsoft.com"}, "must be an https:// URL"),
         ({"BACKUP_STORAGE_CONNECTION_STRING": ""}, "BACKUP_STORAGE_BLOB_ENDPOINT"),
         ({"BACKUP_WORKLOADS": " , "}, "names no workload"),

@@ -137,3 +137,60 @@ def test_each_mailbox_has_its_own_bucket():
     assert clock.slept == []  # another mailbox's burst is its own
     send_times(limiter, clock, 1, "A")  # the same mailbox whatever its case: in debt now
     assert len(clock.slept) == 1
+
+
+def test_a_batch_takes_a_token_per_request_inside_it():
+    clock = FakeClock()
+    limiter = MailboxLimiter(concurrency=4, per_window=1_000, clock=clock, sleep=clock.sleep, burst=20)
+    with limiter.slot("m", requests=20):  # a JSON batch of 20 to the mailbox: 20 requests to Graph
+        pass
+    assert clock.slept == []  # the burst held exactly the batch
+    send_times(limiter, clock, 1)
+    assert len(clock.slept) == 1  # so the next single request waits its turn
+
+
+def test_a_batch_holds_every_slot_of_its_mailbox_while_in_flight():
+    limiter = MailboxLimiter(concurrency=4, per_window=10_000)
+    inside, single_sent, single_done = threading.Event(), threading.Event(), threading.Event()
+    release = threading.Event()
+
+    def batch() -> None:
+        with limiter.slot("m", requests=12):  # Outlook runs up to 4 of a batch's requests at once
+            inside.set()
+            release.wait(5)
+
+    def single() -> None:
+        inside.wait(5)
+        with limiter.slot("m"):
+            single_sent.set()
+        single_done.set()
+
+    threads = [threading.Thread(target=batch), threading.Thread(target=single)]
+    for t in threads:
+        t.start()
+    assert inside.wait(5)
+    assert not single_sent.wait(0.2)  # the mailbox's 4 slots are the batch's
+    with limiter.slot("other"):  # another mailbox is not held up
+        pass
+    release.set()
+    assert single_done.wait(5) and single_sent.is_set()
+    for t in threads:
+        t.join()
+
+
+def test_batches_gathering_slots_at_once_never_deadlock():
+    limiter = MailboxLimiter(concurrency=4, per_window=100_000)
+    done: list[int] = []
+
+    def caller(n: int) -> None:
+        for _ in range(50):
+            with limiter.slot("m", requests=3 if n % 2 else 1):
+                pass
+        done.append(n)
+
+    threads = [threading.Thread(target=caller, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert sorted(done) == list(range(8))
