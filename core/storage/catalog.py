@@ -161,6 +161,11 @@ class Catalog:
         for entity in self._query(category, query, parameters=params, select=_OPEN_FIELDS, results_per_page=1000):
             yield open_version(entity)
 
+    def count_open(self, resource: str, category: str) -> int:
+        """How many items of `category` are live in `resource`: one streamed query of their keys, nothing kept."""
+        query, params = _open_query(resource, category, None, None)
+        return sum(1 for _ in self._query(category, query, parameters=params, select=["RowKey"], results_per_page=1000))
+
     def open_versions_page(self, resource: str, category: str, size: int) -> tuple[list[tuple[str, OpenVersion]], bool]:
         """The first `size` live versions of `category` in `resource` (one query), and whether there are more."""
         query, params = _open_query(resource, category, None, None)

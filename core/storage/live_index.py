@@ -112,6 +112,15 @@ class LiveIndex(MutableMapping[str, OpenVersion]):
             self._probe()
             return len(self._load())
 
+    def count(self) -> int:
+        """How many items are live: the loaded index's length; before the run has read or changed any item, one
+        streamed count that keeps nothing; else the index loaded whole."""
+        with self._lock:
+            self._probe()
+            if self._whole is None and not self._known:
+                return self._catalog.count_open(self._resource, self._category)
+            return len(self._load())
+
     def in_folder(self, folder_id: str) -> list[tuple[str, OpenVersion]]:
         """(item id, live version) of every live item in the folder, in item id order: one filtered query unless
         the index is loaded whole."""

@@ -30,6 +30,7 @@ from core.models import BackupReport
 from core.storage.catalog import CatalogWriter, OpenVersion
 from core.storage.content_store import BlobContentStore
 from core.storage.delta_state import DeltaState, DeltaStateStore
+from core.storage.live_index import LiveIndex
 from core.storage.quarantine import HeldItem, QuarantineStore
 from core.workloads.files.drive_capture import EMPTY_SHA256, RECHECK, slim
 from core.workloads.files.drive_round import DRIVE_FOLDER, FILE, apply_round, composite, end_versions
@@ -53,7 +54,7 @@ class DriveJob:
     content: BlobContentStore
     delta_state: DeltaStateStore
     writer: CatalogWriter
-    files: dict[str, OpenVersion]  # composite id -> live file version (all drives of the resource)
+    files: LiveIndex  # composite id -> live file version (all drives of the resource), read as the run asks
     folders: dict[str, OpenVersion]  # composite id -> live folder version
     report: BackupReport
     pool: ThreadPoolExecutor

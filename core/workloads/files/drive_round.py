@@ -7,7 +7,9 @@ and a folder moved under another may come before that other moved out of it (a p
 mid-round). So the round is applied to the state it ends in, never entry by entry: every item's final parent is
 known first; an item ends when it is deleted, or when its final parent chain reaches a deleted folder (Graph
 deletes a folder with everything in it, and delta may list only the folder). That is one pass over the live
-folders and files (each resolved once), however many folders the round deletes.
+folders (each resolved once), however many folders the round deletes, and over the files that can end: those the
+round lists or deletes, and the live files of each folder that ends (the file index is read as the run asks,
+core/storage/live_index.py).
 
 Writes go folders first, then files in chunks (content stored, then the chunk's versions committed), then the
 ends; the caller saves the delta link only after all of it."""
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
 FILE = "file"
 DRIVE_FOLDER = "dfolder"
 CHUNK = 256  # items captured (in parallel) and committed at a time
+FOLDER_QUERIES = 50  # folders a round may end before their files are found by loading the file index whole
 
 
 @dataclass
@@ -75,6 +78,27 @@ def plan_removals(
     return folders, files
 
 
+def _removals(
+    job: DriveJob, folder_parents: dict[str, str], listed: dict[str, str], deleted: set[str]
+) -> tuple[set[str], set[str]]:
+    """plan_removals over every folder (their index is whole) and only the files that can end: those `listed` in
+    the round (with their final parents), those deleted, and the live files of each folder that ends (one
+    filtered query per folder, or the file index loaded whole when the round ends more than FOLDER_QUERIES)."""
+    dead_folders, _ = plan_removals(folder_parents, {}, deleted)
+    if len(dead_folders) > FOLDER_QUERIES:
+        file_parents = {k: v.folder_id for k, v in job.files.items()}
+    else:
+        file_parents = {}
+        for folder in sorted(dead_folders):
+            file_parents.update((k, v.folder_id) for k, v in job.files.in_folder(folder))
+        for key in sorted(deleted - folder_parents.keys() - file_parents.keys()):
+            known = job.files.get(key)
+            if known is not None:
+                file_parents[key] = known.folder_id
+    file_parents.update(listed)
+    return plan_removals(folder_parents, file_parents, deleted)
+
+
 def apply_round(job: DriveJob, entries: dict[str, dict]) -> RoundResult:
     """Apply a whole round (composite id -> the item's last listing in the round) to the catalog."""
     result = RoundResult()
@@ -87,9 +111,8 @@ def apply_round(job: DriveJob, entries: dict[str, dict]) -> RoundResult:
     if deleted:
         folder_parents = {k: v.folder_id for k, v in job.folders.items()}
         folder_parents.update({k: _folder_parent(job, e) for k, e in folders.items()})
-        file_parents = {k: v.folder_id for k, v in job.files.items()}
-        file_parents.update({k: parent_of(job, e) for k, e in files.items()})
-        dead_folders, dead_files = plan_removals(folder_parents, file_parents, deleted)
+        listed = {k: parent_of(job, e) for k, e in files.items()}
+        dead_folders, dead_files = _removals(job, folder_parents, listed, deleted)
     result.gone = deleted | dead_folders | dead_files
     folder_work = [(k, e) for k, e in folders.items() if k not in dead_folders]
     file_work = [(k, e) for k, e in files.items() if k not in dead_files]
@@ -100,9 +123,7 @@ def apply_round(job: DriveJob, entries: dict[str, dict]) -> RoundResult:
     for chunk in _chunks([t for t in (_file_task(job, k, e) for k, e in file_work) if t]):
         _record_chunk(job, chunk, FILE, result, gone_now)
     if gone_now:  # found deleted while being captured: they end, with whatever is below them
-        more_folders, more_files = plan_removals(
-            {k: v.folder_id for k, v in job.folders.items()}, {k: v.folder_id for k, v in job.files.items()}, gone_now
-        )
+        more_folders, more_files = _removals(job, {k: v.folder_id for k, v in job.folders.items()}, {}, gone_now)
         dead_folders |= more_folders
         dead_files |= more_files
         result.gone |= gone_now | more_folders | more_files

@@ -14,6 +14,7 @@ from core.delta.lifecycle import Resource, RoundDone, Settlement, States, run_ca
 from core.errors import GraphNotFound
 from core.storage.catalog import CatalogWriter, OpenVersion
 from core.storage.delta_state import DeltaState
+from core.storage.live_index import LiveIndex
 from core.storage.quarantine import HeldItem
 from core.workloads.files import drive_backup, drive_held
 
@@ -41,9 +42,11 @@ class DriveKind:
         """`held`: the resource's held items when already read (None: read here), of which the drives' are kept."""
         self.services, self.run_id, self.resource, self.report, self.pool = services, run_id, resource, report, pool
         self.writer: CatalogWriter = services.catalog.writer(resource)
-        self.files: dict[str, OpenVersion] = services.catalog.open_index(resource, drive_backup.FILE)
+        # files as the run touches them (core/storage/live_index.py: memory follows the changes, not the drive);
+        # folders whole, as mail folders are: a round's deletions walk their parent chains
+        self.files = LiveIndex(services.catalog, resource, drive_backup.FILE)
         self.folders: dict[str, OpenVersion] = services.catalog.open_index(resource, drive_backup.DRIVE_FOLDER)
-        report.signals.track(len(self.files))  # the ransomware signal's denominator (core/signals/)
+        report.signals.track(self.files.count())  # the ransomware signal's denominator (core/signals/)
         categories = (drive_backup.FILE, drive_backup.DRIVE_FOLDER)
         held = services.quarantine.held(resource) if held is None else held
         self.held: dict[str, HeldItem] = {i.item_id: i for i in held if i.category in categories}
@@ -72,10 +75,10 @@ class DriveKind:
         self._names.update({c.id: c.path for c in containers})  # drives are not catalogued themselves
 
     def known(self, states: States) -> dict[str, str]:
+        """Drives with a link, a folder (a drive's root is one), a held item, or (the files loaded) a file."""
         known = {cid: state.container_path for (category, cid), state in states.items() if category == self.category}
-        for drive_id in {key.split("/", 1)[0] for key in (*self.files, *self.folders)} | {
-            i.container_id for i in self.held.values()
-        }:
+        keys = (*self.files, *self.folders) if self.files.loaded else self.folders
+        for drive_id in {key.split("/", 1)[0] for key in keys} | {i.container_id for i in self.held.values()}:
             known.setdefault(drive_id, drive_id)
         return known
 
