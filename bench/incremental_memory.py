@@ -7,9 +7,11 @@ this project's loaded 2-CPU machine), a few messages are added in the mailbox an
 runs in its own child process (`python -m bench.incremental_memory --worker`), so the peak RSS printed is that
 process's own high-water mark (VmHWM, bench.common.peak_rss_bytes); the catalog queries and rows it read
 (`Catalog.reads`) are printed beside it. The slope between the two sizes is what one more live item costs an
-incremental that does not touch it.
+incremental that does not touch it. `--workload onedrive` does the same for a OneDrive: its live files written
+straight into the catalog under the root folder, a few files added before each incremental.
 
-    python -m bench.incremental_memory [--sizes 2000,10000] [--changes 3] [--seed-messages 200] [--json]
+    python -m bench.incremental_memory [--workload exchange|onedrive] [--sizes 2000,10000] [--changes 3]
+                                       [--seed-messages 200] [--json]
 """
 
 from __future__ import annotations
@@ -90,9 +92,33 @@ def add_live_versions(env: dict[str, str], resource: str, folder_id: str, run_id
     writer.flush()
 
 
+def add_live_files(env: dict[str, str], resource: str, drive_id: str, root_id: str, run_id: str, start: int,
+                   stop: int) -> None:  # fmt: skip
+    """Live file versions `start`..`stop`-1 written straight into the catalog under the drive's root, as a full
+    backup records a file it captured (Graph-length ids, a SHA-256, a change key of content tag, parent, name)."""
+    from core.config import load_settings
+    from core.storage.catalog import Catalog, ItemVersion
+    from core.storage.tables import table_clients
+    from core.workloads.files.drive_round import FILE, composite
+
+    writer = Catalog(table_clients(load_settings(env))["catalog"]).writer(resource)
+    parent = composite(drive_id, root_id)
+    for n in range(start, stop):
+        tag = hashlib.sha256(f"bench {n}".encode()).hexdigest()
+        name = f"bench file {n}.docx"
+        writer.put(ItemVersion(
+            FILE, composite(drive_id, f"01BENCH{tag[:26].upper()}"), run_id, folder_id=parent, content_hash=tag,
+            size=20_000 + n % 5_000, name=name, modified="2026-01-01T00:00:00Z",
+            change_key=f"{tag[:40]}\n{parent}\n{name}", container_id=drive_id,
+        ))  # fmt: skip
+    writer.flush()
+
+
 def run_bench(args: argparse.Namespace) -> dict[str, Any]:
-    """One mailbox of `--seed-messages` backed up in full; then per size, the catalog's live messages brought up to
-    that size and an incremental after `--changes` new messages, its peak RSS and catalog reads measured."""
+    """One mailbox of `--seed-messages` backed up in full (or a OneDrive of as many files); then per size, the
+    catalog's live items brought up to that size and an incremental after `--changes` new ones, its peak RSS and
+    catalog reads measured."""
+    drive = args.workload == "onedrive"
     from devenv.azurite import start_azurite
     from graphsim.process import start_simulator
 
@@ -101,8 +127,9 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="m365bench-mem-") as tmp, contextlib.ExitStack() as stack:
         scratch = Path(tmp)
         sim = start_simulator(
-            scratch / "sim", timeout=300.0, users=1, messages=args.seed_messages, seed=args.seed, latency_ms=0.0,
-            mailbox_concurrency=4, rate_limit=None, contacts=0, events=0, tasks=0, archive_messages=0,
+            scratch / "sim", timeout=300.0, users=1, messages=1 if drive else args.seed_messages, seed=args.seed,
+            latency_ms=0.0, mailbox_concurrency=4, rate_limit=None, contacts=0, events=0, tasks=0, archive_messages=0,
+            drive_files=args.seed_messages if drive else 0, sites=0,
         )  # fmt: skip
         stack.callback(sim.stop)
         azurite = start_azurite()
@@ -110,15 +137,23 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         user = next(u for u in sim.control.state()["users"] if u["has_mailbox"])
         inbox = next(f["id"] for f in user["folders"] if f.get("wellKnownName") == "inbox")
         env = {**sim.graph_env(), "BACKUP_STORAGE_CONNECTION_STRING": azurite.connection_string,
-               "BACKUP_LOCAL_PROCESSES": "1"}  # fmt: skip
+               "BACKUP_LOCAL_PROCESSES": "1", "BACKUP_WORKLOADS": args.workload}  # fmt: skip
         full = run_worker(env, scratch, "full")
-        live = len(user["messages"])
+        my_drive = sim.control.drive(user["id"]) if drive else {}
+        root = my_drive.get("root_id", "")
+        live = sum(1 for i in my_drive["items"] if not i["folder"]) if drive else len(user["messages"])
         for size in args.sizes:
             added = max(0, size - live - args.changes)
-            add_live_versions(env, f"exchange:{user['id']}", inbox, full["run_id"], live, live + added)
+            if drive:
+                add_live_files(env, f"onedrive:{user['id']}", my_drive["id"], root, full["run_id"], live, live + added)
+            else:
+                add_live_versions(env, f"exchange:{user['id']}", inbox, full["run_id"], live, live + added)
             live += added
             for n in range(args.changes):
-                sim.control.add_message(user["id"], "inbox", subject=f"memory bench change {live + n + 1}")
+                if drive:
+                    sim.control.add_drive_item(my_drive["id"], f"memory bench change {live + n + 1}.txt", size=500)
+                else:
+                    sim.control.add_message(user["id"], "inbox", subject=f"memory bench change {live + n + 1}")
             incremental = run_worker(env, scratch, f"incremental-{size}")
             live += args.changes
             points.append({"size": size, "live_messages": live, "incremental": incremental})
@@ -128,6 +163,7 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     rows = (large["incremental"]["catalog_rows"] - small["incremental"]["catalog_rows"]) / max(items, 1)
     return {
         "machine": machine_facts(),
+        "workload": args.workload,
         "changes": args.changes,
         "full": full,
         "points": points,
@@ -140,17 +176,18 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
 def render(report: dict[str, Any]) -> str:
     m = report["machine"]
     lines = [
-        f"incremental memory benchmark: one mailbox, +{report['changes']} messages before the incremental; "
+        f"incremental memory benchmark: one {'OneDrive' if report['workload'] == 'onedrive' else 'mailbox'}, "
+        f"+{report['changes']} items before the incremental; "
         f"peak RSS is the backup worker's own VmHWM",
         f"machine: {m['cpu_count']} CPUs ({m['cpus_usable']} usable), {m['python']}, {m['platform']}",
         "",
     ]
     full = report["full"]
     lines.append(
-        f"full backup of the mailbox's first {full['items']:,} messages: {full['wall_s']:.1f} s, peak RSS "
-        f"{full['peak_rss_bytes'] / MB:.1f} MB; the other live messages written straight into the catalog"
+        f"full backup of the first {full['items']:,} items: {full['wall_s']:.1f} s, peak RSS "
+        f"{full['peak_rss_bytes'] / MB:.1f} MB; the other live items written straight into the catalog"
     )
-    header = f"{'live messages':>14}{'incr s':>8}{'items':>7}{'incr RSS MB':>12}{'queries':>9}{'rows read':>10}"
+    header = f"{'live items':>14}{'incr s':>8}{'items':>7}{'incr RSS MB':>12}{'queries':>9}{'rows read':>10}"
     lines += ["", header, "-" * len(header)]
     for p in report["points"]:
         incr = p["incremental"]
@@ -169,7 +206,9 @@ def render(report: dict[str, Any]) -> str:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.incremental_memory", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="2000,10000", help="live messages of the mailbox, comma-separated")
+    parser.add_argument("--workload", choices=("exchange", "onedrive"), default="exchange",
+                        help="a mailbox's messages or a OneDrive's files")  # fmt: skip
+    parser.add_argument("--sizes", default="2000,10000", help="live items of the resource, comma-separated")
     parser.add_argument("--changes", type=int, default=3, help="new messages before each incremental")
     parser.add_argument("--seed-messages", type=int, default=200, help="messages the full backup captures")
     parser.add_argument("--seed", type=int, default=1)
