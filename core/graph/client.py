@@ -2,13 +2,12 @@
 Retry-After, the per-mailbox limiter, paging, and typed errors (core.errors) for everything else.
 
 Two seams: `policy` (core.graph.policy.GraphPolicy: retries, Retry-After cap, per-mailbox limits, how to wait;
-default: the settings') and `transport` (any httpx.BaseTransport; default: `mailbox_pools(settings, policy)`, small
-pools by mailbox; with a proxy in the environment, one pool as `graph_transport(settings)` describes, with the
-environment's proxies mounted by httpx)."""
+default: the settings') and `transport` (any httpx.BaseTransport; default: core/graph/transports.py's
+`mailbox_pools(settings, policy)`, small pools by mailbox; with a proxy in the environment, one pool as
+`graph_transport(settings)` describes, with the environment's proxies mounted by httpx)."""
 
 from __future__ import annotations
 
-import ssl
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -32,10 +31,10 @@ from core.errors import (
     MalformedResponse,
 )
 from core.graph.batch import Prefetched
-from core.graph.mailbox_pools import MailboxPools
 from core.graph.policy import GraphPolicy
 from core.graph.retry import RETRYABLE_STATUSES
 from core.graph.ru_budget import request_cost
+from core.graph.transports import LIMITS, mailbox_pools, tls_context
 from core.proxy_env import environment_names_a_proxy
 from core.stopping import check as check_not_stopped
 
@@ -56,7 +55,6 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # Answers after which a write may still have happened (the server failed or timed out while or after doing it).
 # 429 and 503 are throttling answers: Graph refused the request before carrying it out, so they are replayed.
 _AMBIGUOUS_STATUSES = frozenset({500, 502, 504})
-_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=100)
 # Redirects a GET follows itself: an archive mailbox's expanded folder answers 308 with the auxiliary archive's URL
 # ("Handle archive mailbox redirects", https://learn.microsoft.com/graph/handle-archive-mailbox-redirects), only
 # ever to Graph's own origin ("without automatically forwarding credentials to an untrusted host",
@@ -101,36 +99,6 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return scheme, (parts.hostname or "").lower(), parts.port or {"https": 443, "http": 80}.get(scheme)
 
 
-def _tls_context(ca_bundle: str) -> ssl.SSLContext:
-    """The system's trusted CAs, plus GRAPH_CA_BUNDLE's (the local simulator's) when set."""
-    context = ssl.create_default_context()
-    if ca_bundle:
-        context.load_verify_locations(cafile=ca_bundle)
-    return context
-
-
-def graph_transport(settings: Settings, **options: Any) -> httpx.HTTPTransport:
-    """The transport GraphClient builds when given none (TLS trusting the system's CAs plus GRAPH_CA_BUNDLE's,
-    200 pooled connections), with httpx.HTTPTransport `options` added (local_address=, retries=, proxy=, ...).
-    A transport passed to GraphClient brings its own TLS and pool settings: start from this one to keep them."""
-    return httpx.HTTPTransport(verify=_tls_context(settings.ca_bundle), limits=_LIMITS, **options)
-
-
-def mailbox_pools(settings: Settings, policy: GraphPolicy) -> MailboxPools:
-    """BACKUP_LOCAL_CONCURRENCY pools (a mailbox's requests always in the same one), each keeping alive twice what
-    one mailbox or resource has in flight (the shared pool 0 as many as before); the 200-connection cap stays per
-    pool, so no request waits longer."""
-    context = _tls_context(settings.ca_bundle)
-    keep = 2 * max(settings.mailbox_concurrency, settings.item_concurrency, 1)
-
-    def pool(n: int) -> httpx.HTTPTransport:
-        alive = _LIMITS.max_keepalive_connections if n == 0 else keep
-        limits = httpx.Limits(max_connections=_LIMITS.max_connections, max_keepalive_connections=alive)
-        return httpx.HTTPTransport(verify=context, limits=limits)
-
-    return MailboxPools(settings.local_concurrency, policy.scope, pool)
-
-
 class GraphClient:
     def __init__(
         self,
@@ -151,7 +119,7 @@ class GraphClient:
         self._ru = self.policy.resource_units(settings.tenant_id)  # SharePoint/OneDrive RU: core/graph/ru_budget.py
         self._sleep = self.policy.sleep
         if transport is None and environment_names_a_proxy():  # httpx builds it and mounts the environment's proxies
-            connection: dict[str, Any] = {"verify": _tls_context(settings.ca_bundle), "limits": _LIMITS}
+            connection: dict[str, Any] = {"verify": tls_context(settings.ca_bundle), "limits": LIMITS}
         elif transport is None:  # small pools by mailbox (core/graph/mailbox_pools.py), no environment lookups
             connection = {"transport": mailbox_pools(settings, self.policy), "trust_env": False}
         else:

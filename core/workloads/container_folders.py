@@ -2,7 +2,13 @@
 contacts, events) of a mailbox: containers (mail folders, contact folders, calendars) recorded as catalog versions
 (a new version when a container appears, is renamed or moved; ended when it disappears), a round per container
 (container_delta.run_round), held items read by id (held_items.py), and a container gone from the listing ended
-with its live items and its delta link."""
+with its live items and its delta link.
+
+A mailbox's kinds read ahead (`read_ahead=True`): before a full round (a new container, a first backup), the first
+request of that round and of the next containers that start a full round too (up to 20) go in one JSON batch
+(core/graph/batch.py), so the request slots are not idle while each container's first page is read alone. It is
+the same GET the round sends a moment later (its delta path, the kind's query, its headers); an answer not used is
+dropped when the kind is done (`read_ahead_keys`)."""
 
 from __future__ import annotations
 
@@ -10,11 +16,12 @@ import json
 
 from core.delta.containers import Container
 from core.delta.lifecycle import RoundDone, Settlement, States
+from core.graph.batch import MAX_BATCH, Key, Read, prefetch
 from core.storage.catalog import ItemVersion, OpenVersion
 from core.storage.delta_state import DeltaState
 from core.storage.quarantine import HeldItem
 from core.workloads import container_delta, held_items
-from core.workloads.container_delta import MailboxJob
+from core.workloads.container_delta import MailboxJob, prefer_headers
 
 
 class OutlookKind:
@@ -22,13 +29,17 @@ class OutlookKind:
 
     retry_outside = True  # a held item may have moved to another folder: it is looked for wherever it is
 
-    def __init__(self, job: MailboxJob, folder_index: dict[str, OpenVersion]) -> None:
+    def __init__(self, job: MailboxJob, folder_index: dict[str, OpenVersion], read_ahead: bool = False) -> None:
         self.job = job
         self.category = job.kind.category
         self.label = f"{job.kind.category} folder"
         self.held: dict[str, HeldItem] = job.held
         self._folder_index = folder_index
         self._containers: dict[str, Container] = {}
+        self._read_ahead = read_ahead
+        self._linked: set[str] | None = None  # containers with a saved link (read when a full round first comes)
+        self._ahead: set[str] = set()  # containers whose first request was read ahead (or needs none)
+        self.read_ahead_keys: set[Key] = set()  # answers kept by the read-ahead: forgotten when the kind is done
 
     def record(self, containers: list[Container]) -> None:
         self._containers = {c.id: c for c in containers}
@@ -38,7 +49,22 @@ class OutlookKind:
         return {cid: state.container_path for (category, cid), state in states.items() if category == self.category}
 
     def run_round(self, container: Container, state: DeltaState | None) -> RoundDone:
+        if state is None and self._read_ahead and container.id not in self._ahead:
+            self._read_full_rounds_ahead(container)
         return container_delta.run_round(self.job, container, state)
+
+    def _read_full_rounds_ahead(self, container: Container) -> None:
+        """The first request of `container`'s full round and of the next ones (up to a batch), in one $batch."""
+        if self._linked is None:
+            states = self.job.delta_state.load(self.job.resource)
+            self._linked = {cid for (category, cid), s in states.items() if category == self.category and s.delta_link}
+        order = list(self._containers.values())
+        start = next((n for n, c in enumerate(order) if c.id == container.id), len(order))
+        window = [c for c in order[start:] if c.id not in self._ahead and c.id not in self._linked][:MAX_BATCH]
+        self._ahead.update(c.id for c in window)
+        self._ahead.add(container.id)
+        if len(window) > 1:  # one alone is no round trip saved
+            self.read_ahead_keys |= prefetch(self.job.graph, [first_read(self.job, c) for c in window])
 
     def end_unseen(self, container: Container, seen: set[str]) -> None:
         container_delta.end_unseen(self.job, container, seen)
@@ -93,3 +119,10 @@ def end_removed_folder(job: MailboxJob, folder_id: str) -> None:
         job.report.add(removed=1)
     job.writer.flush()
     job.delta_state.forget(job.resource, job.kind.category, folder_id, job.run_id)
+
+
+def first_read(job: MailboxJob, container: Container) -> Read:
+    """The first GET of a full round of `container`, exactly as container_delta._run_round sends it."""
+    params = job.kind.params(job)
+    return Read(job.kind.delta_path(job.user, container), params=params or None,
+                headers=prefer_headers(job.kind, job.page_size))  # fmt: skip

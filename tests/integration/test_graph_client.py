@@ -18,9 +18,10 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from core.config import load_settings
 from core.errors import GraphAuthError, GraphNotFound, GraphTransportError
 from core.graph.auth import TokenProvider
-from core.graph.client import GraphClient, graph_transport
+from core.graph.client import GraphClient
 from core.graph.policy import GraphPolicy
 from core.graph.retry import RetryPolicy
+from core.graph.transports import graph_transport
 from graphsim.process import SimulatorProcess, start_simulator
 
 STORAGE = {"BACKUP_STORAGE_CONNECTION_STRING": "UseDevelopmentStorage=true"}  # not used by these tests

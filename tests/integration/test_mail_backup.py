@@ -98,11 +98,13 @@ def test_expired_delta_links_fall_back_to_full_enumeration_losing_nothing(tenant
 
 def test_a_429_storm_is_survived_honouring_retry_after(tmp_path, storage_env):
     # Many attempts, so that no single request can be unlucky enough to absorb the whole storm; short backoff
-    # (for answers without Retry-After) so the test stays quick. Retry-After values are honoured as sent.
+    # (for answers without Retry-After) so the test stays quick. Retry-After values are honoured as sent, request
+    # by request: batching off, so every delta request is sent alone (the batched path has its own test below).
     policy = RetryPolicy(max_attempts=40, base_delay=0.05, max_delay=0.5)
     tenant = open_tenant(
-        tmp_path / "sim", storage_env, policy=policy, users=3, messages=24, seed=5, contacts=0, events=0
-    )
+        tmp_path / "sim", storage_env, {"GRAPH_BATCH_REQUESTS": "0"}, policy=policy, users=3, messages=24, seed=5,
+        contacts=0, events=0,
+    )  # fmt: skip
     try:
         control = tenant.sim.control
         control.throttle_storm(30, status=429, retry_after="0.25", endpoint="value")
@@ -115,6 +117,28 @@ def test_a_429_storm_is_survived_honouring_retry_after(tmp_path, storage_env):
         assert stats["answered_429"] == 33 and stats["answered_503"] == 5
         assert tenant.sleeps.count(0.25) == 30 and tenant.sleeps.count(1.0) == 5  # waited exactly as told
         assert len(tenant.sleeps) == 38 and all(s <= 0.5 for s in tenant.sleeps if s not in (0.25, 1.0))
+    finally:
+        tenant.close()
+
+
+def test_a_storm_on_batched_delta_requests_is_waited_out_once_per_batch_and_loses_nothing(tmp_path, storage_env):
+    # The same 503 storm with batching on: a first backup's full rounds start in $batch requests, so the throttled
+    # delta requests are inner ones; a batch carries them again after the longest Retry-After among its answers
+    # (core/graph/batch.py), one wait for all of them rather than one each.
+    policy = RetryPolicy(max_attempts=40, base_delay=0.05, max_delay=0.5)
+    tenant = open_tenant(tmp_path / "sim", storage_env, policy=policy, users=3, messages=24, seed=5, contacts=0,
+                         events=0)  # fmt: skip
+    try:
+        control = tenant.sim.control
+        control.throttle_storm(5, status=503, retry_after="1", endpoint="delta")
+        run = tenant.backup()
+        assert run["status"] == "succeeded", run
+        _all_match(tenant, run["run_id"])
+        stats = control.stats()
+        assert stats["answered_503"] == 5 and stats["batched"] > 5
+        waits = tenant.sleeps.count(1.0)
+        assert 1 <= waits <= 3 and len(tenant.sleeps) == waits  # a wait per batch that met the storm (3 mailboxes)
+        assert tenant.services.graph.prefetched.counts["retried"] >= 5  # each carried again in a later batch
     finally:
         tenant.close()
 

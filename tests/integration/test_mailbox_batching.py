@@ -195,3 +195,29 @@ def test_smaller_batches_carry_the_same_requests(tenant: Tenant):
     assert small["batched"] == full["batched"] > 3  # the same reads sent ahead...
     assert small["by_kind"]["batch"] == -(-full["batched"] // 3) > full["by_kind"]["batch"]  # ...3 to a batch
     assert small["total"] - small["by_kind"]["batch"] == full["total"] - full["by_kind"]["batch"]
+
+
+def test_a_first_backup_reads_its_full_rounds_ahead_side_by_side_within_the_mailboxs_limits(tmp_path, storage_env):
+    # a first backup: every container starts a full round; their first requests go ahead in batches, and the
+    # mailbox's other kinds (contacts, calendars, To Do) run beside its mail, all within the 4 requests the
+    # mailbox allows at once (To Do lives in the mailbox: its requests share the budget, as the simulator counts)
+    t = open_tenant(tmp_path / "sim", storage_env, users=1, messages=150, seed=9, contacts=3, events=3, tasks=6,
+                    archive_messages=0, latency_ms=30, mailbox_concurrency=4)  # fmt: skip
+    try:
+        user = t.mailboxes()[0]["id"]
+        run = t.backup()
+        stats, ahead = t.sim.control.stats(), t.services.graph.prefetched.counts
+        assert run["status"] == "succeeded", run
+        assert stats["answered_429"] == 0 and max(stats["max_in_flight"].values()) <= 4, stats
+        folders = len(next(u for u in t.sim.control.state()["users"] if u["id"] == user)["folders"])
+        assert ahead["batched"] >= folders  # every mail folder's first page among them...
+        assert ahead["used"] == ahead["kept"]  # ...and each answer read ahead was the request the round sent
+        assert t.catalog_messages(user, run["run_id"]) == t.live_messages(user)
+        todo = _todo(t)
+        try:
+            tasks = {task["id"] for task in todo.state(user)["tasks"]}
+        finally:
+            todo.close()
+        assert tasks and tasks == _ids(t, user, "task", run["run_id"])
+    finally:
+        t.close()

@@ -9,9 +9,10 @@ import pytest
 from requests.adapters import HTTPAdapter
 
 from core.config import load_settings
-from core.graph.client import GraphClient, mailbox_pools
+from core.graph.client import GraphClient
 from core.graph.mailbox_pools import MailboxPools
 from core.graph.policy import GraphPolicy
+from core.graph.transports import mailbox_pools
 from core.proxy_env import environment_names_a_proxy
 from core.storage.http_transport import pool_size, storage_transport
 

@@ -12,6 +12,8 @@ def test_mailbox_of_reads_mailbox_scoped_urls_only():
     assert mailbox_of("https://g/v1.0/users/U1/contactFolders/f/contacts/delta") == "u1"
     assert mailbox_of("https://g/v1.0/users/u1/calendars/c/calendarView/delta?startDateTime=x") == "u1"
     assert mailbox_of("https://g/v1.0/users/u1/events/e/attachments/a/$value") == "u1"
+    assert mailbox_of("https://g/v1.0/users/U1/todo/lists/l/tasks/delta") == "u1"  # To Do lives in the mailbox
+    assert mailbox_of("https://g/v1.0/users/u1/mailboxSettings") == "u1"
     assert mailbox_of("https://g/v1.0/users?$top=10") is None
     assert mailbox_of("https://g/v1.0/users/u1") is None
     # an archive's mailbox import/export URLs share the budget of its beta Mail API URLs (the same MBX id)

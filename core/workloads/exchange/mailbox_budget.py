@@ -1,13 +1,16 @@
 """The throttling scope of the Exchange workload: Outlook's limits (4 concurrent requests, 10,000 requests per 10
 minutes per app and mailbox, https://learn.microsoft.com/graph/throttling-limits#outlook-service-limits) count
-per mailbox, so every request under a mailbox's messages, folders, contacts or calendars shares its budget."""
+per mailbox, so every request under a mailbox's messages, folders, contacts, calendars, To Do lists (stored in the
+mailbox, listed among Outlook's resources) or mailbox settings shares its budget."""
 
 from __future__ import annotations
 
 import re
 
 _MAILBOX_PATH = re.compile(
-    r"(?:^|/)users/([^/?]+)/(?:messages|mailFolders|contactFolders|contacts|calendars|calendar|events)\b", re.IGNORECASE
+    r"(?:^|/)users/([^/?]+)/(?:messages|mailFolders|contactFolders|contacts|calendars|calendar|events|todo|"
+    r"mailboxSettings)\b",
+    re.IGNORECASE,
 )
 # the mailbox import/export API addresses a mailbox by its MBX id (an archive's: core/workloads/exchange/mailbox_api.py)
 _ADMIN_MAILBOX_PATH = re.compile(r"(?:^|/)admin/exchange/mailboxes/([^/?]+)/", re.IGNORECASE)

@@ -136,9 +136,9 @@ class TodoKind(OutlookKind):
     """The Outlook adapter for To Do: a task is read by id under its list, which this job knows from the round
     that listed it (prepare), the catalog (a live version's folder) or the quarantine (a held item's container)."""
 
-    def __init__(self, job: MailboxJob, folder_index: dict[str, OpenVersion]) -> None:
+    def __init__(self, job: MailboxJob, folder_index: dict[str, OpenVersion], read_ahead: bool = False) -> None:
         job.kind = replace(job.kind, item_path=self._task_path)
-        super().__init__(job, folder_index)
+        super().__init__(job, folder_index, read_ahead)
 
     def _list_of(self, task_id: str) -> str:
         known = self.job.scratch.get("lists", {}).get(task_id)
