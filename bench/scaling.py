@@ -274,7 +274,8 @@ def render(report: dict[str, Any], args: argparse.Namespace) -> str:
         f"SUMMARY 1 mailbox of {ceiling['summary']['items']} msgs: {ceiling['x_ceiling']:.2f}x ceiling (goal >= 0.9) | "
         f"{max(ours)} mailboxes: "
         f"{largest['msgs_per_s']:.0f} msgs/s, {largest['req_per_s']:.0f} req/s, {largest['x_corso']:.1f}x Corso policy "
-        f"(goal >= 25; {largest['x_corso_cap']:.1f}x its 16 req/s cap), {largest['x_ceiling']:.2f}x ceiling, "
+        f"by req/s, {largest['x_corso_msgs']:.1f}x by msgs/s (goal >= 25; {largest['x_corso_cap']:.1f}x its 16 req/s "
+        f"cap), {largest['x_ceiling']:.2f}x ceiling, "
         f"{largest['cpu_ms_per_msg']:.1f} CPU ms/msg, {largest['processes']} processes | load avg "
         f"{m['load_avg_1m']} at start, {report['load_avg_end']} at end",
     ]
