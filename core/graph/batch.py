@@ -81,6 +81,10 @@ class Prefetched:
             raise body
         return body
 
+    def holds(self, key: Key) -> bool:
+        with self._lock:
+            return key in self._bodies
+
     def forget(self, keys: Iterable[Key]) -> None:
         with self._lock:
             for key in keys:
@@ -101,16 +105,20 @@ def prefetch(graph: GraphClient, reads: list[Read]) -> set[Key]:
         return set()
     root = graph.version_root
     pending: dict[str, tuple[Key, dict]] = {}
+    kept: set[Key] = set()
+    held: set[Key] = set()  # already read ahead and not yet asked for: not sent again
     for n, read in enumerate(reads):
         absolute = graph.url(read.url)
         if not absolute.startswith(f"{root}/"):
             continue
         key = request_key(absolute, read.params, read.headers)
+        if graph.prefetched.holds(key):  # e.g. in a first backup's start-up batch
+            held.add(key)
+            continue
         inner: dict = {"id": str(n + 1), "method": "GET", "url": key[0][len(root) :]}
         if read.headers:
             inner["headers"] = dict(read.headers)
         pending[inner["id"]] = (key, inner)
-    kept: set[Key] = set()
     attempt = 0
     while pending and attempt < graph.policy.retry.max_attempts:
         attempt += 1
@@ -137,7 +145,7 @@ def prefetch(graph: GraphClient, reads: list[Read]) -> set[Key]:
             graph.prefetched.note("retried", len(pending))
             graph.policy.sleep(min(max(waits), graph.policy.retry.max_retry_after))
     graph.prefetched.note("kept", len(kept))
-    return kept
+    return kept | held
 
 
 def _chunks(

@@ -11,6 +11,7 @@ from urllib.parse import quote
 from core.delta.containers import Container
 from core.delta.content import store_content
 from core.errors import GraphNotFound
+from core.graph.batch import Read
 from core.graph.client import GraphClient
 from core.storage.content_store import Spool
 from core.workloads.container_delta import Fetched, ItemKind, MailboxJob
@@ -58,9 +59,10 @@ def contact_tree(user: str) -> TreeSource:
     (read once per full tree, `contactFolders/contacts`, for its id and the root's) is the container 'contacts',
     named 'Contacts' as list_contact_folders names it; its child folders are below it, the others beside it."""
     base = f"users/{quote(user, safe='')}/contactFolders"
+    read = Read(f"{base}/{DEFAULT_FOLDER}", params={"$select": "id,parentFolderId"})
 
     def anchors(graph: GraphClient) -> dict[str, str]:
-        default = graph.get_json(f"{base}/{DEFAULT_FOLDER}", params={"$select": "id,parentFolderId"})
+        default = graph.get_json(read.url, params=read.params)
         return {"root": str(default.get("parentFolderId") or ""), "default": str(default["id"])}
 
     return TreeSource(
@@ -69,6 +71,7 @@ def contact_tree(user: str) -> TreeSource:
         anchors,
         alias=lambda a: {a["default"]: DEFAULT_FOLDER},
         fixed_names={DEFAULT_FOLDER: DEFAULT_NAME},
+        anchor_read=read,
     )
 
 

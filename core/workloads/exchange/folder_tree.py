@@ -26,6 +26,7 @@ from urllib.parse import quote
 from core.delta.containers import Container
 from core.delta.rounds import follow_round
 from core.errors import DeltaExpired, MalformedResponse
+from core.graph.batch import Read
 from core.graph.client import GraphClient
 from core.storage.catalog import OpenVersion
 from core.storage.delta_state import DeltaState
@@ -46,6 +47,16 @@ class TreeSource:
     alias: Callable[[dict[str, str]], dict[str, str]] = lambda anchors: {}
     # containers every tree has, top folders whatever the round lists: container id -> the name its path has
     fixed_names: dict[str, str] = field(default_factory=dict)
+    anchor_read: Read | None = None  # the GET `anchors` sends (a full tree's first reads are sent ahead with it)
+
+    def full_round_reads(self, page_size: int) -> list[Read]:
+        """The GETs a full tree starts with, exactly as read_tree sends them: its anchors, its first delta page."""
+        first = Read(self.delta_path, params={"$select": self.select}, headers=_tree_headers(page_size))
+        return [first] if self.anchor_read is None else [self.anchor_read, first]
+
+
+def _tree_headers(page_size: int) -> dict[str, str]:
+    return {"Prefer": f"odata.maxpagesize={page_size}"}
 
 
 @dataclass(frozen=True)
@@ -121,8 +132,7 @@ def _round(
 ) -> TreeRound:
     """One round applied to `base` (None: a full round, which lists the whole tree)."""
     entries: list = []
-    link = follow_round(graph, url, params=params, headers={"Prefer": f"odata.maxpagesize={graph.page_size}"},
-                        on_page=entries.extend)  # fmt: skip
+    link = follow_round(graph, url, params=params, headers=_tree_headers(graph.page_size), on_page=entries.extend)
     alias, root = source.alias(anchors), anchors["root"]
     nodes, removed = dict(base or {}), set()
     for entry in entries:  # the last occurrence of a folder wins
@@ -181,8 +191,10 @@ def _containers(nodes: dict[str, Node], removed: set[str], strict: bool) -> list
 
 def mail_source(user: str, users_root: str = "users") -> TreeSource:
     base = f"{users_root}/{quote(user, safe='')}/mailFolders"
+    root = Read(f"{base}/msgfolderroot", params={"$select": "id"})
     return TreeSource(
         delta_path=f"{base}/delta",
         select="id,displayName,parentFolderId,isHidden",
-        anchors=lambda graph: {"root": str(graph.get_json(f"{base}/msgfolderroot", params={"$select": "id"})["id"])},
+        anchors=lambda graph: {"root": str(graph.get_json(root.url, params=root.params)["id"])},
+        anchor_read=root,
     )

@@ -59,10 +59,15 @@ def list_folders(graph: GraphClient, user: str, users_root: str = "users") -> li
     return folders
 
 
+def well_known_reads(user: str) -> list[Read]:
+    """The GETs of the well-known folder names, one per name (a first backup sends them ahead with its others)."""
+    return [Read(f"users/{_user(user)}/mailFolders/{name}", params={"$select": "id"}) for name in WELL_KNOWN]
+
+
 def well_known_ids(graph: GraphClient, user: str) -> dict[str, str]:
     """folder id -> well-known name, for the well-known folders the mailbox has (one GET each, read ahead in one
     $batch: core/graph/batch.py; a name the batch did not answer with a folder is asked alone)."""
-    reads = [Read(f"users/{_user(user)}/mailFolders/{name}", params={"$select": "id"}) for name in WELL_KNOWN]
+    reads = well_known_reads(user)
     kept = prefetch(graph, reads)
     found = {}
     try:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from core.errors import GraphError, StorageError
+from core.graph.batch import Read
 
 if TYPE_CHECKING:
     from core.graph.client import GraphClient
@@ -23,6 +24,11 @@ if TYPE_CHECKING:
 
 PURPOSES = ("user", "linked", "shared", "room", "equipment", "others")
 FRESH_FOR = timedelta(hours=24)  # how long a reading of userPurpose is used before it is read again
+
+
+def purpose_read(owner: str) -> Read:
+    """The GET of the mailbox's userPurpose (a first backup sends it ahead with its other first reads)."""
+    return Read(f"users/{quote(owner, safe='')}/mailboxSettings", params={"$select": "userPurpose"})
 
 
 def record_purpose(graph: GraphClient, owner: str, report: BackupReport) -> None:
@@ -37,8 +43,9 @@ def record_purpose(graph: GraphClient, owner: str, report: BackupReport) -> None
     if kind in PURPOSES:
         report.kind, report.kind_read_at = kind, read_at
         return
+    read = purpose_read(owner)
     try:
-        body = graph.get_json(f"users/{quote(owner, safe='')}/mailboxSettings", params={"$select": "userPurpose"})
+        body = graph.get_json(read.url, params=read.params)
     except GraphError as exc:
         report.note(f"mailbox kind not known: mailboxSettings answered {exc.status or exc} (MailboxSettings.Read)")
         return
