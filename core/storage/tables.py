@@ -78,8 +78,8 @@ def table_clients(settings: Settings, create: bool = True, probe: bool = False) 
     for name in TABLES:
         full = f"{settings.table_prefix}{name}"
         if create:
-            try:
-                service.create_table(full)
+            try:  # sent again when its connection drops: a table made by the first answers 409, as one made before
+                service.create_table(full, **REPLAY_SAFE)
             except ResourceExistsError:
                 pass
         clients[name] = service.get_table_client(full)
