@@ -51,11 +51,12 @@ class TreeSource:
 
     def full_round_reads(self, page_size: int) -> list[Read]:
         """The GETs a full tree starts with, exactly as read_tree sends them: its anchors, its first delta page."""
-        first = Read(self.delta_path, params={"$select": self.select}, headers=_tree_headers(page_size))
+        first = Read(self.delta_path, params={"$select": self.select}, headers=tree_headers(page_size))
         return [first] if self.anchor_read is None else [self.anchor_read, first]
 
 
-def _tree_headers(page_size: int) -> dict[str, str]:
+def tree_headers(page_size: int) -> dict[str, str]:
+    """The headers of every page of a tree round (and of its reads sent ahead)."""
     return {"Prefer": f"odata.maxpagesize={page_size}"}
 
 
@@ -132,7 +133,7 @@ def _round(
 ) -> TreeRound:
     """One round applied to `base` (None: a full round, which lists the whole tree)."""
     entries: list = []
-    link = follow_round(graph, url, params=params, headers=_tree_headers(graph.page_size), on_page=entries.extend)
+    link = follow_round(graph, url, params=params, headers=tree_headers(graph.page_size), on_page=entries.extend)
     alias, root = source.alias(anchors), anchors["root"]
     nodes, removed = dict(base or {}), set()
     for entry in entries:  # the last occurrence of a folder wins

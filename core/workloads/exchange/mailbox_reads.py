@@ -23,7 +23,7 @@ from core.storage.delta_state import DeltaState
 from core.workloads.container_delta import ItemKind, prefer_headers
 from core.workloads.exchange.contacts_backup import CONTACT_KIND, contact_tree
 from core.workloads.exchange.events_backup import EVENT_KIND
-from core.workloads.exchange.folder_tree import TREE, mail_source
+from core.workloads.exchange.folder_tree import TREE, mail_source, tree_headers
 from core.workloads.exchange.mail_backup import MAIL_KIND
 from core.workloads.exchange.mail_folders import well_known_reads
 from core.workloads.exchange.mailbox_purpose import purpose_read
@@ -38,8 +38,8 @@ def mailbox_reads(owner: str, states: dict[tuple[str, str], DeltaState], page_si
     reads = []
     for kind, source in ((MAIL_KIND, mail_source(owner)), (CONTACT_KIND, contact_tree(owner))):
         tree = states.get((TREE, kind.folder_category))
-        if tree is not None and tree.delta_link:  # folder_tree._round's headers
-            reads.append(Read(tree.delta_link, headers={"Prefer": f"odata.maxpagesize={page_size}"}))
+        if tree is not None and tree.delta_link:
+            reads.append(Read(tree.delta_link, headers=tree_headers(page_size)))
         else:
             reads.extend(source.full_round_reads(page_size))
     if not states:  # a first backup: what it reads once more before its containers
