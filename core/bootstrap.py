@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from core.config import Settings, load_settings
 from core.graph.auth import TokenProvider
@@ -26,8 +27,11 @@ from core.storage.audit_log import AuditLog
 from core.storage.catalog import Catalog
 from core.storage.content_store import BlobContentStore
 from core.storage.delta_state import DeltaStateStore
+from core.storage.direct_batch import DirectTransaction
+from core.storage.direct_put import DirectPut
 from core.storage.directory import Directory
 from core.storage.erasures import ErasureLog
+from core.storage.http_transport import pool_size
 from core.storage.immutability import ImmutabilityPolicies, NoImmutability, immutability_for
 from core.storage.journal import Journal
 from core.storage.legal_holds import LegalHolds
@@ -37,6 +41,10 @@ from core.storage.restore_jobs import RestoreJobStore
 from core.storage.runs import RunStore
 from core.storage.tables import container_client, table_clients
 from core.telemetry import NO_TELEMETRY, Telemetry, from_environment
+
+if TYPE_CHECKING:
+    from azure.data.tables import TableClient
+    from azure.storage.blob import ContainerClient
 
 
 @dataclass
@@ -60,6 +68,16 @@ class Services:
         self.graph.close()
 
 
+def direct_puts(settings: Settings, container: ContainerClient) -> DirectPut | None:
+    """Small content written without the SDK's pipeline (core/storage/direct_put.py), unless turned off."""
+    return DirectPut.for_container(container, pool_size(settings)) if settings.storage_direct_writes else None
+
+
+def direct_transactions(settings: Settings, catalog: TableClient) -> DirectTransaction | None:
+    """Catalog transactions without the SDK's pipeline (core/storage/direct_batch.py), unless turned off."""
+    return DirectTransaction.for_table(catalog, pool_size(settings)) if settings.storage_direct_writes else None
+
+
 def build_services(settings: Settings, probe_storage: bool = False) -> Services:
     """The services for `settings`. With `probe_storage` (the CLI), the blob and table endpoints are each asked
     once, quickly, before any other storage request: an unreachable account raises its `ServiceRequestError` in
@@ -68,7 +86,7 @@ def build_services(settings: Settings, probe_storage: bool = False) -> Services:
     if probe_storage:
         probe_blob(container)
     tables = table_clients(settings, probe=probe_storage)  # probed before any other table request
-    content = BlobContentStore(container, content_format(settings, container))  # compression, encryption
+    content = BlobContentStore(container, content_format(settings, container), direct_puts(settings, container))
     content.ensure_container()
     immutability = immutability_for(settings, container)  # the backup identity's: it sets policies, never deletes
     journal = Journal(container)  # the catalog, runs, points and audit, kept write-once beside the content
@@ -77,7 +95,7 @@ def build_services(settings: Settings, probe_storage: bool = False) -> Services:
         graph=GraphClient(settings, TokenProvider(settings)),
         content=ProtectingContentStore(content, immutability, settings.immutability_days),  # dedup keeps old blobs
         delta_state=DeltaStateStore(tables["deltastate"]),
-        catalog=Catalog(tables["catalog"], journal),
+        catalog=Catalog(tables["catalog"], journal, direct_transactions(settings, tables["catalog"])),
         runs=RunStore(tables["runs"], tables["restorepoints"], journal),
         restore_jobs=RestoreJobStore(tables["restorejobs"]),
         audit=AuditLog(tables["audit"], journal),

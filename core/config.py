@@ -56,6 +56,7 @@ class Settings:
     calendar_past_days: int = 3650
     calendar_future_days: int = 1825
     archive_mailboxes: bool = True
+    storage_direct_writes: bool = True  # core/storage/direct_put.py, core/storage/direct_batch.py
     verify_schedule: str = "0 0 5 * * 0"
     verify_sample_percent: int = 10
     retention_policies: str = ""
@@ -206,6 +207,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         calendar_past_days=take(_int, env, "BACKUP_CALENDAR_PAST_DAYS"),
         calendar_future_days=take(_int, env, "BACKUP_CALENDAR_FUTURE_DAYS"),
         archive_mailboxes=take(_bool, env, "BACKUP_ARCHIVE_MAILBOXES"),
+        storage_direct_writes=take(_bool, env, "BACKUP_STORAGE_DIRECT_WRITES"),
         verify_schedule=take(_get, env, "VERIFY_SCHEDULE"),
         verify_sample_percent=take(_int, env, "VERIFY_SAMPLE_PERCENT"),
         retention_policies=take(_get, env, "RETENTION_POLICIES"),

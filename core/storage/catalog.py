@@ -15,7 +15,7 @@ import sys
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
@@ -23,6 +23,7 @@ from azure.data.tables import TableClient, TransactionOperation
 
 from core.errors import StorageError
 from core.storage import table_keys as keys
+from core.storage.direct_batch import DirectTransaction
 from core.storage.journal import Journal
 from core.storage.tables import REPLAY_SAFE
 
@@ -58,7 +59,7 @@ class ItemVersion:
         return self.first_seen_run <= run_id and (not self.deleted_run or self.deleted_run > run_id)
 
     def to_entity(self, resource: str) -> dict[str, Any]:
-        entity = asdict(self)
+        entity = {name: getattr(self, name) for name in _VERSION_FIELDS}  # asdict() would deep-copy each value
         entity["PartitionKey"] = keys.escape(resource)
         entity["RowKey"] = keys.join(self.category, self.item_id, self.first_seen_run)
         return entity
@@ -67,6 +68,9 @@ class ItemVersion:
     def from_entity(cls, entity: dict[str, Any]) -> ItemVersion:
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in entity.items() if k in names})
+
+
+_VERSION_FIELDS = tuple(f.name for f in fields(ItemVersion))
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,9 +136,12 @@ class CatalogReads:
 
 
 class Catalog:
-    def __init__(self, table: TableClient, journal: Journal | None = None) -> None:
+    def __init__(
+        self, table: TableClient, journal: Journal | None = None, direct: DirectTransaction | None = None
+    ) -> None:
         self._table = table
         self._journal = journal  # every committed transaction is journaled first (core/storage/journal.py)
+        self._direct = direct  # transactions sent without the SDK's pipeline (core/storage/direct_batch.py)
         self.reads = CatalogReads()
         self.point_reads = POINT_READS  # what each LiveIndex of this catalog reads one by one at most
 
@@ -269,16 +276,23 @@ class Catalog:
         return sent
 
     def writer(self, resource: str) -> CatalogWriter:
-        return CatalogWriter(self._table, resource, self._journal)
+        return CatalogWriter(self._table, resource, self._journal, self._direct)
 
 
 class CatalogWriter:
     """Buffers one resource's catalog changes and commits them in atomic transactions of up to 100 operations.
     Call `flush()` before anything that depends on them being durable (saving a delta link)."""
 
-    def __init__(self, table: TableClient, resource: str, journal: Journal | None = None) -> None:
+    def __init__(
+        self,
+        table: TableClient,
+        resource: str,
+        journal: Journal | None = None,
+        direct: DirectTransaction | None = None,
+    ) -> None:
         self._table = table
         self._journal = journal
+        self._direct = direct
         self._resource = resource
         self._pk = keys.escape(resource)
         self._ops: list[tuple[Any, ...]] = []
@@ -331,9 +345,13 @@ class CatalogWriter:
         if not self._ops:
             return
         ops, self._ops, self._row_keys = self._ops, [], set()
+        upserts = [(options["mode"], entity) for _, entity, options in ops]
         if self._journal is not None:  # first: no row the table holds is missing from the journal
-            self._journal.record(JOURNAL_TABLE, [(options["mode"], entity) for _, entity, options in ops])
-        try:
+            self._journal.record(JOURNAL_TABLE, upserts)
+        if self._direct is not None and self._direct.submit(upserts):
+            self.committed += len(ops)
+            return
+        try:  # the SDK's way: without a direct path, or when it had no definite answer (sending again is safe)
             self._table.submit_transaction(ops, **REPLAY_SAFE)  # upserts only
         except HttpResponseError as exc:
             raise StorageError(f"catalog transaction of {len(ops)} operations failed: {exc.message}") from exc

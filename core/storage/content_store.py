@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import re
 import tempfile
 import threading
@@ -37,6 +38,7 @@ from azure.storage.blob import ContainerClient, ContentSettings
 
 from core.errors import ContentIntegrityError, ContentKeyError, NotFoundError, StorageError
 from core.storage.blob_format import decode, encode
+from core.storage.direct_put import MAX_DIRECT_BYTES, DirectPut
 
 if TYPE_CHECKING:
     from core.keys.keyring import KeyRing
@@ -132,9 +134,14 @@ class StoredContent:
 
 
 class BlobContentStore:
-    def __init__(self, container: ContainerClient, content_format: ContentFormat | None = None) -> None:
+    def __init__(
+        self, container: ContainerClient, content_format: ContentFormat | None = None, direct: DirectPut | None = None
+    ) -> None:
+        """`direct` writes small content without the SDK's pipeline (core/storage/direct_put.py); without it every
+        put goes through the SDK."""
         self._container = container
         self.format = content_format or ContentFormat()
+        self._direct = direct
         self._counts = {"blobs": 0, "bytes": 0, "stored_bytes": 0, "deduplicated": 0}
         self._lock = threading.Lock()
 
@@ -223,6 +230,12 @@ class BlobContentStore:
     def _upload(self, name: str, sha: str, data: IO[bytes], length: int, size: int, content_type: str) -> StoredContent:
         # a keyed blob carries no metadata: its digest would undo what the keyed name hides
         metadata = {} if name.startswith(KEYED) else {"sha256": sha}
+        if self._direct is not None and length <= MAX_DIRECT_BYTES:
+            body = data.read(length)
+            written = self._direct.put(name, body, content_type, metadata)
+            if written is not None:
+                return self._count(StoredContent(sha, size, written=written), length if written else 0)
+            data = io.BytesIO(body)  # not answered for certain: the SDK writes it (a repeat of a landed put is a 409)
         try:
             self._container.get_blob_client(name).upload_blob(
                 data,

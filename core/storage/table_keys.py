@@ -4,11 +4,16 @@ prefix so range queries by prefix still work."""
 
 from __future__ import annotations
 
+import re
+
 _FORBIDDEN = {"%", "/", "\\", "#", "?", "|"}
+_NEEDS_ESCAPE = re.compile(r"[%/\\#?|\x00-\x1f\x7f-\x9f]")
 SEP = "|"  # joins key parts; escaped inside parts, so split(SEP) is safe
 
 
 def escape(part: str) -> str:
+    if not _NEEDS_ESCAPE.search(part):
+        return part  # the common case, without a loop over its characters
     out = []
     for ch in part:
         code = ord(ch)
@@ -37,7 +42,7 @@ def join(*parts: str) -> str:
 
 
 def split(key: str) -> list[str]:
-    return [unescape(p) for p in key.split(SEP)]
+    return [unescape(p) if "%" in p else p for p in key.split(SEP)]
 
 
 def prefix_range(*parts: str) -> tuple[str, str]:

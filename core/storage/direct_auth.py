@@ -1,0 +1,108 @@
+"""What the directly sent storage requests share (core/storage/direct_put.py, core/storage/direct_batch.py): how a
+request is signed, as the storage SDKs sign it, and the urllib3 pool it goes out on.
+
+Signing is either Shared Key, with the account key a connection string gives (Azurite locally; the Blob and the
+Table service sign different strings: https://learn.microsoft.com/rest/api/storageservices/authorize-with-shared-key)
+or an Entra ID token for https://storage.azure.com, the managed identity's in Azure
+(https://learn.microsoft.com/rest/api/storageservices/authorize-with-azure-active-directory). A client signed any
+other way (a SAS), or an environment naming a proxy (which the SDKs honour and this pool would not), gets no direct
+path: `signer_for` answers None.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import threading
+import time
+from email.utils import formatdate
+from typing import Protocol
+from urllib.parse import urlsplit
+
+import certifi
+import urllib3
+
+from core.proxy_env import environment_names_a_proxy
+
+log = logging.getLogger(__name__)
+
+STORAGE_SCOPE = "https://storage.azure.com/.default"
+_TOKEN_MARGIN_S = 300  # a token is renewed this long before it expires
+TIMEOUT = urllib3.Timeout(connect=20.0, read=60.0)  # the SDKs' connection and read timeouts
+
+
+class Signer(Protocol):
+    def authorization(self, string_to_sign: str) -> str: ...
+
+
+class SharedKey:
+    """`Authorization: SharedKey account:signature` over the string the service expects (made by the caller)."""
+
+    def __init__(self, account_name: str, account_key: str) -> None:
+        self.account_name = account_name
+        self._key = base64.b64decode(account_key)
+
+    def authorization(self, string_to_sign: str) -> str:
+        digest = hmac.new(self._key, string_to_sign.encode("utf-8"), hashlib.sha256).digest()
+        return f"SharedKey {self.account_name}:{base64.b64encode(digest).decode()}"
+
+
+class Bearer:
+    """`Authorization: Bearer token`, the token renewed before it expires (the string to sign is not used)."""
+
+    account_name = ""
+
+    def __init__(self, credential: object) -> None:
+        self._credential = credential
+        self._token: tuple[str, float] | None = None
+        self._lock = threading.Lock()
+
+    def authorization(self, string_to_sign: str) -> str:
+        with self._lock:
+            if self._token is None or self._token[1] - time.time() < _TOKEN_MARGIN_S:
+                token = self._credential.get_token(STORAGE_SCOPE)  # type: ignore[attr-defined]
+                self._token = (token.token, float(token.expires_on))
+            return f"Bearer {self._token[0]}"
+
+
+def signer_for(url: str, credential: object) -> SharedKey | Bearer | None:
+    """How to sign requests to `url` as a storage client holding `credential` signs them, or None."""
+    if environment_names_a_proxy() or urlsplit(url).query:
+        return None
+    named = getattr(credential, "named_key", None)  # azure-data-tables' AzureNamedKeyCredential
+    if named is not None:
+        return SharedKey(named.name, named.key)
+    if hasattr(credential, "account_key") and hasattr(credential, "account_name"):  # azure-storage-blob's
+        return SharedKey(credential.account_name, credential.account_key)
+    if hasattr(credential, "get_token") and url.startswith("https://"):
+        return Bearer(credential)
+    return None
+
+
+def pool(size: int) -> urllib3.PoolManager:
+    """Connections kept alive per host: `size`. No retries here: the caller hands what fails to the SDK."""
+    return urllib3.PoolManager(num_pools=2, maxsize=size, retries=False, timeout=TIMEOUT, ca_certs=certifi.where())
+
+
+def http_date() -> str:
+    return formatdate(usegmt=True)
+
+
+class DirectPath:
+    """What a direct path keeps about the requests it gave back to the SDK: how many, and whether it is still on (a
+    401 or 403, a signature the service does not take, turns it off for the process, with one warning)."""
+
+    def __init__(self, what: str) -> None:
+        self.enabled = True
+        self.handed_back = 0
+        self._what = what
+        self._lock = threading.Lock()
+
+    def hand_back(self, status: int | None) -> None:
+        with self._lock:
+            self.handed_back += 1
+            if status in (401, 403) and self.enabled:
+                self.enabled = False
+                log.warning("storage refused a directly signed %s (HTTP %s): sent through the SDK", self._what, status)
