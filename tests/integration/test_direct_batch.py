@@ -13,8 +13,10 @@ from azure.data.tables import TableServiceClient
 from core.config import load_settings
 from core.errors import StorageError
 from core.storage.catalog import Catalog, ItemVersion
+from core.storage.direct_auth import signer_for
 from core.storage.direct_batch import DirectTransaction
 from core.storage.tables import table_clients
+from tests.storage_proxy import answer_losing_proxy
 
 SECRETLESS = {"GRAPH_TENANT_ID": "t", "GRAPH_CLIENT_ID": "c", "GRAPH_CLIENT_SECRET": "unused"}
 
@@ -84,3 +86,19 @@ def test_a_refused_signature_hands_the_transaction_to_the_sdk_and_turns_the_path
     writer.put(_version(2))
     writer.flush()
     assert direct.handed_back == 1 and len(_rows(table)) == 2
+
+
+def test_a_transaction_whose_answer_is_lost_is_sent_again_through_the_sdk(azurite, table):
+    """Applied by storage, its answer lost on the way: the upserts are sent again (the SDK's way) and leave the same
+    rows, once each."""
+    with answer_losing_proxy(azurite.table_port) as proxy:
+        url = table.url.replace(f":{azurite.table_port}/", f":{proxy.port}/")
+        signer = signer_for(table.url, table.credential)
+        direct = DirectTransaction(url, table.table_name, table.api_version, signer, 4)
+        writer = Catalog(table, direct=direct).writer("user1")
+        for n in range(3):
+            writer.put(_version(n))
+        proxy.answers_to_lose = 1
+        writer.flush()
+        assert proxy.lost == 1 and direct.handed_back == 1 and writer.committed == 3
+        assert [row["name"] for row in _rows(table)] == ["Grüße 0", "Grüße 1", "Grüße 2"]

@@ -15,8 +15,10 @@ from core.config import load_settings
 from core.keys.keyring import KeyRing
 from core.keys.local_provider import LocalKeyFile
 from core.storage.content_store import BlobContentStore, ContentFormat, blob_name
+from core.storage.direct_auth import signer_for
 from core.storage.direct_put import DirectPut
 from core.storage.tables import container_client, table_clients
+from tests.storage_proxy import answer_losing_proxy
 
 
 @pytest.fixture
@@ -104,3 +106,20 @@ def test_the_setting_turns_both_direct_paths_off(storage_env):
         assert (direct_puts(settings, container_client(settings)) is not None) is expected
         assert (direct_transactions(settings, catalog) is not None) is expected
     assert load_settings(secretless).storage_direct_writes  # on unless turned off
+
+
+def test_a_put_whose_answer_is_lost_is_asked_of_the_sdk_and_found_stored(azurite, container):
+    """The put reached storage and was applied; its answer never came back. Not retried blindly here: the SDK sends
+    it again, storage answers 409 (the same content is there), and the content is stored once."""
+    with answer_losing_proxy(azurite.blob_port) as proxy:
+        url = container.url.replace(f":{azurite.blob_port}/", f":{proxy.port}/")
+        direct = DirectPut(url, container.api_version, signer_for(container.url, container.credential), 4)
+        store = BlobContentStore(container, direct=direct)
+        proxy.answers_to_lose = 1
+        stored = store.put_bytes(b"an answer that never came")
+        assert proxy.lost == 1 and direct.handed_back == 1 and direct.enabled
+        assert not stored.written  # the SDK found it there: the write had happened
+        assert store.read(stored.sha256) == b"an answer that never came"
+        assert [b.name for b in container.list_blobs()] == [blob_name(stored.sha256)]
+        again = store.put_bytes(b"the next one")  # the path stays on, a new connection
+        assert again.written and direct.handed_back == 1
