@@ -73,9 +73,9 @@ def direct_puts(settings: Settings, container: ContainerClient) -> DirectPut | N
     return DirectPut.for_container(container, pool_size(settings)) if settings.storage_direct_writes else None
 
 
-def direct_transactions(settings: Settings, catalog: TableClient) -> DirectTransaction | None:
-    """Catalog transactions without the SDK's pipeline (core/storage/direct_batch.py), unless turned off."""
-    return DirectTransaction.for_table(catalog, pool_size(settings)) if settings.storage_direct_writes else None
+def direct_transactions(settings: Settings, table: TableClient) -> DirectTransaction | None:
+    """Transactions into `table` without the SDK's pipeline (core/storage/direct_batch.py), unless turned off."""
+    return DirectTransaction.for_table(table, pool_size(settings)) if settings.storage_direct_writes else None
 
 
 def build_services(settings: Settings, probe_storage: bool = False) -> Services:
@@ -86,15 +86,16 @@ def build_services(settings: Settings, probe_storage: bool = False) -> Services:
     if probe_storage:
         probe_blob(container)
     tables = table_clients(settings, probe=probe_storage)  # probed before any other table request
-    content = BlobContentStore(container, content_format(settings, container), direct_puts(settings, container))
+    direct = direct_puts(settings, container)
+    content = BlobContentStore(container, content_format(settings, container), direct)
     content.ensure_container()
     immutability = immutability_for(settings, container)  # the backup identity's: it sets policies, never deletes
-    journal = Journal(container)  # the catalog, runs, points and audit, kept write-once beside the content
+    journal = Journal(container, direct)  # the catalog, runs, points and audit, kept write-once beside the content
     return Services(
         settings=settings,
         graph=GraphClient(settings, TokenProvider(settings)),
         content=ProtectingContentStore(content, immutability, settings.immutability_days),  # dedup keeps old blobs
-        delta_state=DeltaStateStore(tables["deltastate"]),
+        delta_state=DeltaStateStore(tables["deltastate"], direct_transactions(settings, tables["deltastate"])),
         catalog=Catalog(tables["catalog"], journal, direct_transactions(settings, tables["catalog"])),
         runs=RunStore(tables["runs"], tables["restorepoints"], journal),
         restore_jobs=RestoreJobStore(tables["restorejobs"]),

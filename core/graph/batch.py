@@ -58,23 +58,43 @@ def request_key(absolute_url: str, params: dict[str, str] | None, headers: dict[
     return url, tuple(sorted((k.lower(), v) for k, v in (headers or {}).items()))
 
 
+def _path(url: str) -> str:
+    return url.split("?", 1)[0]
+
+
 class Prefetched:
-    """Answers read ahead, each handed out once (a kept error is raised)."""
+    """Answers read ahead, each handed out once (a kept error is raised). A GET whose path (its URL before any
+    query) has no answer held is not keyed at all: building a key with a query parses the URL (httpx), which cost
+    more CPU than the rest of a small mailbox's backup when every read of a run paid it."""
 
     def __init__(self) -> None:
         self._bodies: dict[Key, dict | GraphError] = {}
+        self._paths: Counter[str] = Counter()  # the path of every held answer's URL, as many times as held
         self._lock = threading.Lock()
         self.counts: Counter[str] = Counter()  # batches, batched (inner requests), kept, used, retried
 
     def put(self, key: Key, body: dict | GraphError) -> None:
         with self._lock:
+            if key not in self._bodies:
+                self._paths[_path(key[0])] += 1
             self._bodies[key] = body
 
+    def _pop(self, key: Key) -> dict | GraphError | None:
+        body = self._bodies.pop(key, None)
+        if body is not None:
+            path = _path(key[0])
+            self._paths[path] -= 1
+            if self._paths[path] <= 0:
+                del self._paths[path]
+        return body
+
     def take(self, absolute_url: str, params: dict[str, str] | None, headers: dict[str, str] | None) -> dict | None:
-        if not self._bodies:
-            return None
         with self._lock:
-            body = self._bodies.pop(request_key(absolute_url, params, headers), None)
+            if _path(absolute_url) not in self._paths:
+                return None
+        key = request_key(absolute_url, params, headers)
+        with self._lock:
+            body = self._pop(key)
             if body is not None:
                 self.counts["used"] += 1
         if isinstance(body, GraphError):
@@ -88,7 +108,7 @@ class Prefetched:
     def forget(self, keys: Iterable[Key]) -> None:
         with self._lock:
             for key in keys:
-                self._bodies.pop(key, None)
+                self._pop(key)
 
     def note(self, what: str, n: int = 1) -> None:
         with self._lock:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from azure.data.tables import TableClient, UpdateMode
 
 from core.storage import table_keys as keys
+from core.storage.direct_batch import DirectTransaction
 from core.storage.tables import REPLAY_SAFE
 
 
@@ -26,8 +27,9 @@ class DeltaState:
 
 
 class DeltaStateStore:
-    def __init__(self, table: TableClient) -> None:
+    def __init__(self, table: TableClient, direct: DirectTransaction | None = None) -> None:
         self._table = table
+        self._direct = direct  # saves sent as a one-operation transaction, not through the SDK (direct_batch.py)
 
     def load(self, resource: str) -> dict[tuple[str, str], DeltaState]:
         pk = keys.escape(resource)
@@ -47,19 +49,18 @@ class DeltaStateStore:
         return states
 
     def save(self, resource: str, state: DeltaState) -> None:
-        self._table.upsert_entity(
-            {
-                "PartitionKey": keys.escape(resource),
-                "RowKey": keys.join(state.category, state.container_id),
-                "delta_link": state.delta_link,
-                "container_path": state.container_path,
-                "run_id": state.run_id,
-                "query": state.query,
-                "saved_at": datetime.now(UTC).isoformat(),
-            },
-            mode=UpdateMode.REPLACE,
-            **REPLAY_SAFE,
-        )
+        entity = {
+            "PartitionKey": keys.escape(resource),
+            "RowKey": keys.join(state.category, state.container_id),
+            "delta_link": state.delta_link,
+            "container_path": state.container_path,
+            "run_id": state.run_id,
+            "query": state.query,
+            "saved_at": datetime.now(UTC).isoformat(),
+        }
+        if self._direct is not None and self._direct.submit([("replace", entity)]):
+            return
+        self._table.upsert_entity(entity, mode=UpdateMode.REPLACE, **REPLAY_SAFE)
 
     def forget(self, resource: str, category: str, container_id: str, run_id: str) -> None:
         """The container is gone from the tenant: its link is cleared (the record stays, for the audit trail)."""

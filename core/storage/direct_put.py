@@ -77,7 +77,7 @@ class DirectPut(DirectPath):
     def put(self, name: str, data: bytes, content_type: str, metadata: dict[str, str]) -> bool | None:
         """True when written, False when the blob was there already, None when the answer was anything else (the
         caller writes through the SDK then)."""
-        if not self.enabled:
+        if not self.enabled or len(data) > MAX_DIRECT_BYTES:
             return None
         path = f"{self._path}/{quote(name)}"
         headers = {

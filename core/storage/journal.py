@@ -26,14 +26,16 @@ from azure.core.exceptions import HttpResponseError, ResourceExistsError
 from azure.storage.blob import ContainerClient, ContentSettings
 
 from core.errors import StorageError
+from core.storage.direct_put import DirectPut
 
 PREFIX = "journal/"
 MODES = ("replace", "merge", "create", "delete")
 
 
 class Journal:
-    def __init__(self, container: ContainerClient) -> None:
+    def __init__(self, container: ContainerClient, direct: DirectPut | None = None) -> None:
         self._container = container
+        self._direct = direct  # journal blobs written without the SDK's pipeline (core/storage/direct_put.py)
         self._lock = threading.Lock()
         self._last = 0
 
@@ -49,6 +51,8 @@ class Journal:
         body = {"table": table, "ops": [{"mode": mode, "entity": entity} for mode, entity in ops]}
         name = f"{PREFIX}{table}/{self._stamp():020d}-{secrets.token_hex(4)}.json"
         data = json.dumps(body, separators=(",", ":"), default=str).encode()
+        if self._direct is not None and self._direct.put(name, data, "application/json", {}) is not None:
+            return name  # written, or there already: this write sent again
         try:
             self._container.upload_blob(name, data, overwrite=False,
                                         content_settings=ContentSettings(content_type="application/json"))  # fmt: skip

@@ -13,10 +13,11 @@ from azure.data.tables import TableServiceClient
 from core.config import load_settings
 from core.errors import StorageError
 from core.storage.catalog import Catalog, ItemVersion
+from core.storage.delta_state import DeltaState, DeltaStateStore
 from core.storage.direct_auth import signer_for
 from core.storage.direct_batch import DirectTransaction
 from core.storage.tables import table_clients
-from tests.storage_proxy import answer_losing_proxy
+from tests.integration.dropping_proxy import DroppingProxy
 
 SECRETLESS = {"GRAPH_TENANT_ID": "t", "GRAPH_CLIENT_ID": "c", "GRAPH_CLIENT_SECRET": "unused"}
 
@@ -91,14 +92,29 @@ def test_a_refused_signature_hands_the_transaction_to_the_sdk_and_turns_the_path
 def test_a_transaction_whose_answer_is_lost_is_sent_again_through_the_sdk(azurite, table):
     """Applied by storage, its answer lost on the way: the upserts are sent again (the SDK's way) and leave the same
     rows, once each."""
-    with answer_losing_proxy(azurite.table_port) as proxy:
+    proxy = DroppingProxy(azurite.table_port)
+    try:
         url = table.url.replace(f":{azurite.table_port}/", f":{proxy.port}/")
         signer = signer_for(table.url, table.credential)
         direct = DirectTransaction(url, table.table_name, table.api_version, signer, 4)
         writer = Catalog(table, direct=direct).writer("user1")
         for n in range(3):
             writer.put(_version(n))
-        proxy.answers_to_lose = 1
+        proxy.drop("POST")
         writer.flush()
-        assert proxy.lost == 1 and direct.handed_back == 1 and writer.committed == 3
+        assert proxy.dropped["POST"] == 1 and direct.handed_back == 1 and writer.committed == 3
         assert [row["name"] for row in _rows(table)] == ["Grüße 0", "Grüße 1", "Grüße 2"]
+    finally:
+        proxy.close()
+
+
+def test_a_delta_link_is_saved_as_a_one_operation_transaction(storage_env):
+    tables = table_clients(load_settings({**SECRETLESS, **storage_env}))
+    direct = DirectTransaction.for_table(tables["deltastate"])
+    store = DeltaStateStore(tables["deltastate"], direct)
+    link = "https://graph.microsoft.com/v1.0/users/u1/mailFolders/inbox/messages/delta?$deltatoken=a%2Fb'c"
+    store.save("exchange:user/1", DeltaState("mail", "AAMk/inbox=", link, "/Inbox", "r1"))
+    store.save("exchange:user/1", DeltaState("mail", "AAMk/inbox=", link + "2", "/Inbox", "r2"))  # replaced
+    assert direct.handed_back == 0
+    saved = DeltaStateStore(tables["deltastate"]).load("exchange:user/1")  # read through the SDK
+    assert saved == {("mail", "AAMk/inbox="): DeltaState("mail", "AAMk/inbox=", link + "2", "/Inbox", "r2")}

@@ -17,8 +17,9 @@ from core.keys.local_provider import LocalKeyFile
 from core.storage.content_store import BlobContentStore, ContentFormat, blob_name
 from core.storage.direct_auth import signer_for
 from core.storage.direct_put import DirectPut
+from core.storage.journal import Journal
 from core.storage.tables import container_client, table_clients
-from tests.storage_proxy import answer_losing_proxy
+from tests.integration.dropping_proxy import DroppingProxy
 
 
 @pytest.fixture
@@ -111,15 +112,32 @@ def test_the_setting_turns_both_direct_paths_off(storage_env):
 def test_a_put_whose_answer_is_lost_is_asked_of_the_sdk_and_found_stored(azurite, container):
     """The put reached storage and was applied; its answer never came back. Not retried blindly here: the SDK sends
     it again, storage answers 409 (the same content is there), and the content is stored once."""
-    with answer_losing_proxy(azurite.blob_port) as proxy:
+    proxy = DroppingProxy(azurite.blob_port)
+    try:
         url = container.url.replace(f":{azurite.blob_port}/", f":{proxy.port}/")
         direct = DirectPut(url, container.api_version, signer_for(container.url, container.credential), 4)
         store = BlobContentStore(container, direct=direct)
-        proxy.answers_to_lose = 1
+        proxy.drop("PUT")
         stored = store.put_bytes(b"an answer that never came")
-        assert proxy.lost == 1 and direct.handed_back == 1 and direct.enabled
+        assert proxy.dropped["PUT"] == 1 and direct.handed_back == 1 and direct.enabled
         assert not stored.written  # the SDK found it there: the write had happened
         assert store.read(stored.sha256) == b"an answer that never came"
         assert [b.name for b in container.list_blobs()] == [blob_name(stored.sha256)]
         again = store.put_bytes(b"the next one")  # the path stays on, a new connection
         assert again.written and direct.handed_back == 1
+    finally:
+        proxy.close()
+
+
+def test_a_journal_blob_is_written_directly_and_replays(container):
+    direct = DirectPut.for_container(container)
+    journal = Journal(container, direct)
+    name = journal.record("catalog", [("replace", {"PartitionKey": "u1", "RowKey": "mail|m1|r1", "name": "Grüße"})])
+    assert direct.handed_back == 0
+    assert container.get_blob_client(name).get_blob_properties().content_settings.content_type == "application/json"
+    assert list(Journal(container).entries("catalog")) == [
+        {
+            "table": "catalog",
+            "ops": [{"mode": "replace", "entity": {"PartitionKey": "u1", "RowKey": "mail|m1|r1", "name": "Grüße"}}],
+        }
+    ]
