@@ -62,7 +62,9 @@ class Azurite:
         self.stop()
 
 
-def start_azurite(timeout: float = 30.0) -> Azurite:
+def start_azurite(timeout: float = 30.0, tls: tuple[Path, Path] | None = None) -> Azurite:
+    """Azurite on free loopback ports. With `tls` (certificate and key PEM files) it serves HTTPS and takes Entra
+    ID bearer tokens too, checking their issuer, audience and lifetime but not their signature (`--oauth basic`)."""
     binary = ROOT / "node_modules" / ".bin" / "azurite"
     if not binary.exists():
         found = shutil.which("azurite")
@@ -81,6 +83,7 @@ def start_azurite(timeout: float = 30.0) -> Azurite:
             "--blobHost", "127.0.0.1", "--blobPort", str(blob),
             "--queueHost", "127.0.0.1", "--queuePort", str(queue),
             "--tableHost", "127.0.0.1", "--tablePort", str(table),
+            *(["--oauth", "basic", "--cert", str(tls[0]), "--key", str(tls[1])] if tls else []),
         ],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,

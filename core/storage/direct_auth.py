@@ -18,7 +18,6 @@ import logging
 import threading
 import time
 from email.utils import formatdate
-from typing import Protocol
 from urllib.parse import urlsplit
 
 import certifi
@@ -31,10 +30,6 @@ log = logging.getLogger(__name__)
 STORAGE_SCOPE = "https://storage.azure.com/.default"
 _TOKEN_MARGIN_S = 300  # a token is renewed this long before it expires
 TIMEOUT = urllib3.Timeout(connect=20.0, read=60.0)  # the SDKs' connection and read timeouts
-
-
-class Signer(Protocol):
-    def authorization(self, string_to_sign: str) -> str: ...
 
 
 class SharedKey:
@@ -81,9 +76,11 @@ def signer_for(url: str, credential: object) -> SharedKey | Bearer | None:
     return None
 
 
-def pool(size: int) -> urllib3.PoolManager:
-    """Connections kept alive per host: `size`. No retries here: the caller hands what fails to the SDK."""
-    return urllib3.PoolManager(num_pools=2, maxsize=size, retries=False, timeout=TIMEOUT, ca_certs=certifi.where())
+def pool(size: int, ca_file: str | None = None) -> urllib3.PoolManager:
+    """Connections kept alive per host: `size`. No retries here: the caller hands what fails to the SDK. TLS trusts
+    what the SDKs' requests transport trusts (certifi's CAs), or `ca_file`'s instead (a test's emulator)."""
+    ca = ca_file or certifi.where()
+    return urllib3.PoolManager(num_pools=2, maxsize=size, retries=False, timeout=TIMEOUT, ca_certs=ca)
 
 
 def http_date() -> str:

@@ -47,7 +47,15 @@ def _key(value: str) -> str:
 class DirectTransaction(DirectPath):
     """Entity group transactions into one table. Thread-safe: one pool, shared by the writing threads."""
 
-    def __init__(self, table_url: str, table_name: str, api_version: str, signer: SharedKey | Bearer, size: int):
+    def __init__(
+        self,
+        table_url: str,
+        table_name: str,
+        api_version: str,
+        signer: SharedKey | Bearer,
+        size: int,
+        ca_file: str | None = None,
+    ) -> None:
         super().__init__("transaction")
         parts = urlsplit(table_url)
         self._origin = f"{parts.scheme}://{parts.netloc}"
@@ -55,15 +63,15 @@ class DirectTransaction(DirectPath):
         self._table = table_name
         self._version = api_version
         self._signer = signer
-        self._pool = pool(size)
+        self._pool = pool(size, ca_file)
 
     @classmethod
-    def for_table(cls, table: TableClient, pool_size: int = 16) -> DirectTransaction | None:
+    def for_table(cls, table: TableClient, pool_size: int = 16, ca_file: str | None = None) -> DirectTransaction | None:
         """A DirectTransaction signing as `table` does, or None where it would not behave as the SDK does."""
         if getattr(table, "_cosmos_endpoint", False):
             return None  # Cosmos DB's Table API: not what this was checked against
         signer = signer_for(table.url, table.credential)
-        return cls(table.url, table.table_name, table.api_version, signer, pool_size) if signer else None
+        return cls(table.url, table.table_name, table.api_version, signer, pool_size, ca_file) if signer else None
 
     def submit(self, ops: Sequence[tuple[str, dict[str, Any]]]) -> bool:
         """Apply `(mode, entity)` upserts ('replace' or 'merge') as one transaction. True when the service applied

@@ -59,20 +59,29 @@ def blob_string_to_sign(method: str, account: str, path: str, headers: dict[str,
 class DirectPut(DirectPath):
     """Put Blob for small content into one container. Thread-safe: one pool, shared by the writing threads."""
 
-    def __init__(self, container_url: str, api_version: str, signer: SharedKey | Bearer, pool_size: int) -> None:
+    def __init__(
+        self,
+        container_url: str,
+        api_version: str,
+        signer: SharedKey | Bearer,
+        pool_size: int,
+        ca_file: str | None = None,
+    ) -> None:
         super().__init__("put")
         parts = urlsplit(container_url)
         self._origin = f"{parts.scheme}://{parts.netloc}"
         self._path = parts.path.rstrip("/")
         self._version = api_version
         self._signer = signer
-        self._pool = pool(pool_size)
+        self._pool = pool(pool_size, ca_file)
 
     @classmethod
-    def for_container(cls, container: ContainerClient, pool_size: int = 16) -> DirectPut | None:
+    def for_container(
+        cls, container: ContainerClient, pool_size: int = 16, ca_file: str | None = None
+    ) -> DirectPut | None:
         """A DirectPut signing as `container` does, or None where this path would not behave as the SDK does."""
         signer = signer_for(container.url, container.credential)
-        return cls(container.url, container.api_version, signer, pool_size) if signer else None
+        return cls(container.url, container.api_version, signer, pool_size, ca_file) if signer else None
 
     def put(self, name: str, data: bytes, content_type: str, metadata: dict[str, str]) -> bool | None:
         """True when written, False when the blob was there already, None when the answer was anything else (the
