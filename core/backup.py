@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from core.errors import GraphNotFound, InvalidRequestError, StorageError
 from core.models import BackupReport, ResourceKey
 from core.planning import failed_result
 from core.signals.assessment import assess_point, learn
+from core.storage.delta_state import ResourceDeltaStates
 from core.storage.directory import DirectoryEntry
 from core.workloads import registry
 from core.workloads.registry import handler_for
@@ -91,8 +93,9 @@ def backup_resource(services: Services, run_id: str, resource_key: str) -> dict:
         return failed_result(resource_key, str(exc))
     watch = services.telemetry.watch(services.graph)  # duration and throttling, for the resource's event
     report = BackupReport(resource_key, recent_kind=lambda since: services.runs.recent_kind(resource_key, since))
+    scoped = replace(services, delta_state=ResourceDeltaStates(services.delta_state, resource_key))
     try:
-        handler.backup(services, run_id, key.owner, report)
+        handler.backup(scoped, run_id, key.owner, report)  # its delta state read once (core/storage/delta_state.py)
     except Exception as exc:  # the whole resource failed; recorded, and the run goes on
         log.exception("backup of %s failed", resource_key)
         report.fatal = f"{type(exc).__name__}: {exc}"[:1000]

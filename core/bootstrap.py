@@ -26,7 +26,7 @@ from core.lifecycle.dedup_protection import ProtectingContentStore
 from core.storage.audit_log import AuditLog
 from core.storage.catalog import Catalog
 from core.storage.content_store import BlobContentStore
-from core.storage.delta_state import DeltaStateStore
+from core.storage.delta_state import DeltaStates, DeltaStateStore
 from core.storage.direct_batch import DirectTransaction
 from core.storage.direct_put import DirectPut
 from core.storage.directory import Directory
@@ -52,7 +52,7 @@ class Services:
     settings: Settings
     graph: GraphClient
     content: BlobContentStore
-    delta_state: DeltaStateStore
+    delta_state: DeltaStates
     catalog: Catalog
     runs: RunStore
     restore_jobs: RestoreJobStore

@@ -23,7 +23,7 @@ from typing import Protocol
 from core.delta.containers import Container
 from core.errors import GraphError
 from core.models import BackupReport
-from core.storage.delta_state import DeltaState, DeltaStateStore
+from core.storage.delta_state import DeltaState, DeltaStates
 from core.storage.quarantine import HeldItem, QuarantineStore
 
 States = dict[tuple[str, str], DeltaState]
@@ -108,7 +108,7 @@ class Resource:
     resource: str
     run_id: str
     report: BackupReport
-    delta_state: DeltaStateStore
+    delta_state: DeltaStates
     quarantine: QuarantineStore
 
 

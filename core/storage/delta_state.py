@@ -6,8 +6,10 @@ record means a full enumeration of that container, never a failure."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 from azure.data.tables import TableClient, UpdateMode
 
@@ -26,12 +28,27 @@ class DeltaState:
     query: str = ""  # JSON of the query the round chain started with (a calendarView window), '' if unknown
 
 
+class DeltaStates(Protocol):
+    """What the backup reads and writes delta state through: the table (DeltaStateStore) or one resource's view of
+    it for the length of its backup (ResourceDeltaStates)."""
+
+    def load(self, resource: str) -> dict[tuple[str, str], DeltaState]: ...
+
+    def save(self, resource: str, state: DeltaState) -> None: ...
+
+    def forget(self, resource: str, category: str, container_id: str, run_id: str) -> None: ...
+
+
 class DeltaStateStore:
     def __init__(self, table: TableClient, direct: DirectTransaction | None = None) -> None:
         self._table = table
         self._direct = direct  # saves sent as a one-operation transaction, not through the SDK (direct_batch.py)
+        self.loads = 0  # partitions queried (what ResourceDeltaStates saves: tests read it)
+        self._count = threading.Lock()
 
     def load(self, resource: str) -> dict[tuple[str, str], DeltaState]:
+        with self._count:
+            self.loads += 1
         pk = keys.escape(resource)
         states = {}
         for entity in self._table.query_entities("PartitionKey eq @pk", parameters={"pk": pk}):
@@ -74,3 +91,44 @@ class DeltaStateStore:
             mode=UpdateMode.MERGE,
             **REPLAY_SAFE,
         )
+
+
+class ResourceDeltaStates:
+    """One resource's delta state for the length of its backup (core/backup.py): its partition queried once, then
+    kept as this backup saves and forgets links; the kinds, trees and held items of a mailbox each asked for it
+    (~11 queries a mailbox). Only the backup of a resource writes its links, so nothing else changes them meanwhile;
+    a write reaches the table first and the kept copy after, so a write that fails leaves both as they were. Other
+    resources' states go to the table as before. Thread-safe: a mailbox's kinds run side by side."""
+
+    def __init__(self, store: DeltaStates, resource: str) -> None:
+        self._store = store
+        self._resource = resource
+        self._states: dict[tuple[str, str], DeltaState] | None = None
+        self._lock = threading.Lock()
+
+    def load(self, resource: str) -> dict[tuple[str, str], DeltaState]:
+        if resource != self._resource:
+            return self._store.load(resource)
+        with self._lock:
+            if self._states is None:
+                self._states = self._store.load(resource)
+            return dict(self._states)
+
+    def save(self, resource: str, state: DeltaState) -> None:
+        self._store.save(resource, state)
+        if resource == self._resource:
+            self._keep((state.category, state.container_id), state if state.delta_link else None)
+
+    def forget(self, resource: str, category: str, container_id: str, run_id: str) -> None:
+        self._store.forget(resource, category, container_id, run_id)
+        if resource == self._resource:
+            self._keep((category, container_id), None)
+
+    def _keep(self, key: tuple[str, str], state: DeltaState | None) -> None:
+        with self._lock:
+            if self._states is None:
+                return  # not loaded yet: the first load reads the table, this write included
+            if state is None:
+                self._states.pop(key, None)
+            else:
+                self._states[key] = state

@@ -49,7 +49,7 @@ from core.graph.client import GraphClient
 from core.models import BackupReport
 from core.storage.catalog import Catalog, CatalogWriter, ItemVersion, OpenVersion
 from core.storage.content_store import BlobContentStore
-from core.storage.delta_state import DeltaState, DeltaStateStore
+from core.storage.delta_state import DeltaState, DeltaStates
 from core.storage.live_index import LiveIndex
 from core.storage.quarantine import HeldItem, QuarantineStore
 
@@ -102,7 +102,7 @@ class MailboxJob:
     run_id: str
     graph: GraphClient
     content: BlobContentStore
-    delta_state: DeltaStateStore
+    delta_state: DeltaStates
     writer: CatalogWriter
     index: LiveIndex  # the kind's live versions: read as the run asks for them
     report: BackupReport

@@ -29,7 +29,7 @@ from core.graph.client import GraphClient
 from core.models import BackupReport
 from core.storage.catalog import CatalogWriter, OpenVersion
 from core.storage.content_store import BlobContentStore
-from core.storage.delta_state import DeltaState, DeltaStateStore
+from core.storage.delta_state import DeltaState, DeltaStates
 from core.storage.live_index import LiveIndex
 from core.storage.quarantine import HeldItem, QuarantineStore
 from core.workloads.files.drive_capture import EMPTY_SHA256, RECHECK, slim
@@ -52,7 +52,7 @@ class DriveJob:
     drive_name: str
     graph: GraphClient
     content: BlobContentStore
-    delta_state: DeltaStateStore
+    delta_state: DeltaStates
     writer: CatalogWriter
     files: LiveIndex  # composite id -> live file version (all drives of the resource), read as the run asks
     folders: dict[str, OpenVersion]  # composite id -> live folder version
