@@ -69,3 +69,15 @@ def isolated_storage(azurite: Azurite) -> dict[str, str]:
 def storage_env(azurite: Azurite) -> dict[str, str]:
     """A slice of the emulator of its own for each test."""
     return isolated_storage(azurite)
+
+
+@pytest.fixture(autouse=True)
+def no_stop_left_requested() -> Iterator[None]:
+    """A run interrupted in the test process (test_telemetry's Ctrl-C) leaves core.stopping's process-wide stop
+    requested, as the CLI wants before it exits; a later test in the same worker would then meet `Interrupted` at
+    its first Graph request, which pytest-xdist takes for a Ctrl-C of the worker. Each test starts with none."""
+    from core import stopping
+
+    stopping.reset()
+    yield
+    stopping.reset()
