@@ -88,10 +88,20 @@ def http_date() -> str:
 
 
 class DirectPath:
-    """What a direct path keeps about the requests it gave back to the SDK: how many, and whether it is still on (a
-    401 or 403, a signature the service does not take, turns it off for the process, with one warning)."""
+    """What a direct path to one storage URL (a container, a table service) holds: where it sends (`_origin`, and
+    `_path`, the URL's path: '/devstoreaccount1...' on Azurite), how it signs, its pool; and what it keeps about the
+    requests it gave back to the SDK: how many, and whether it is still on (a 401 or 403, a signature the service
+    does not take, turns it off for the process, with one warning)."""
 
-    def __init__(self, what: str) -> None:
+    def __init__(
+        self, what: str, url: str, api_version: str, signer: SharedKey | Bearer, size: int, ca_file: str | None
+    ) -> None:
+        parts = urlsplit(url)
+        self._origin = f"{parts.scheme}://{parts.netloc}"
+        self._path = parts.path.rstrip("/")
+        self._version = api_version
+        self._signer = signer
+        self._pool = pool(size, ca_file)
         self.enabled = True
         self.handed_back = 0
         self._what = what
@@ -103,3 +113,6 @@ class DirectPath:
             if status in (401, 403) and self.enabled:
                 self.enabled = False
                 log.warning("storage refused a directly signed %s (HTTP %s): sent through the SDK", self._what, status)
+
+    def close(self) -> None:
+        self._pool.clear()

@@ -24,11 +24,11 @@ import re
 import uuid
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from azure.data.tables import TableClient
 
-from core.storage.direct_auth import Bearer, DirectPath, SharedKey, http_date, pool, signer_for
+from core.storage.direct_auth import Bearer, DirectPath, SharedKey, http_date, signer_for
 
 _STATUS = re.compile(rb"^HTTP/1\.1 (\d{3})", re.MULTILINE)
 _METHODS = {"replace": "PUT", "merge": "PATCH"}  # Insert Or Replace, Insert Or Merge
@@ -56,14 +56,8 @@ class DirectTransaction(DirectPath):
         size: int,
         ca_file: str | None = None,
     ) -> None:
-        super().__init__("transaction")
-        parts = urlsplit(table_url)
-        self._origin = f"{parts.scheme}://{parts.netloc}"
-        self._account_path = parts.path.rstrip("/")  # '/devstoreaccount1' on Azurite, '' in Azure
+        super().__init__("transaction", table_url, api_version, signer, size, ca_file)  # _path: '' in Azure
         self._table = table_name
-        self._version = api_version
-        self._signer = signer
-        self._pool = pool(size, ca_file)
 
     @classmethod
     def for_table(cls, table: TableClient, pool_size: int = 16, ca_file: str | None = None) -> DirectTransaction | None:
@@ -81,7 +75,7 @@ class DirectTransaction(DirectPath):
         if any(mode not in _METHODS or not all(_plain(v) for v in entity.values()) for mode, entity in ops):
             return False
         body, boundary = self._body(ops)
-        path = f"{self._account_path}/$batch"
+        path = f"{self._path}/$batch"
         headers = {
             "Accept": "application/json",
             "Content-Type": f"multipart/mixed; boundary={boundary}",
@@ -110,7 +104,7 @@ class DirectTransaction(DirectPath):
 
     def _body(self, ops: Sequence[tuple[str, dict[str, Any]]]) -> tuple[bytes, str]:
         batch, changeset = f"batch_{uuid.uuid4()}", f"changeset_{uuid.uuid4()}"
-        base = f"{self._origin}{self._account_path}/{self._table}"
+        base = f"{self._origin}{self._path}/{self._table}"
         lines = [f"--{batch}", f"Content-Type: multipart/mixed; boundary={changeset}", ""]
         for n, (mode, entity) in enumerate(ops):
             data = json.dumps(entity, ensure_ascii=False, separators=(",", ":"))
@@ -132,6 +126,3 @@ class DirectTransaction(DirectPath):
             ]
         lines += [f"--{changeset}--", "", f"--{batch}--", ""]
         return "\r\n".join(lines).encode("utf-8"), batch
-
-    def close(self) -> None:
-        self._pool.clear()

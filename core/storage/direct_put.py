@@ -23,11 +23,11 @@ DirectPut at all.
 from __future__ import annotations
 
 import uuid
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from azure.storage.blob import ContainerClient
 
-from core.storage.direct_auth import Bearer, DirectPath, SharedKey, http_date, pool, signer_for
+from core.storage.direct_auth import Bearer, DirectPath, SharedKey, http_date, signer_for
 
 MAX_DIRECT_BYTES = 4 * 1024 * 1024  # larger content goes through the SDK (held in memory here)
 # the headers the Blob service's Shared Key signs in this order, before the x-ms-* headers and the resource
@@ -67,13 +67,7 @@ class DirectPut(DirectPath):
         pool_size: int,
         ca_file: str | None = None,
     ) -> None:
-        super().__init__("put")
-        parts = urlsplit(container_url)
-        self._origin = f"{parts.scheme}://{parts.netloc}"
-        self._path = parts.path.rstrip("/")
-        self._version = api_version
-        self._signer = signer
-        self._pool = pool(pool_size, ca_file)
+        super().__init__("put", container_url, api_version, signer, pool_size, ca_file)
 
     @classmethod
     def for_container(
@@ -114,6 +108,3 @@ class DirectPut(DirectPath):
             return False
         self.hand_back(response.status)
         return None
-
-    def close(self) -> None:
-        self._pool.clear()
