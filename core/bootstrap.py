@@ -29,6 +29,7 @@ from core.storage.content_store import BlobContentStore
 from core.storage.delta_state import DeltaStates, DeltaStateStore
 from core.storage.direct_batch import DirectTransaction
 from core.storage.direct_put import DirectPut
+from core.storage.direct_query import DirectQuery
 from core.storage.directory import Directory
 from core.storage.erasures import ErasureLog
 from core.storage.http_transport import pool_size
@@ -78,6 +79,16 @@ def direct_transactions(settings: Settings, table: TableClient) -> DirectTransac
     return DirectTransaction.for_table(table, pool_size(settings)) if settings.storage_direct_writes else None
 
 
+def direct_queries(settings: Settings, table: TableClient) -> DirectQuery | None:
+    """Queries of `table` without the SDK's pipeline (core/storage/direct_query.py), unless turned off."""
+    return DirectQuery.for_table(table, pool_size(settings)) if settings.storage_direct_writes else None
+
+
+def direct_table(settings: Settings, table: TableClient) -> tuple[DirectTransaction | None, DirectQuery | None]:
+    """A store's direct paths into `table`: its transactions and its queries."""
+    return direct_transactions(settings, table), direct_queries(settings, table)
+
+
 def build_services(settings: Settings, probe_storage: bool = False) -> Services:
     """The services for `settings`. With `probe_storage` (the CLI), the blob and table endpoints are each asked
     once, quickly, before any other storage request: an unreachable account raises its `ServiceRequestError` in
@@ -95,8 +106,8 @@ def build_services(settings: Settings, probe_storage: bool = False) -> Services:
         settings=settings,
         graph=GraphClient(settings, TokenProvider(settings)),
         content=ProtectingContentStore(content, immutability, settings.immutability_days),  # dedup keeps old blobs
-        delta_state=DeltaStateStore(tables["deltastate"], direct_transactions(settings, tables["deltastate"])),
-        catalog=Catalog(tables["catalog"], journal, direct_transactions(settings, tables["catalog"])),
+        delta_state=DeltaStateStore(tables["deltastate"], *direct_table(settings, tables["deltastate"])),
+        catalog=Catalog(tables["catalog"], journal, *direct_table(settings, tables["catalog"])),
         runs=RunStore(tables["runs"], tables["restorepoints"], journal),
         restore_jobs=RestoreJobStore(tables["restorejobs"]),
         audit=AuditLog(tables["audit"], journal),

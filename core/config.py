@@ -56,7 +56,7 @@ class Settings:
     calendar_past_days: int = 3650
     calendar_future_days: int = 1825
     archive_mailboxes: bool = True
-    storage_direct_writes: bool = True  # core/storage/direct_put.py, core/storage/direct_batch.py
+    storage_direct_writes: bool = True  # core/storage/direct_put.py, direct_batch.py, direct_query.py
     verify_schedule: str = "0 0 5 * * 0"
     verify_sample_percent: int = 10
     retention_policies: str = ""

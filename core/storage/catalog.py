@@ -24,6 +24,7 @@ from azure.data.tables import TableClient, TransactionOperation
 from core.errors import StorageError
 from core.storage import table_keys as keys
 from core.storage.direct_batch import DirectTransaction
+from core.storage.direct_query import DirectQuery, entity_pages, query_entities
 from core.storage.journal import Journal
 from core.storage.tables import REPLAY_SAFE
 
@@ -137,18 +138,23 @@ class CatalogReads:
 
 class Catalog:
     def __init__(
-        self, table: TableClient, journal: Journal | None = None, direct: DirectTransaction | None = None
+        self,
+        table: TableClient,
+        journal: Journal | None = None,
+        direct: DirectTransaction | None = None,
+        reader: DirectQuery | None = None,
     ) -> None:
         self._table = table
         self._journal = journal  # every committed transaction is journaled first (core/storage/journal.py)
         self._direct = direct  # transactions sent without the SDK's pipeline (core/storage/direct_batch.py)
+        self._reader = reader  # queries sent without the SDK's pipeline (core/storage/direct_query.py)
         self.reads = CatalogReads()
         self.point_reads = POINT_READS  # what each LiveIndex of this catalog reads one by one at most
 
     def _query(self, category: str, query: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
         """Every entity the query returns, counted under `category`."""
         self.reads.query(category)
-        for entity in self._table.query_entities(query, **kwargs):
+        for entity in query_entities(self._table, self._reader, query, **kwargs):
             self.reads.row(category)
             yield entity
 
@@ -177,14 +183,14 @@ class Catalog:
         """The first `size` live versions of `category` in `resource` (one query), and whether there are more."""
         query, params = _open_query(resource, category, None, None)
         self.reads.query(category)
-        pages = self._table.query_entities(
-            query, parameters=params, select=_OPEN_FIELDS, results_per_page=size
-        ).by_page()
+        pages = entity_pages(self._table, self._reader, query, params, _OPEN_FIELDS, size)
+        entities, token = next(pages, ([], None))
+        pages.close()
         found = []
-        for entity in next(pages, []):
+        for entity in entities:
             self.reads.row(category)
             found.append(open_version(entity))
-        return found, pages.continuation_token is not None
+        return found, token is not None
 
     def as_of(
         self,

@@ -15,6 +15,7 @@ from azure.data.tables import TableClient, UpdateMode
 
 from core.storage import table_keys as keys
 from core.storage.direct_batch import DirectTransaction
+from core.storage.direct_query import DirectQuery, query_entities
 from core.storage.tables import REPLAY_SAFE
 
 
@@ -40,9 +41,12 @@ class DeltaStates(Protocol):
 
 
 class DeltaStateStore:
-    def __init__(self, table: TableClient, direct: DirectTransaction | None = None) -> None:
+    def __init__(
+        self, table: TableClient, direct: DirectTransaction | None = None, reader: DirectQuery | None = None
+    ) -> None:
         self._table = table
         self._direct = direct  # saves sent as a one-operation transaction, not through the SDK (direct_batch.py)
+        self._reader = reader  # a resource's states read with one signed GET, not through the SDK (direct_query.py)
         self.loads = 0  # partitions queried (what ResourceDeltaStates saves: tests read it)
         self._count = threading.Lock()
 
@@ -51,7 +55,7 @@ class DeltaStateStore:
             self.loads += 1
         pk = keys.escape(resource)
         states = {}
-        for entity in self._table.query_entities("PartitionKey eq @pk", parameters={"pk": pk}):
+        for entity in query_entities(self._table, self._reader, "PartitionKey eq @pk", {"pk": pk}):
             category, container_id = keys.split(entity["RowKey"])
             if not entity.get("delta_link"):
                 continue

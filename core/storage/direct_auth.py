@@ -1,4 +1,4 @@
-"""What the directly sent storage requests share (core/storage/direct_put.py, core/storage/direct_batch.py): how a
+"""What the directly sent storage requests share (core/storage/direct_put.py, direct_batch.py, direct_query.py): how a
 request is signed, as the storage SDKs sign it, and the urllib3 pool it goes out on.
 
 Signing is either Shared Key, with the account key a connection string gives (Azurite locally; the Blob and the
@@ -18,12 +18,16 @@ import logging
 import threading
 import time
 from email.utils import formatdate
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
 import certifi
 import urllib3
 
 from core.proxy_env import environment_names_a_proxy
+
+if TYPE_CHECKING:
+    from azure.data.tables import TableClient
 
 log = logging.getLogger(__name__)
 
@@ -116,3 +120,48 @@ class DirectPath:
 
     def close(self) -> None:
         self._pool.clear()
+
+
+T = TypeVar("T", bound="DirectTablePath")
+
+
+class DirectTablePath(DirectPath):
+    """A direct path to one table (its transactions, its queries): `what` names its requests in the warning."""
+
+    what = "request"
+
+    def __init__(
+        self,
+        table_url: str,
+        table_name: str,
+        api_version: str,
+        signer: SharedKey | Bearer,
+        size: int,
+        ca_file: str | None = None,
+    ) -> None:
+        super().__init__(self.what, table_url, api_version, signer, size, ca_file)  # _path: '' in Azure
+        self._table = table_name
+
+    @classmethod
+    def for_table(cls: type[T], table: TableClient, pool_size: int = 16, ca_file: str | None = None) -> T | None:
+        """A path signing as `table` does, or None where it would not behave as the SDK does."""
+        if getattr(table, "_cosmos_endpoint", False):
+            return None  # Cosmos DB's Table API: not what this was checked against
+        signer = signer_for(table.url, table.credential)
+        return cls(table.url, table.table_name, table.api_version, signer, pool_size, ca_file) if signer else None
+
+    def _exchange(
+        self, method: str, url: str, to_sign: str, headers: dict[str, str], expect: int, body: bytes | None = None
+    ) -> urllib3.BaseHTTPResponse | None:
+        """The answer to the request signed over `to_sign` when its status is `expect`; otherwise None, handed back
+        (a dropped connection or a failed sign-in included: the SDK's path will tell)."""
+        try:
+            headers["Authorization"] = self._signer.authorization(to_sign)
+            response = self._pool.request(method, url, body=body, headers=headers, redirect=False)
+        except Exception:
+            self.hand_back(None)
+            return None
+        if response.status != expect:
+            self.hand_back(response.status)
+            return None
+        return response

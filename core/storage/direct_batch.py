@@ -26,9 +26,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
-from azure.data.tables import TableClient
-
-from core.storage.direct_auth import Bearer, DirectPath, SharedKey, http_date, signer_for
+from core.storage.direct_auth import DirectTablePath, http_date
 
 _STATUS = re.compile(rb"^HTTP/1\.1 (\d{3})", re.MULTILINE)
 _METHODS = {"replace": "PUT", "merge": "PATCH"}  # Insert Or Replace, Insert Or Merge
@@ -44,28 +42,10 @@ def _key(value: str) -> str:
     return quote(value.replace("'", "''"), safe="")
 
 
-class DirectTransaction(DirectPath):
+class DirectTransaction(DirectTablePath):
     """Entity group transactions into one table. Thread-safe: one pool, shared by the writing threads."""
 
-    def __init__(
-        self,
-        table_url: str,
-        table_name: str,
-        api_version: str,
-        signer: SharedKey | Bearer,
-        size: int,
-        ca_file: str | None = None,
-    ) -> None:
-        super().__init__("transaction", table_url, api_version, signer, size, ca_file)  # _path: '' in Azure
-        self._table = table_name
-
-    @classmethod
-    def for_table(cls, table: TableClient, pool_size: int = 16, ca_file: str | None = None) -> DirectTransaction | None:
-        """A DirectTransaction signing as `table` does, or None where it would not behave as the SDK does."""
-        if getattr(table, "_cosmos_endpoint", False):
-            return None  # Cosmos DB's Table API: not what this was checked against
-        signer = signer_for(table.url, table.credential)
-        return cls(table.url, table.table_name, table.api_version, signer, pool_size, ca_file) if signer else None
+    what = "transaction"
 
     def submit(self, ops: Sequence[tuple[str, dict[str, Any]]]) -> bool:
         """Apply `(mode, entity)` upserts ('replace' or 'merge') as one transaction. True when the service applied
@@ -87,14 +67,8 @@ class DirectTransaction(DirectPath):
             "x-ms-version": self._version,
         }
         to_sign = f"POST\n\n{headers['Content-Type']}\n{headers['x-ms-date']}\n/{self._signer.account_name}{path}"
-        try:
-            headers["Authorization"] = self._signer.authorization(to_sign)
-            response = self._pool.request("POST", self._origin + path, body=body, headers=headers, redirect=False)
-        except Exception:  # a dropped connection, a failed sign-in: the SDK's path will tell
-            self.hand_back(None)
-            return False
-        if response.status != 202:
-            self.hand_back(response.status)
+        response = self._exchange("POST", self._origin + path, to_sign, headers, 202, body)
+        if response is None:
             return False
         statuses = [int(code) for code in _STATUS.findall(response.data)]
         if len(statuses) == len(ops) and all(200 <= code < 300 for code in statuses):

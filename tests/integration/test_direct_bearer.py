@@ -1,7 +1,8 @@
-"""The direct storage writes signed the way they are in Azure: an Entra ID bearer token for https://storage.azure.com,
-against an Azurite serving HTTPS with `--oauth basic` (it checks a token's issuer, audience and lifetime, not its
-signature). Entra ID cannot run here, so the credential is a stand-in that hands out such tokens and counts how
-often it was asked; everything else is real: the SDK clients, the direct requests, the emulator."""
+"""The direct storage writes and queries signed the way they are in Azure: an Entra ID bearer token for
+https://storage.azure.com, against an Azurite serving HTTPS with `--oauth basic` (it checks a token's issuer,
+audience and lifetime, not its signature). Entra ID cannot run here, so the credential is a stand-in that hands out
+such tokens and counts how often it was asked; everything else is real: the SDK clients, the direct requests, the
+emulator."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from core.storage.content_store import BlobContentStore, blob_name
 from core.storage.direct_auth import STORAGE_SCOPE
 from core.storage.direct_batch import DirectTransaction
 from core.storage.direct_put import DirectPut
+from core.storage.direct_query import DirectQuery
 from devenv.azurite import ACCOUNT, Azurite, start_azurite
 from graphsim.tls import make_tls_files
 
@@ -80,6 +82,9 @@ def test_content_and_catalog_rows_are_written_with_a_bearer_token(tls_azurite):
     writer.flush()
     assert transactions.handed_back == 0 and writer.committed == 2
     assert sorted(e["name"] for e in table.list_entities()) == ["one", "two"]
+    queries = DirectQuery.for_table(table, ca_file=ca)
+    reader = Catalog(table, reader=queries)
+    assert sorted(reader.open_index("user1", "mail")) == ["m1", "m2"] and queries.handed_back == 0
 
 
 def test_a_token_is_renewed_before_it_expires(tls_azurite):
