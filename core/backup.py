@@ -93,14 +93,18 @@ def backup_resource(services: Services, run_id: str, resource_key: str) -> dict:
         return failed_result(resource_key, str(exc))
     watch = services.telemetry.watch(services.graph)  # duration and throttling, for the resource's event
     report = BackupReport(resource_key, recent_kind=lambda since: services.runs.recent_kind(resource_key, since))
-    scoped = replace(services, delta_state=ResourceDeltaStates(services.delta_state, resource_key))
+    states = ResourceDeltaStates(services.delta_state, resource_key)  # read once, links saved together
     try:
-        handler.backup(scoped, run_id, key.owner, report)  # its delta state read once (core/storage/delta_state.py)
+        handler.backup(replace(services, delta_state=states), run_id, key.owner, report)
     except Exception as exc:  # the whole resource failed; recorded, and the run goes on
         log.exception("backup of %s failed", resource_key)
         report.fatal = f"{type(exc).__name__}: {exc}"[:1000]
         if isinstance(exc, GraphNotFound):
             confirm_owner(services, key, report)
+    except BaseException:  # interrupted (Ctrl-C, a stop): the rounds it finished are kept all the same
+        _save_links(states, resource_key, report)
+        raise
+    _save_links(states, resource_key, report)
     if report.skipped_reason and not report.fatal:
         confirm_owner(services, key, report)
     result = report.result()
@@ -114,6 +118,16 @@ def backup_resource(services: Services, run_id: str, resource_key: str) -> dict:
         result["suspicious"] = True
     services.telemetry.resource_finished(run_id, result, watch, services.graph)
     return result
+
+
+def _save_links(states: ResourceDeltaStates, resource_key: str, report: BackupReport) -> None:
+    """The delta links of the rounds the backup finished, whether it succeeded or not (core/storage/delta_state.py
+    holds them to save them together)."""
+    try:
+        states.flush()
+    except Exception as exc:  # their content is stored: the next run goes through those rounds again
+        log.warning("delta links of %s not saved: %s", resource_key, exc)
+        report.fail("delta links", exc)
 
 
 def confirm_owner(services: Services, key: ResourceKey, report: BackupReport) -> None:

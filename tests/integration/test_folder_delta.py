@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from core.storage.delta_state import HOLD_AT_MOST
 from core.workloads.exchange.folder_tree import TREE
 from graphsim.todo.control_client import TodoControl
 from tests.integration.tenant import Tenant, open_tenant
@@ -182,22 +183,24 @@ def test_an_expired_tree_link_falls_back_to_the_full_tree_losing_nothing(tenant:
 
 def test_a_mailboxs_delta_state_is_read_once_per_backup_and_its_links_still_chain(tmp_path, storage_env):
     """The kinds, trees and held items of a mailbox all ask for its delta state: the table is queried once per
-    mailbox per run (core/storage/delta_state.py ResourceDeltaStates), and what a run saves is what the next reads."""
+    mailbox per run (core/storage/delta_state.py ResourceDeltaStates), its links are saved together (one
+    transaction for a mailbox of fewer than HOLD_AT_MOST containers), and what a run saves is what the next reads."""
     tenant = open_tenant(tmp_path / "sim", storage_env, users=2, messages=6, contacts=2, events=2, tasks=1,
                          archive_messages=0)  # fmt: skip
     try:
         store = tenant.services.delta_state
-        store.loads = 0
+        store.loads = store.writes = 0
         assert tenant.backup()["status"] == "succeeded"
         assert store.loads == 2  # one per mailbox, for the whole backup
         user = tenant.mailboxes()[0]["id"]
         saved = store.load(f"exchange:{user}")
-        assert {("tree", "folder"), ("tree", "cfolder")} <= set(saved) and len(saved) > 10
-        store.loads = 0
+        assert {("tree", "folder"), ("tree", "cfolder")} <= set(saved) and 10 < len(saved) < HOLD_AT_MOST
+        assert store.writes == 2  # one per mailbox: every link of it in one transaction
+        store.loads = store.writes = 0
         tenant.sim.control.reset_stats()
         again = tenant.backup()
         assert again["status"] == "succeeded" and again["items"] == 0  # every container went on from its link
-        assert store.loads == 2
+        assert store.loads == 2 and store.writes == 2
         by = tenant.sim.control.stats()["by_kind"]
         assert by["folders"] == 2 and by["delta"] == sum(
             _containers(tenant, u["id"])["mail"] for u in tenant.mailboxes()
