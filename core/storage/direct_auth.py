@@ -1,5 +1,5 @@
 """What the directly sent storage requests share (core/storage/direct_put.py, direct_batch.py, direct_query.py): how a
-request is signed, as the storage SDKs sign it, and the urllib3 pool it goes out on.
+request is signed, as the storage SDKs sign it, and the connections it goes out on (core/storage/direct_http.py).
 
 Signing is either Shared Key, with the account key a connection string gives (Azurite locally; the Blob and the
 Table service sign different strings: https://learn.microsoft.com/rest/api/storageservices/authorize-with-shared-key)
@@ -21,10 +21,8 @@ from email.utils import formatdate
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
-import certifi
-import urllib3
-
 from core.proxy_env import environment_names_a_proxy
+from core.storage.direct_http import Answer, Connections
 
 if TYPE_CHECKING:
     from azure.data.tables import TableClient
@@ -33,7 +31,6 @@ log = logging.getLogger(__name__)
 
 STORAGE_SCOPE = "https://storage.azure.com/.default"
 _TOKEN_MARGIN_S = 300  # a token is renewed this long before it expires
-TIMEOUT = urllib3.Timeout(connect=20.0, read=60.0)  # the SDKs' connection and read timeouts
 
 
 class SharedKey:
@@ -80,11 +77,10 @@ def signer_for(url: str, credential: object) -> SharedKey | Bearer | None:
     return None
 
 
-def pool(size: int, ca_file: str | None = None) -> urllib3.PoolManager:
+def pool(size: int, ca_file: str | None = None) -> Connections:
     """Connections kept alive per host: `size`. No retries here: the caller hands what fails to the SDK. TLS trusts
     what the SDKs' requests transport trusts (certifi's CAs), or `ca_file`'s instead (a test's emulator)."""
-    ca = ca_file or certifi.where()
-    return urllib3.PoolManager(num_pools=2, maxsize=size, retries=False, timeout=TIMEOUT, ca_certs=ca)
+    return Connections(size, ca_file)
 
 
 def http_date() -> str:
@@ -152,7 +148,7 @@ class DirectTablePath(DirectPath):
 
     def _exchange(
         self, method: str, url: str, to_sign: str, headers: dict[str, str], expect: int, body: bytes | None = None
-    ) -> urllib3.BaseHTTPResponse | None:
+    ) -> Answer | None:
         """The answer to the request signed over `to_sign` when its status is `expect`; otherwise None, handed back
         (a dropped connection or a failed sign-in included: the SDK's path will tell)."""
         try:
