@@ -54,12 +54,26 @@ class _Connection:
         self.idle_since = time.monotonic()
 
     def dropped(self) -> bool:
-        """Whether the server closed it (or sent something unasked) while it was idle, or it idled too long."""
+        """Whether the server closed it (or sent something unasked) while it was idle, or it idled too long. Over
+        TLS, what arrived may be TLS records only (a TLS 1.3 session ticket): the connection is still good then."""
         if time.monotonic() - self.idle_since >= IDLE_S:
             return True
         poller = select.poll()
         poller.register(self.sock, select.POLLIN)
-        return bool(poller.poll(0))
+        if not poller.poll(0):
+            return False
+        if not isinstance(self.sock, ssl.SSLSocket):
+            return True  # the server's close (or bytes nobody asked for)
+        self.sock.setblocking(False)
+        try:
+            self.sock.recv(1)
+        except ssl.SSLWantReadError:
+            return False  # records the TLS layer took; no data, no close
+        except OSError:
+            return True
+        finally:
+            self.sock.settimeout(READ_TIMEOUT_S)
+        return True  # a close_notify, the end, or data nobody asked for
 
     def close(self) -> None:
         try:
