@@ -153,7 +153,7 @@ class DirectTablePath(DirectPath):
         (a dropped connection or a failed sign-in included: the SDK's path will tell)."""
         try:
             headers["Authorization"] = self._signer.authorization(to_sign)
-            response = self._pool.request(method, url, body=body, headers=headers, redirect=False)
+            response = self._pool.request(method, url, body=body, headers=headers)
         except Exception:
             self.hand_back(None)
             return None

@@ -95,7 +95,7 @@ class Connections:
         self.opened = 0  # connections made (tests read it)
 
     def request(
-        self, method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None, **_: object
+        self, method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None
     ) -> Answer:
         """The answer to one request (`url` absolute). Raises OSError, ValueError or ssl.SSLError on any fault."""
         parts = urlsplit(url)

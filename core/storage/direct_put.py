@@ -96,9 +96,7 @@ class DirectPut(DirectPath):
         try:
             to_sign = blob_string_to_sign("PUT", self._signer.account_name, path, headers)
             headers["Authorization"] = self._signer.authorization(to_sign)
-            response = self._pool.request(
-                "PUT", self._origin + path, body=data, headers=headers, redirect=False, preload_content=True
-            )
+            response = self._pool.request("PUT", self._origin + path, body=data, headers=headers)
         except Exception:  # a dropped connection, a failed sign-in: the SDK's path will tell
             self.hand_back(None)
             return None

@@ -30,8 +30,9 @@ from azure.data.tables import TableClient
 
 from core.storage.direct_auth import DirectTablePath, http_date
 
-Token = dict[str, str] | None  # the SDK's continuation token: {"PartitionKey": ..., "RowKey": ...}
+Token = dict[str, str | None] | None  # the SDK's continuation token: {"PartitionKey": ..., "RowKey": ...}
 _NEXT_PK, _NEXT_RK = "x-ms-continuation-NextPartitionKey", "x-ms-continuation-NextRowKey"
+_NEXT = (("NextPartitionKey", "PartitionKey"), ("NextRowKey", "RowKey"))  # sent back as the SDK sends them
 _TYPED = "@odata.type"
 
 
@@ -71,13 +72,13 @@ class DirectQuery(DirectTablePath):
         """One page of entities and the token of the next (None: the last), or None when the SDK should read it."""
         if not self.enabled:
             return None
-        params = [("$filter", query_filter)]
+        params: list[tuple[str, str]] = [("$filter", query_filter)]
         if select:
             params.append(("$select", select))
         if top:
             params.append(("$top", str(top)))
         if token:
-            params += [("NextPartitionKey", token["PartitionKey"]), ("NextRowKey", token["RowKey"])]
+            params += [(name, value) for name, key in _NEXT if (value := token.get(key)) is not None]
         resource = f"{self._path}/{self._table}()"
         headers = {
             "Accept": "application/json;odata=minimalmetadata",
@@ -99,7 +100,7 @@ class DirectQuery(DirectTablePath):
         if any(entity is None for entity in entities):
             return None  # a typed value: the SDK converts it (not a fault of this path)
         pk, rk = response.headers.get(_NEXT_PK), response.headers.get(_NEXT_RK)
-        return entities, ({"PartitionKey": pk or "", "RowKey": rk or ""} if pk or rk else None)
+        return entities, ({"PartitionKey": pk, "RowKey": rk} if pk or rk else None)  # the SDK's token
 
 
 def entity_pages(
