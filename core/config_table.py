@@ -97,9 +97,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "BACKUP_STORAGE_DIRECT_WRITES",
         "true",
-        "Write small content and catalog transactions as directly signed storage requests, not through the storage "
-        "SDKs' pipelines (less CPU per item; anything not answered for certain goes through the SDKs); false: all "
-        "through the SDKs.",
+        "Write small content and catalog transactions, and read the catalog and delta state, as directly signed "
+        "storage requests, not through the storage SDKs' pipelines (less CPU per item; anything not answered for "
+        "certain goes through the SDKs); false: all through the SDKs.",
         deployed=False,
     ),
     Setting("BACKUP_CONTAINER", "backup", "Blob container holding backed-up content (write-once)."),

@@ -96,8 +96,8 @@ def _path(url: str) -> str:
 
 class Prefetched:
     """Answers read ahead, each handed out once (a kept error is raised). A GET whose path (its URL before any
-    query) has no answer held is not keyed at all: building a key with a query parses the URL (httpx), which cost
-    more CPU than the rest of a small mailbox's backup when every read of a run paid it."""
+    query) has no answer held is not keyed at all: building a key with a query may parse the URL (httpx:
+    `with_query`), which cost more CPU than the rest of a small mailbox's backup when every read of a run paid it."""
 
     def __init__(self) -> None:
         self._bodies: dict[Key, dict | GraphError] = {}

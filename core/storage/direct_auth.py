@@ -117,6 +117,28 @@ class DirectPath:
     def close(self) -> None:
         self._pool.clear()
 
+    def _exchange(
+        self,
+        method: str,
+        url: str,
+        to_sign: str,
+        headers: dict[str, str],
+        expect: tuple[int, ...],
+        body: bytes | None = None,
+    ) -> Answer | None:
+        """The answer to the request signed over `to_sign` when its status is one of `expect`; otherwise None,
+        handed back (a dropped connection or a failed sign-in included: the SDK's path will tell)."""
+        try:
+            headers["Authorization"] = self._signer.authorization(to_sign)
+            response = self._pool.request(method, url, body=body, headers=headers)
+        except Exception:
+            self.hand_back(None)
+            return None
+        if response.status not in expect:
+            self.hand_back(response.status)
+            return None
+        return response
+
 
 T = TypeVar("T", bound="DirectTablePath")
 
@@ -145,19 +167,3 @@ class DirectTablePath(DirectPath):
             return None  # Cosmos DB's Table API: not what this was checked against
         signer = signer_for(table.url, table.credential)
         return cls(table.url, table.table_name, table.api_version, signer, pool_size, ca_file) if signer else None
-
-    def _exchange(
-        self, method: str, url: str, to_sign: str, headers: dict[str, str], expect: int, body: bytes | None = None
-    ) -> Answer | None:
-        """The answer to the request signed over `to_sign` when its status is `expect`; otherwise None, handed back
-        (a dropped connection or a failed sign-in included: the SDK's path will tell)."""
-        try:
-            headers["Authorization"] = self._signer.authorization(to_sign)
-            response = self._pool.request(method, url, body=body, headers=headers)
-        except Exception:
-            self.hand_back(None)
-            return None
-        if response.status != expect:
-            self.hand_back(response.status)
-            return None
-        return response

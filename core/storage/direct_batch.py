@@ -67,7 +67,7 @@ class DirectTransaction(DirectTablePath):
             "x-ms-version": self._version,
         }
         to_sign = f"POST\n\n{headers['Content-Type']}\n{headers['x-ms-date']}\n/{self._signer.account_name}{path}"
-        response = self._exchange("POST", self._origin + path, to_sign, headers, 202, body)
+        response = self._exchange("POST", self._origin + path, to_sign, headers, (202,), body)
         if response is None:
             return False
         statuses = [int(code) for code in _STATUS.findall(response.data)]

@@ -1,5 +1,6 @@
-"""Small content written by one Put Blob over a urllib3 pool, signed as the storage SDK signs it, without the SDK's
-pipeline: the write path of nearly every message, contact and event a backup stores.
+"""Small content written by one Put Blob, signed as the storage SDK signs it, without the SDK's pipeline
+(core/storage/direct_auth.py, direct_http.py): the write path of nearly every message, contact and event a backup
+stores.
 
 Why: through `BlobClient.upload_blob`, one small put costs ~3 ms of CPU on this project's machines, of which the
 HTTP exchange (urllib3 and http.client) is ~0.5 ms: the rest is the SDK building a BlobClient per name (with a
@@ -93,16 +94,13 @@ class DirectPut(DirectPath):
             "x-ms-version": self._version,
             **{f"x-ms-meta-{key}": value for key, value in metadata.items()},
         }
-        try:
-            to_sign = blob_string_to_sign("PUT", self._signer.account_name, path, headers)
-            headers["Authorization"] = self._signer.authorization(to_sign)
-            response = self._pool.request("PUT", self._origin + path, body=data, headers=headers)
-        except Exception:  # a dropped connection, a failed sign-in: the SDK's path will tell
-            self.hand_back(None)
+        to_sign = blob_string_to_sign("PUT", self._signer.account_name, path, headers)
+        response = self._exchange("PUT", self._origin + path, to_sign, headers, (201, 409), data)
+        if response is None:
             return None
         if response.status == 201:
             return True
-        if response.status == 409 and response.headers.get("x-ms-error-code") == "BlobAlreadyExists":
+        if response.headers.get("x-ms-error-code") == "BlobAlreadyExists":
             return False
-        self.hand_back(response.status)
+        self.hand_back(response.status)  # a 409 of another kind (a lease, a blob being copied)
         return None

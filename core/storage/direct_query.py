@@ -88,7 +88,7 @@ class DirectQuery(DirectTablePath):
         }
         query = "&".join(f"{name}={quote(value, safe='')}" for name, value in params)
         to_sign = f"GET\n\n\n{headers['x-ms-date']}\n/{self._signer.account_name}{resource}"
-        response = self._exchange("GET", f"{self._origin}{resource}?{query}", to_sign, headers, 200)
+        response = self._exchange("GET", f"{self._origin}{resource}?{query}", to_sign, headers, (200,))
         if response is None:
             return None
         try:
