@@ -9,7 +9,8 @@ https://learn.microsoft.com/rest/api/storageservices/performing-entity-group-tra
 applies all of them or none). The Table service's Shared Key string is its own: verb, Content-MD5, Content-Type,
 date, resource (https://learn.microsoft.com/rest/api/storageservices/authorize-with-shared-key#table-service-shared-key-authorization).
 Entity values are sent as the SDK sends them: strings, booleans and 32-bit integers as plain JSON (the service's
-default types for them); an entity holding anything else makes the whole transaction go through the SDK.
+default types for them), a wider integer as an Edm.Int64 string with its type annotation (core/storage/wide_ints.py);
+an entity holding anything else makes the whole transaction go through the SDK.
 
 Only a definite answer is taken from this path: 202 with every operation answered 2xx. Anything else returns False
 and the caller sends the same transaction through the SDK, which raises the errors the app knows; sending it again
@@ -27,15 +28,26 @@ from typing import Any
 from urllib.parse import quote
 
 from core.storage.direct_auth import DirectTablePath, http_date
+from core.storage.wide_ints import INT32, INT64
 
 _STATUS = re.compile(rb"^HTTP/1\.1 (\d{3})", re.MULTILINE)
 _METHODS = {"replace": "PUT", "merge": "PATCH"}  # Insert Or Replace, Insert Or Merge
-_INT32 = range(-(2**31), 2**31)
 
 
 def _plain(value: Any) -> bool:
-    """A value the SDK would send as plain JSON with no type annotation needed (str, bool, a 32-bit int)."""
-    return isinstance(value, (str, bool)) or (type(value) is int and value in _INT32)
+    """A value this path sends as the SDK would: a str, a bool or a 64-bit int (plain JSON; Edm.Int64 beyond 32
+    bits)."""
+    return isinstance(value, (str, bool)) or (type(value) is int and value in INT64)
+
+
+def _json(entity: dict[str, Any]) -> str:
+    wide = {}
+    for name, value in entity.items():
+        if type(value) is int and value not in INT32:
+            wide[f"{name}@odata.type"], wide[name] = "Edm.Int64", str(value)
+        else:
+            wide[name] = value
+    return json.dumps(wide, ensure_ascii=False, separators=(",", ":"))
 
 
 def _key(value: str) -> str:
@@ -81,7 +93,7 @@ class DirectTransaction(DirectTablePath):
         base = f"{self._origin}{self._path}/{self._table}"
         lines = [f"--{batch}", f"Content-Type: multipart/mixed; boundary={changeset}", ""]
         for n, (mode, entity) in enumerate(ops):
-            data = json.dumps(entity, ensure_ascii=False, separators=(",", ":"))
+            data = _json(entity)
             url = f"{base}(PartitionKey='{_key(entity['PartitionKey'])}',RowKey='{_key(entity['RowKey'])}')"
             lines += [
                 f"--{changeset}",

@@ -13,6 +13,7 @@ from azure.storage.blob import BlobServiceClient, ContainerClient
 from core.config import Settings
 from core.storage.http_transport import storage_transport
 from core.storage.reachability import probe_table
+from core.storage.wide_ints import WideIntTable
 
 TABLES = ("deltastate", "catalog", "runs", "restorepoints", "restorejobs", "audit", "quarantine")
 
@@ -82,5 +83,12 @@ def table_clients(settings: Settings, create: bool = True, probe: bool = False) 
                 service.create_table(full, **REPLAY_SAFE)
             except ResourceExistsError:
                 pass
-        clients[name] = service.get_table_client(full)
+        clients[name] = _client(settings, service, full, options)
     return clients
+
+
+def _client(settings: Settings, service: TableServiceClient, table: str, options: dict[str, Any]) -> WideIntTable:
+    """The table's client, through which a row may hold any int (core/storage/wide_ints.py)."""
+    if settings.storage_connection_string:
+        return WideIntTable.from_connection_string(settings.storage_connection_string, table_name=table, **options)
+    return WideIntTable(settings.table_endpoint, table_name=table, credential=service.credential, **options)

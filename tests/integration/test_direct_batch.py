@@ -62,7 +62,7 @@ def test_a_refused_operation_is_sent_through_the_sdk_and_fails_as_before(table):
     direct = DirectTransaction.for_table(table)
     writer = Catalog(table, direct=direct).writer("user1")
     writer.put(_version(1))
-    writer.touch("mail", "x", "r1", size=2**40)  # not a 32-bit integer: the SDK's to refuse, with its error
+    writer.touch("mail", "x", "r1", size=2**70)  # not a 64-bit integer: the SDK's to refuse, with its error
     with pytest.raises((StorageError, TypeError)):
         writer.flush()
     assert direct.handed_back == 0  # never sent directly: it holds a value this path does not send
