@@ -2,9 +2,10 @@
 Retry-After, the per-mailbox limiter, paging, and typed errors (core.errors) for everything else.
 
 Two seams: `policy` (core.graph.policy.GraphPolicy: retries, Retry-After cap, per-mailbox limits, how to wait;
-default: the settings') and `transport` (any httpx.BaseTransport; default: core/graph/transports.py's
-`mailbox_pools(settings, policy)`, small pools by mailbox; with a proxy in the environment, one pool as
-`graph_transport(settings)` describes, with the environment's proxies mounted by httpx)."""
+default: the settings') and `transport` (any httpx.BaseTransport, through which httpx.Client then sends every
+request). Given none, requests go out on connections of the client's own (core/graph/wire.py), and the few it does
+not form through httpx over `graph_transport(settings)`; with a proxy in the environment, httpx sends everything,
+with the environment's proxies mounted."""
 
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ from core.graph.batch import Prefetched
 from core.graph.policy import GraphPolicy
 from core.graph.retry import RETRYABLE_STATUSES
 from core.graph.ru_budget import request_cost
-from core.graph.transports import LIMITS, mailbox_pools, tls_context
+from core.graph.transports import LIMITS, graph_transport, tls_context
+from core.graph.wire import GraphWire, sendable
 from core.proxy_env import environment_names_a_proxy
 from core.stopping import check as check_not_stopped
 
@@ -118,13 +120,17 @@ class GraphClient:
         self._limiter = self.policy.limiter()
         self._ru = self.policy.resource_units(settings.tenant_id)  # SharePoint/OneDrive RU: core/graph/ru_budget.py
         self._sleep = self.policy.sleep
+        self._wire: GraphWire | None = None  # Graph's requests on connections of our own (core/graph/wire.py)
         if transport is None and environment_names_a_proxy():  # httpx builds it and mounts the environment's proxies
             connection: dict[str, Any] = {"verify": tls_context(settings.ca_bundle), "limits": LIMITS}
-        elif transport is None:  # small pools by mailbox (core/graph/mailbox_pools.py), no environment lookups
-            connection = {"transport": mailbox_pools(settings, self.policy), "trust_env": False}
+        elif transport is None:  # what the wire does not send: httpx, with no environment lookups
+            connection = {"transport": graph_transport(settings), "trust_env": False}
         else:
             connection = {"transport": transport}
         self._http = httpx.Client(timeout=httpx.Timeout(settings.timeout_seconds), follow_redirects=False, **connection)
+        if transport is None and "verify" not in connection:
+            keep = LIMITS.max_keepalive_connections
+            self._wire = GraphWire(tls_context(settings.ca_bundle), settings.timeout_seconds, keep, self._http.headers)
         self._stats: Counter[str] = Counter()
         self._stats_lock = threading.Lock()
         self.prefetched = Prefetched()  # answers read ahead by JSON batching, each used once (core/graph/batch.py)
@@ -141,6 +147,8 @@ class GraphClient:
 
     def close(self) -> None:
         self._http.close()
+        if self._wire is not None:
+            self._wire.close()
 
     def url(self, path_or_url: str) -> str:
         if path_or_url.startswith("https://") or path_or_url.startswith("http://"):
@@ -180,8 +188,11 @@ class GraphClient:
             try:
                 with self._limiter.slot(mailbox, weight):
                     self._count("requests")
-                    request = self._http.build_request(method, url, headers=request_headers, **kwargs)
-                    response = self._http.send(request, stream=stream)
+                    if self._wire is not None and sendable(kwargs):
+                        response = self._wire.send(method, url, request_headers, stream=stream, **kwargs)
+                    else:
+                        request = self._http.build_request(method, url, headers=request_headers, **kwargs)
+                        response = self._http.send(request, stream=stream)
                     if stream and response.status_code >= 300:
                         response.read()
             except httpx.TransportError as exc:

@@ -1,6 +1,6 @@
-"""The transports a GraphClient sends through when given none (core/graph/client.py): TLS trusting the system's CAs
-plus GRAPH_CA_BUNDLE's, and either small pools by mailbox (core/graph/mailbox_pools.py) or, with a proxy in the
-environment, one pool of 200 connections."""
+"""What a GraphClient sends through when given no transport (core/graph/client.py): TLS trusting the system's CAs
+plus GRAPH_CA_BUNDLE's (its own connections, core/graph/wire.py, use the same), and for what httpx sends (through
+a proxy in the environment, or a request the wire does not form) one pool of 200 connections."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ from typing import Any
 import httpx
 
 from core.config import Settings
-from core.graph.mailbox_pools import MailboxPools
-from core.graph.policy import GraphPolicy
 
 LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=100)
 
@@ -29,18 +27,3 @@ def graph_transport(settings: Settings, **options: Any) -> httpx.HTTPTransport:
     200 pooled connections), with httpx.HTTPTransport `options` added (local_address=, retries=, proxy=, ...).
     A transport passed to GraphClient brings its own TLS and pool settings: start from this one to keep them."""
     return httpx.HTTPTransport(verify=tls_context(settings.ca_bundle), limits=LIMITS, **options)
-
-
-def mailbox_pools(settings: Settings, policy: GraphPolicy) -> MailboxPools:
-    """BACKUP_LOCAL_CONCURRENCY pools (a mailbox's requests always in the same one), each keeping alive twice what
-    one mailbox or resource has in flight (the shared pool 0 as many as before); the 200-connection cap stays per
-    pool, so no request waits longer."""
-    context = tls_context(settings.ca_bundle)
-    keep = 2 * max(settings.mailbox_concurrency, settings.item_concurrency, 1)
-
-    def pool(n: int) -> httpx.HTTPTransport:
-        alive = LIMITS.max_keepalive_connections if n == 0 else keep
-        limits = httpx.Limits(max_connections=LIMITS.max_connections, max_keepalive_connections=alive)
-        return httpx.HTTPTransport(verify=context, limits=limits)
-
-    return MailboxPools(settings.local_concurrency, policy.scope, pool)

@@ -1,5 +1,5 @@
 """What the directly sent storage requests share (core/storage/direct_put.py, direct_batch.py, direct_query.py): how a
-request is signed, as the storage SDKs sign it, and the connections it goes out on (core/storage/direct_http.py).
+request is signed, as the storage SDKs sign it, and the connections it goes out on (core/http11.py).
 
 Signing is either Shared Key, with the account key a connection string gives (Azurite locally; the Blob and the
 Table service sign different strings: https://learn.microsoft.com/rest/api/storageservices/authorize-with-shared-key)
@@ -21,8 +21,8 @@ from email.utils import formatdate
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
+from core.http11 import Answer, Connections
 from core.proxy_env import environment_names_a_proxy
-from core.storage.direct_http import Answer, Connections
 
 if TYPE_CHECKING:
     from azure.data.tables import TableClient

@@ -1,5 +1,5 @@
 """Small content written by one Put Blob, signed as the storage SDK signs it, without the SDK's pipeline
-(core/storage/direct_auth.py, direct_http.py): the write path of nearly every message, contact and event a backup
+(core/storage/direct_auth.py, core/http11.py): the write path of nearly every message, contact and event a backup
 stores.
 
 Why: through `BlobClient.upload_blob`, one small put costs ~3 ms of CPU on this project's machines, of which the

@@ -69,7 +69,7 @@ def test_content_and_catalog_rows_are_written_with_a_bearer_token(tls_azurite):
     second = store.put_bytes(b"and another")
     assert (first.written, again.written, second.written) == (True, False, True)
     assert direct.handed_back == 0 and direct.enabled
-    assert direct._pool.opened == 1  # one TLS connection, kept alive for the three (core/storage/direct_http.py)
+    assert direct._pool.opened == 1  # one TLS connection, kept alive for the three (core/http11.py)
     assert credential.asked[asked_by_sdk:] == [(STORAGE_SCOPE,)]  # one token for the three puts
     assert container.get_blob_client(blob_name(first.sha256)).download_blob().readall() == b"signed with a token"
 

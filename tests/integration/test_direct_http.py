@@ -1,65 +1,16 @@
-"""The direct storage paths' HTTP/1.1 exchange (core/storage/direct_http.py): against Azurite, and against a loopback
+"""The direct storage paths' HTTP/1.1 exchange (core/http11.py): against Azurite, and against a loopback
 server that answers exactly the bytes a test gives it (framings, closes, malformed answers), since Azurite always
 answers the same way. Every fault raises, so the caller hands the request to the SDK; nothing is reused that could
 lose the next request."""
 
 from __future__ import annotations
 
-import socket
 import threading
-from collections import deque
 
 import pytest
 
-from core.storage.direct_http import Connections
-
-
-class ScriptedServer:
-    """Answers each request with the next scripted bytes; closes the connection after it when told to."""
-
-    def __init__(self) -> None:
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self._listener.getsockname()[1]
-        self.script: deque[tuple[bytes, bool]] = deque()
-        self.requests: list[bytes] = []
-        self.accepted = 0
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def url(self, path: str = "/x") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def answer(self, raw: bytes, close: bool = False) -> None:
-        self.script.append((raw, close))
-
-    def close(self) -> None:
-        self._listener.close()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self._listener.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        reader = conn.makefile("rb")
-        with conn:
-            while True:
-                head = b""
-                while not head.endswith(b"\r\n\r\n"):
-                    line = reader.readline()
-                    if not line:
-                        return
-                    head += line
-                lengths = [h.split(b":")[1] for h in head.split(b"\r\n") if h.lower().startswith(b"content-length:")]
-                length = int(lengths[0]) if lengths else 0
-                self.requests.append(head + reader.read(length))
-                raw, close = self.script.popleft()
-                conn.sendall(raw)
-                if close:
-                    return
+from core.http11 import Connections
+from tests.integration.scripted_server import ScriptedServer
 
 
 @pytest.fixture

@@ -147,6 +147,25 @@ def test_a_transport_that_does_not_trust_the_simulator_fails_as_the_policy_says(
     assert sim.control.stats()["by_kind"].get("users", 0) == 0
 
 
+def test_its_own_connections_trust_only_the_system_and_the_bundle(sim: SimulatorProcess):
+    class Token:  # no sign-in: it would need the bundle too
+        def token(self) -> str:
+            return "t"
+
+        def invalidate(self) -> None:
+            pass
+
+    policy = GraphPolicy(retry=RetryPolicy(max_attempts=2, base_delay=0.01), sleep=lambda _s: None)
+    env = {k: v for k, v in sim.graph_env().items() if k != "GRAPH_CA_BUNDLE"}
+    client = GraphClient(load_settings({**STORAGE, **env}), Token(), policy=policy)
+    assert client._wire is not None  # no transport given, no proxy: core/graph/wire.py
+    sim.control.reset_stats()
+    with pytest.raises(GraphTransportError, match="ConnectError"):  # refused before anything is sent
+        client.post_json("users/u1/messages", {"subject": "x"})
+    assert client.stats()["transport_errors"] == 2 and client.stats().get("ambiguous_writes", 0) == 0
+    assert not any(sim.control.stats()["by_kind"].values())
+
+
 def test_the_policy_sets_the_per_mailbox_concurrency(sim: SimulatorProcess):
     sim.control.configure(latency_ms=30)
     client = _client(sim.graph_env(), policy=GraphPolicy(mailbox_concurrency=2))

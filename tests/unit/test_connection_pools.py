@@ -1,18 +1,15 @@
 """How the HTTP clients are connected (issue 16): the storage transport reads the environment per request only
-when it names a proxy and pools a connection per writing thread; Graph requests of one mailbox always go through
-the same one of BACKUP_LOCAL_CONCURRENCY small pools."""
+when it names a proxy and pools a connection per writing thread; Graph requests go out on the client's own
+connections (core/graph/wire.py) unless a proxy is named, when httpx sends them through it."""
 
 from __future__ import annotations
 
-import httpx
 import pytest
 from requests.adapters import HTTPAdapter
 
 from core.config import load_settings
 from core.graph.client import GraphClient
-from core.graph.mailbox_pools import MailboxPools
-from core.graph.policy import GraphPolicy
-from core.graph.transports import mailbox_pools
+from core.graph.transports import graph_transport
 from core.proxy_env import environment_names_a_proxy
 from core.storage.http_transport import pool_size, storage_transport
 
@@ -62,42 +59,36 @@ def test_storage_pool_is_bounded() -> None:
     assert pool_size(_settings(BACKUP_LOCAL_CONCURRENCY="100", BACKUP_ITEM_CONCURRENCY="8")) == 256
 
 
-def test_a_mailbox_always_uses_the_same_pool() -> None:
-    def scope(url: str) -> str | None:
-        parts = url.split("/users/")
-        return parts[1].split("/")[0] if len(parts) > 1 else None
+class Tokens:
+    def token(self) -> str:
+        return "t"
 
-    pools = MailboxPools(6, scope, lambda _n: httpx.HTTPTransport())
+    def invalidate(self) -> None:
+        pass
+
+
+def test_graph_client_sends_on_its_own_connections_without_a_proxy(no_proxy_env: None) -> None:
+    client = GraphClient(_settings(), Tokens())
     try:
-        chosen = {
-            pools.pool_for(f"https://graph.invalid/v1.0/users/u{n}/messages/m{k}") for n in range(1) for k in range(20)
-        }
-        assert len(chosen) == 1
-        spread = {pools.pool_for(f"https://graph.invalid/v1.0/users/u{n}/messages") for n in range(60)}
-        assert len(spread) == 6  # 60 mailboxes over 6 pools: every pool used
-        assert pools.pool_for("https://graph.invalid/v1.0/organization") == 0
-    finally:
-        pools.close()
-
-
-def test_graph_client_builds_mailbox_pools_without_a_proxy(no_proxy_env: None) -> None:
-    settings = _settings()
-
-    class Tokens:
-        def token(self) -> str:
-            return "t"
-
-        def invalidate(self) -> None:
-            pass
-
-    client = GraphClient(settings, Tokens())
-    try:
-        assert isinstance(client._http._transport, MailboxPools)
-        assert client._http.trust_env is False
+        assert client._wire is not None  # core/graph/wire.py
+        assert client._http.trust_env is False  # what httpx still sends: no environment lookups
     finally:
         client.close()
-    pools = mailbox_pools(settings, GraphPolicy.from_settings(settings))
-    assert len(pools._pools) == 6
-    kept_alive = [p._pool._max_keepalive_connections for p in pools._pools]
-    assert kept_alive == [100] + [8] * 5  # the shared pool as before; a mailbox's: 2 x 4 in flight
-    pools.close()
+
+
+def test_graph_client_leaves_everything_to_httpx_with_a_proxy(no_proxy_env: None, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    client = GraphClient(_settings(), Tokens())
+    try:
+        assert client._wire is None and client._http.trust_env is True  # httpx mounts the environment's proxies
+    finally:
+        client.close()
+
+
+def test_a_given_transport_carries_every_request(no_proxy_env: None) -> None:
+    transport = graph_transport(_settings())
+    client = GraphClient(_settings(), Tokens(), transport=transport)
+    try:
+        assert client._wire is None and client._http._transport is transport
+    finally:
+        client.close()
