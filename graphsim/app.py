@@ -35,6 +35,7 @@ from graphsim.pim.calendar_routes import calendar_routes
 from graphsim.pim.contact_folder_delta import contact_folder_delta_routes
 from graphsim.pim.contact_routes import contact_routes
 from graphsim.pim.control_routes import pim_control_routes
+from graphsim.route_index import IndexedRouter
 from graphsim.simulator import Simulator
 from graphsim.teams.control_routes import teams_control_routes
 from graphsim.teams.routes import teams_routes
@@ -62,6 +63,7 @@ def create_app(sim: Simulator) -> Starlette:
     routes += [*mailbox_import_control_routes(), *mailbox_import_routes()]  # import/export (graphsim/mailbox_import/)
     routes += authorize_routes()  # interactive sign-in of single-page apps (graphsim/identity/)
     app = Starlette(routes=routes)
+    app.router = IndexedRouter(routes)  # the routes that could match a path asked first (graphsim/route_index.py)
     app.state.sim = sim
 
     async def not_found(request: Request, exc: Exception) -> Response:

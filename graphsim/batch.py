@@ -24,15 +24,16 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import secrets
 from typing import Any
 
-import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from graphsim.errors import GraphError, graph_error
+from graphsim.inner_requests import InnerRequests
 
 MAX_REQUESTS = 20  # "JSON batch requests are currently limited to 20 individual requests"
 PARALLEL = 4  # requests of one batch dispatched at the same time (see the docstring)
@@ -71,27 +72,29 @@ def _validate(body: Any) -> list[dict[str, Any]]:
     return requests
 
 
-async def _send(client: httpx.AsyncClient, version: str, auth: str, item: dict[str, Any]) -> dict[str, Any]:
+async def _send(inner: InnerRequests, version: str, auth: str, item: dict[str, Any]) -> dict[str, Any]:
     headers = {str(k): str(v) for k, v in (item.get("headers") or {}).items()}
     headers.update({"Authorization": auth, INNER_HEADER: INNER_SECRET})
     content: bytes | None = None
     if "body" in item:
         body = item["body"]
         kind = next(v for k, v in headers.items() if k.lower() == "content-type")
-        content = (body.encode() if isinstance(body, str) and not kind.startswith("application/json")
-                   else httpx.Request("POST", "/", json=body).read())  # fmt: skip
+        if isinstance(body, str) and not kind.startswith("application/json"):
+            content = body.encode()
+        else:  # as httpx encodes a json= body
+            content = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
     url = f"/{version}/{item['url'].lstrip('/')}"
-    response = await client.request(item["method"].upper(), url, headers=headers, content=content)
+    response = await inner.send(item["method"].upper(), url, headers, content)
     answer: dict[str, Any] = {
         "id": item["id"],
-        "status": response.status_code,
-        "headers": {k: v for k, v in response.headers.items() if k.lower() not in _HOP_HEADERS},
+        "status": response.status,
+        "headers": {k: v for k, v in response.headers.items() if k not in _HOP_HEADERS},
     }
-    if response.content:
+    if response.body:
         try:
-            answer["body"] = response.json()
+            answer["body"] = json.loads(response.body)
         except ValueError:  # a body that is not JSON comes back base64-encoded
-            answer["body"] = base64.b64encode(response.content).decode()
+            answer["body"] = base64.b64encode(response.body).decode()
     return answer
 
 
@@ -128,32 +131,31 @@ async def batch(request: Request) -> Response:
     answers: dict[str, dict[str, Any]] = {}
     done = {item["id"]: asyncio.Event() for item in requests}
     gate = asyncio.Semaphore(PARALLEL)
-    transport = httpx.ASGITransport(app=request.app)
-    async with httpx.AsyncClient(transport=transport, base_url=sim.base_url) as client:
+    inner = InnerRequests(request.app, sim.base_url)  # in process (graphsim/inner_requests.py)
 
-        async def run(item: dict[str, Any]) -> None:
-            try:
-                for dep in item.get("dependsOn") or []:
-                    await done[dep].wait()
-                failed = [d for d in item.get("dependsOn") or [] if answers[d]["status"] >= 400]
-                if failed:
-                    answers[item["id"]] = {
-                        "id": item["id"],
-                        "status": 424,
-                        "body": {
-                            "error": {
-                                "code": "FailedDependency",
-                                "message": f"Depends on a failed request ({failed[0]}).",
-                            }
-                        },
-                    }
-                    return
-                async with gate:
-                    answers[item["id"]] = await _send(client, version, auth, item)
-            finally:
-                done[item["id"]].set()
+    async def run(item: dict[str, Any]) -> None:
+        try:
+            for dep in item.get("dependsOn") or []:
+                await done[dep].wait()
+            failed = [d for d in item.get("dependsOn") or [] if answers[d]["status"] >= 400]
+            if failed:
+                answers[item["id"]] = {
+                    "id": item["id"],
+                    "status": 424,
+                    "body": {
+                        "error": {
+                            "code": "FailedDependency",
+                            "message": f"Depends on a failed request ({failed[0]}).",
+                        }
+                    },
+                }
+                return
+            async with gate:
+                answers[item["id"]] = await _send(inner, version, auth, item)
+        finally:
+            done[item["id"]].set()
 
-        await asyncio.gather(*(run(item) for item in requests))
+    await asyncio.gather(*(run(item) for item in requests))
     sim.stats.by_status[200] += 1
     return JSONResponse({"responses": list(answers.values())})  # in the order they finished: "any order"
 
