@@ -7,8 +7,8 @@ httpcore and h11 ~0.5 ms too, against ~0.06 ms for this; a small message's backu
 What it does, as RFC 9112 (https://www.rfc-editor.org/rfc/rfc9112) has it for a client that sends no `Expect` and
 no pipelined requests: one request at a time per connection; the answer's body framed by `Transfer-Encoding:
 chunked`, else `Content-Length`, else the connection's end (then not reused); no body for HEAD, 1xx, 204 and 304;
-`Connection: close` honoured. TLS with the platform's checks (certificate chain to certifi's CAs or the given file,
-host name). Nothing is retried here and no redirect is followed: any fault (a refused or dropped connection, a
+`Connection: close` honoured. TLS with the platform's checks (certificate chain to certifi's CAs, the given file's
+or the given context's; host name). Nothing is retried here and no redirect is followed: any fault (a refused or dropped connection, a
 timeout, an answer that is not HTTP: `BrokenAnswer`) raises, and the caller decides (the storage paths hand the
 request to the SDK, which knows how to retry it; the Graph client knows which requests may be sent again).
 
