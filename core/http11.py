@@ -8,9 +8,10 @@ What it does, as RFC 9112 (https://www.rfc-editor.org/rfc/rfc9112) has it for a 
 no pipelined requests: one request at a time per connection; the answer's body framed by `Transfer-Encoding:
 chunked`, else `Content-Length`, else the connection's end (then not reused); no body for HEAD, 1xx, 204 and 304;
 `Connection: close` honoured. TLS with the platform's checks (certificate chain to certifi's CAs, the given file's
-or the given context's; host name). Nothing is retried here and no redirect is followed: any fault (a refused or dropped connection, a
-timeout, an answer that is not HTTP: `BrokenAnswer`) raises, and the caller decides (the storage paths hand the
-request to the SDK, which knows how to retry it; the Graph client knows which requests may be sent again).
+or the given context's; host name). Nothing is retried here and no redirect is followed: any fault (a refused or
+dropped connection, a timeout, an answer that is not HTTP: `BrokenAnswer`) raises, and the caller decides (the
+storage paths hand the request to the SDK, which knows how to retry it; the Graph client knows which requests may
+be sent again).
 
 A kept connection is reused only if it was idle for less than `IDLE_S` (under the 5 s for which Azurite's Node
 server keeps one; Azure's front ends keep them longer) and the server has not closed it meanwhile (it would be
