@@ -120,15 +120,16 @@ class GraphClient:
         self._limiter = self.policy.limiter()
         self._ru = self.policy.resource_units(settings.tenant_id)  # SharePoint/OneDrive RU: core/graph/ru_budget.py
         self._sleep = self.policy.sleep
-        self._wire: GraphWire | None = None  # Graph's requests on connections of our own (core/graph/wire.py)
-        if transport is None and environment_names_a_proxy():  # httpx builds it and mounts the environment's proxies
+        proxied = transport is None and environment_names_a_proxy()
+        if proxied:  # httpx builds the transport and mounts the environment's proxies; it sends every request
             connection: dict[str, Any] = {"verify": tls_context(settings.ca_bundle), "limits": LIMITS}
-        elif transport is None:  # what the wire does not send: httpx, with no environment lookups
+        elif transport is None:  # for what the wire does not send: httpx, with no environment lookups
             connection = {"transport": graph_transport(settings), "trust_env": False}
-        else:
+        else:  # the given transport carries every request
             connection = {"transport": transport}
         self._http = httpx.Client(timeout=httpx.Timeout(settings.timeout_seconds), follow_redirects=False, **connection)
-        if transport is None and "verify" not in connection:
+        self._wire: GraphWire | None = None  # Graph's requests on connections of our own (core/graph/wire.py)
+        if transport is None and not proxied:
             keep = LIMITS.max_keepalive_connections
             self._wire = GraphWire(tls_context(settings.ca_bundle), settings.timeout_seconds, keep, self._http.headers)
         self._stats: Counter[str] = Counter()

@@ -100,7 +100,10 @@ class DeltaStateStore:
         entity = _entity(resource, state)
         if self._direct is not None and self._direct.submit([("replace", entity)]):
             return
-        self._table.upsert_entity(entity, mode=UpdateMode.REPLACE, **REPLAY_SAFE)
+        try:
+            self._table.upsert_entity(entity, mode=UpdateMode.REPLACE, **REPLAY_SAFE)
+        except HttpResponseError as exc:  # as save_all raises it: the app's error, not the SDK's
+            raise StorageError(f"delta link of {resource} {state.category} not saved: {exc.message}") from exc
 
     def save_all(self, resource: str, states: Sequence[DeltaState]) -> None:
         """Several of one resource's states (one partition): a transaction per 100, each applied whole or not."""
@@ -118,16 +121,13 @@ class DeltaStateStore:
 
     def forget(self, resource: str, category: str, container_id: str, run_id: str) -> None:
         """The container is gone from the tenant: its link is cleared (the record stays, for the audit trail)."""
-        self._table.upsert_entity(
-            {
-                "PartitionKey": keys.escape(resource),
-                "RowKey": keys.join(category, container_id),
-                "delta_link": "",
-                "removed_run": run_id,
-            },
-            mode=UpdateMode.MERGE,
-            **REPLAY_SAFE,
-        )
+        entity = {"PartitionKey": keys.escape(resource), "RowKey": keys.join(category, container_id),
+                  "delta_link": "", "removed_run": run_id}  # fmt: skip
+        try:
+            self._table.upsert_entity(entity, mode=UpdateMode.MERGE, **REPLAY_SAFE)
+        except HttpResponseError as exc:
+            what = f"{resource} {category} {container_id}"
+            raise StorageError(f"delta link of {what} not cleared: {exc.message}") from exc
 
 
 HOLD_AT_MOST = 25  # links a resource's backup holds before it sends them

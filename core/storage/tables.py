@@ -88,7 +88,8 @@ def table_clients(settings: Settings, create: bool = True, probe: bool = False) 
 
 
 def _client(settings: Settings, service: TableServiceClient, table: str, options: dict[str, Any]) -> WideIntTable:
-    """The table's client, through which a row may hold any int (core/storage/wide_ints.py)."""
+    """The table's client, through which a row may hold any int (core/storage/wide_ints.py). It shares the service
+    client's transport (`options`), as `get_table_client` shares it: nothing here closes a table client."""
     if settings.storage_connection_string:
         return WideIntTable.from_connection_string(settings.storage_connection_string, table_name=table, **options)
     return WideIntTable(settings.table_endpoint, table_name=table, credential=service.credential, **options)

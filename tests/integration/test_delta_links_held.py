@@ -111,3 +111,16 @@ def test_other_resources_are_saved_at_once(table):
     states = ResourceDeltaStates(store, RESOURCE, Clock())
     states.save("exchange:user2", _state(1))
     assert store.writes == 1 and len(DeltaStateStore(table).load("exchange:user2")) == 1
+
+
+def test_a_single_save_or_forget_that_fails_raises_the_apps_error(table):
+    store = DeltaStateStore(table)  # no direct path: the SDK's answer is the one raised
+    table.delete_table()
+    with pytest.raises(StorageError, match="delta link of exchange:user1 mail not saved"):
+        store.save(RESOURCE, _state(1))
+    with pytest.raises(StorageError, match="delta link of exchange:user1 mail folder1 not cleared"):
+        store.forget(RESOURCE, "mail", "folder1", "r2")
+    table.create_table()
+    store.save(RESOURCE, _state(1))
+    store.forget(RESOURCE, "mail", "folder1", "r2")
+    assert DeltaStateStore(table).load(RESOURCE) == {}  # forgotten: no link to resume from
