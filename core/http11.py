@@ -136,7 +136,7 @@ class Connections:
         exchange = Exchange(self, origin, self.connection(origin))
         exchange.send(method, head, body)
         try:
-            return Answer(exchange.status, Headers(exchange.headers), exchange.read_all())
+            return Answer(exchange.status, exchange.named, exchange.read_all())
         finally:
             exchange.close()
 
@@ -240,8 +240,8 @@ class Exchange:
                 break  # a 1xx but 101 is interim: the answer follows
         self.status = status
         self.reason = parts[2].strip().decode("latin-1") if len(parts) > 2 else ""
-        self.headers = fields
-        named = Headers(fields)
+        self.headers = fields  # as sent, in order
+        self.named = named = Headers(fields)  # by lower-case name
         self._reusable = parts[0] == b"HTTP/1.1" and "close" not in (named.get("connection") or "").lower()
         self._chunked = False
         self._left: int | None = 0  # bytes of the body (or of the current chunk) still to read; None: to the end

@@ -2,7 +2,12 @@
 (graphsim/batch.py): the ASGI scope httpx's ASGITransport would build for it (scheme, server and Host from the
 simulator's base URL; the path unquoted, the raw path and query as sent), its body given at once, and the answer
 collected whole. httpx's client and transport did the same at several times the CPU per inner request: most of a
-busy simulator's time went to forming and parsing them."""
+busy simulator's time went to forming and parsing them.
+
+Graph behaviour it follows: "Combine multiple HTTP requests using JSON batching"
+(https://learn.microsoft.com/graph/json-batching): each request of a batch is carried out as it would be alone, its
+`url` relative to the version root, with its own headers and body, and answered with its own status, headers and
+body. Nothing here decides what Graph answers: the simulator's routes do, as for a request over the network."""
 
 from __future__ import annotations
 

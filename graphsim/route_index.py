@@ -1,4 +1,4 @@
-"""Starlette's Router, asking first only the routes that could match a request's path. The simulator has ~280
+"""Starlette's Router, asking first only the routes that could match a request's path. The simulator has ~400
 routes, and Starlette tries each one's regular expression in turn: a tenth of a busy simulator's CPU went there.
 
 A route whose template has no `{...:path}` parameter matches only paths with as many segments as its template (a
@@ -6,7 +6,10 @@ parameter matches within one segment: Starlette's str, int, float and uuid conve
 ending in a literal segment only paths ending in it. The routes that could match a path are asked in their order;
 the first that matches whole is Starlette's first too, since no route left out could match. When none matches
 whole, Starlette's own scan runs: a method that is not allowed (405), a redirect to the path with or without its
-trailing slash, 404, all as before."""
+trailing slash, 404, all as before.
+
+No Graph behaviour is modelled here: which route answers a path, and so what the simulator answers (each route names
+the Graph page it follows), is exactly what it was without the index (tests/unit/test_route_index.py)."""
 
 from __future__ import annotations
 
