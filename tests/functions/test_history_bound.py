@@ -115,9 +115,11 @@ def test_no_history_grows_with_the_resources(services: Services):
     # the parent holds start, discovery, at most WIDTH children and the finish: the same at both sizes
     assert len(large.history) <= len(small.history) + 2 * 2  # an episode more or less (completions may coincide)
     assert large.history_bytes <= small.history_bytes * 1.1, (small.history_bytes, large.history_bytes)
-    # no orchestration of the run holds more than WIDTH children or BATCH_SIZE activities (+ episodes, + 1 read)
+    # no orchestration of the run holds more than WIDTH children or BATCH_SIZE activities (+ episodes, + 1 read),
+    # at either size: the bound does not depend on the resources. (Not small <= large: how many completions one
+    # episode takes in depends on timing, so the longest history of a run moves by an episode's 2 events or so.)
     bound = 4 + 3 * max(WIDTH, BATCH_SIZE + 1) + 2 * 3  # starts and ends, each child 2-3 events, retried ones' timers
-    assert small.max_history <= large.max_history <= bound + 3 * 2 * 3, (small.max_history, large.max_history)
+    assert max(small.max_history, large.max_history) <= bound + 3 * 2 * 3, (small.max_history, large.max_history)
     assert large.max_history_bytes <= small.max_history_bytes * 1.25, (
         small.max_history_bytes,
         large.max_history_bytes,
