@@ -95,7 +95,8 @@ def backup_resource(services: Services, run_id: str, resource_key: str) -> dict:
     report = BackupReport(resource_key, recent_kind=lambda since: services.runs.recent_kind(resource_key, since))
     states = ResourceDeltaStates(services.delta_state, resource_key)  # read once, links saved together
     try:
-        handler.backup(replace(services, delta_state=states), run_id, key.owner, report)
+        with services.catalog.shared.sharing(resource_key):  # one read of its live rows for the indexes it opens
+            handler.backup(replace(services, delta_state=states), run_id, key.owner, report)
     except Exception as exc:  # the whole resource failed; recorded, and the run goes on
         log.exception("backup of %s failed", resource_key)
         report.fatal = f"{type(exc).__name__}: {exc}"[:1000]

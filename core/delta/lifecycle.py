@@ -3,10 +3,14 @@
 1. the containers listed now are recorded (`KindAdapter.record`: Outlook containers become catalog versions);
 2. a delta round per container (`KindAdapter.run_round`, which follows the round through core.delta.rounds); one
    container failing is a failure of the run (`report.fail`) and the others go on. After a full round (no link, or
-   one Graph no longer accepts) what it did not list is ended (`KindAdapter.end_unseen`); then the writer is
-   flushed (the round's content is stored already: its catalog changes are committed), its failed items are held
-   in the quarantine and the items it captured or found gone are released, and only then is the container's delta
-   link saved (unless the round says why it must stay where it was);
+   one Graph no longer accepts) what it did not list is ended (`KindAdapter.end_unseen`). Rounds are committed
+   together (`_HeldRounds`): up to `HOLD_ROUNDS` applied rounds, or those of `HOLD_ROUNDS_S`, wait for one commit
+   (the writer flushed: their content is stored already, their catalog changes go in one transaction of up to
+   100 operations instead of one per round); then, round by round, its failed items are held in the quarantine
+   and the items it captured or found gone are released, and only then is the container's delta link saved
+   (unless the round says why it must stay where it was). Once a commit of the category has failed
+   (`KindAdapter.dropped` grew), no link of it moves in this run: each round committed afterwards is a failure of
+   the run (its changes, or the containers' versions `record` wrote before it, may be among those lost);
 3. the items held before this run that no round fetched are read by id (`KindAdapter.read_held`: the entry, or None
    for a 404) and applied as a round would apply them (`KindAdapter.apply_held`); flushed, then held again or
    released. One mechanism for every category: a hold is durable before a link moves past it, a release only after
@@ -17,16 +21,20 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from core.delta.containers import Container
-from core.errors import GraphError
+from core.errors import GraphError, StorageError
 from core.models import BackupReport
 from core.storage.delta_state import DeltaState, DeltaStates
 from core.storage.quarantine import HeldItem, QuarantineStore
 
 States = dict[tuple[str, str], DeltaState]
+HOLD_ROUNDS = 25  # applied rounds a category holds before it commits them together (a crash repeats them)
+HOLD_ROUNDS_S = 30.0  # nor longer than this since the first of them: what a crash makes a run do again stays small
 
 
 @dataclass(frozen=True)
@@ -100,6 +108,10 @@ class KindAdapter(Protocol):
         """Commit the catalog changes written so far."""
         ...
 
+    def dropped(self) -> int:
+        """Catalog changes lost so far to commits that failed (`CatalogWriter.dropped`)."""
+        ...
+
 
 @dataclass
 class Resource:
@@ -110,6 +122,7 @@ class Resource:
     report: BackupReport
     delta_state: DeltaStates
     quarantine: QuarantineStore
+    clock: Callable[[], float] = time.monotonic  # how long rounds have been held
 
 
 def run_category(
@@ -117,14 +130,16 @@ def run_category(
 ) -> None:
     """Back up one category of a resource: `containers` are those to back up; `present` every container the
     resource has now (backed up or not, e.g. excluded by a selector; default: `containers`)."""
+    held = _HeldRounds(where, adapter)
     adapter.record(containers)
     states = where.delta_state.load(where.resource)
     tried: set[str] = set()
     for container in containers:
         try:
-            _round(where, adapter, container, states.get((adapter.category, container.id)), tried)
+            held.add(container, _round(adapter, container, states.get((adapter.category, container.id)), tried))
         except Exception as exc:  # one container failing must not stop the others
             where.report.fail(f"{adapter.label} {container.path}", exc)
+    held.commit()
     try:
         _retry_held(where, adapter, {c.id for c in containers}, tried)
     except Exception as exc:  # the held items stay held; the next run tries them again
@@ -142,14 +157,56 @@ def run_category(
     adapter.flush()
 
 
-def _round(
-    where: Resource, adapter: KindAdapter, container: Container, state: DeltaState | None, tried: set[str]
-) -> None:
+def _round(adapter: KindAdapter, container: Container, state: DeltaState | None, tried: set[str]) -> RoundDone:
+    """The container's round applied: its catalog changes written, not committed."""
     done = adapter.run_round(container, state)
     tried |= done.tried
     if done.full:
         adapter.end_unseen(container, done.seen)
-    adapter.flush()  # the round's content is stored: its catalog changes are committed
+    return done
+
+
+class _HeldRounds:
+    """A category's applied rounds waiting for their commit: their content is stored, their catalog changes are
+    written and not yet committed, so their quarantine changes and links wait too."""
+
+    def __init__(self, where: Resource, adapter: KindAdapter) -> None:
+        self._where, self._adapter = where, adapter
+        self._rounds: list[tuple[Container, RoundDone]] = []
+        self._since = 0.0
+        self._dropped = adapter.dropped()  # before the category wrote anything
+
+    def add(self, container: Container, done: RoundDone) -> None:
+        if not self._rounds:
+            self._since = self._where.clock()
+        self._rounds.append((container, done))
+        if len(self._rounds) >= HOLD_ROUNDS or self._where.clock() - self._since >= HOLD_ROUNDS_S:
+            self.commit()
+
+    def commit(self) -> None:
+        """The held rounds' catalog changes committed; then each round's quarantine changes (holds durable
+        before the link moves past them) and its link."""
+        rounds, self._rounds = self._rounds, []
+        if not rounds:
+            return
+        where, adapter = self._where, self._adapter
+        try:
+            adapter.flush()
+        except Exception as exc:
+            for container, _ in rounds:
+                where.report.fail(f"{adapter.label} {container.path}", exc)
+            return
+        lost = adapter.dropped() != self._dropped
+        for container, done in rounds:
+            try:
+                if lost:
+                    raise StorageError(f"a catalog commit of this {adapter.category} backup failed: link kept back")
+                _settle_round(where, adapter, container, done)
+            except Exception as exc:
+                where.report.fail(f"{adapter.label} {container.path}", exc)
+
+
+def _settle_round(where: Resource, adapter: KindAdapter, container: Container, done: RoundDone) -> None:
     settle(where, adapter, done.settlement)  # holds durable before the link moves past them
     if done.keep_link:
         where.report.note(done.keep_link)

@@ -11,10 +11,9 @@ category), so tests and benches can show what a use case reads."""
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -26,6 +25,10 @@ from core.storage import table_keys as keys
 from core.storage.direct_batch import DirectTransaction
 from core.storage.direct_query import DirectQuery, entity_pages, query_entities
 from core.storage.journal import Journal
+from core.storage.open_versions import OPEN_FIELDS as _OPEN_FIELDS
+from core.storage.open_versions import OpenVersion, open_version
+from core.storage.open_versions import open_query as _open_query
+from core.storage.shared_rows import SharedReads
 from core.storage.tables import REPLAY_SAFE
 
 FOLDER = "folder"
@@ -74,41 +77,6 @@ class ItemVersion:
 _VERSION_FIELDS = tuple(f.name for f in fields(ItemVersion))
 
 
-@dataclass(frozen=True, slots=True)
-class OpenVersion:
-    """What the backup engine needs to know about an item's live version to decide what changed."""
-
-    first_seen_run: str
-    folder_id: str
-    content_hash: str
-    change_key: str
-    size: int = 0
-
-
-_OPEN_FIELDS = ["RowKey", "folder_id", "content_hash", "change_key", "size"]
-
-
-def open_version(entity: dict[str, Any]) -> tuple[str, OpenVersion]:
-    """(item id, live version) of a row read with the `_OPEN_FIELDS` projection. The strings many rows repeat (the
-    run a version was first seen in, its folder) are interned: one copy each, however many items."""
-    _, item_id, first_seen = keys.split(entity["RowKey"])
-    folder_id = sys.intern(entity.get("folder_id", "") or "")
-    size = int(entity.get("size", 0) or 0)
-    return item_id, OpenVersion(
-        sys.intern(first_seen), folder_id, entity.get("content_hash", ""), entity.get("change_key", ""), size
-    )
-
-
-def _open_query(resource: str, category: str, item_id: str | None, folder_id: str | None) -> tuple[str, dict[str, str]]:
-    low, high = keys.prefix_range(category) if item_id is None else keys.prefix_range(category, item_id)
-    query = "PartitionKey eq @pk and RowKey ge @low and RowKey lt @high and deleted_run eq ''"
-    params = {"pk": keys.escape(resource), "low": low, "high": high}
-    if folder_id is not None:
-        query += " and folder_id eq @folder"
-        params["folder"] = folder_id
-    return query, params
-
-
 @dataclass
 class CatalogReads:
     """What a Catalog read: queries sent and rows (entities) returned, by category. Thread-safe."""
@@ -150,6 +118,7 @@ class Catalog:
         self._reader = reader  # queries sent without the SDK's pipeline (core/storage/direct_query.py)
         self.reads = CatalogReads()
         self.point_reads = POINT_READS  # what each LiveIndex of this catalog reads one by one at most
+        self.shared = SharedReads(table, reader, self.reads, lambda: self.point_reads)  # shared_rows.py
 
     def _query(self, category: str, query: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
         """Every entity the query returns, counted under `category`."""
@@ -170,17 +139,30 @@ class Catalog:
         """(item id, live version) of `category` in `resource`, streamed in pages of 1,000 in item id order: of one
         item only (a RowKey prefix: at most one row) if `item_id` is given; of the items in one folder (a
         server-side filter) if `folder_id` is given."""
+        shared = self.shared.rows_of(resource)
+        served = shared.versions(category, item_id, folder_id) if shared is not None else None
+        if served is not None:
+            yield from served
+            return
         query, params = _open_query(resource, category, item_id, folder_id)
         for entity in self._query(category, query, parameters=params, select=_OPEN_FIELDS, results_per_page=1000):
             yield open_version(entity)
 
     def count_open(self, resource: str, category: str) -> int:
         """How many items of `category` are live in `resource`: one streamed query of their keys, nothing kept."""
+        shared = self.shared.rows_of(resource)
+        rows = shared.rows(category) if shared is not None else None
+        if rows is not None:
+            return len(rows)
         query, params = _open_query(resource, category, None, None)
         return sum(1 for _ in self._query(category, query, parameters=params, select=["RowKey"], results_per_page=1000))
 
     def open_versions_page(self, resource: str, category: str, size: int) -> tuple[list[tuple[str, OpenVersion]], bool]:
         """The first `size` live versions of `category` in `resource` (one query), and whether there are more."""
+        shared = self.shared.rows_of(resource)
+        rows = shared.rows(category) if shared is not None else None
+        if rows is not None:
+            return rows[:size], len(rows) > size
         query, params = _open_query(resource, category, None, None)
         self.reads.query(category)
         pages = entity_pages(self._table, self._reader, query, params, _OPEN_FIELDS, size)
@@ -269,6 +251,7 @@ class Catalog:
         so rebuild-catalog never brings one back; a version already gone is no error. Returns the rows sent."""
         pk, sent = keys.escape(resource), 0
         row_keys = sorted({keys.join(v.category, v.item_id, v.first_seen_run) for v in versions})
+        self.shared.writing(resource, {keys.split(rk)[0] for rk in row_keys})
         for start in range(0, len(row_keys), _TRANSACTION_LIMIT):
             chunk = [{"PartitionKey": pk, "RowKey": rk} for rk in row_keys[start : start + _TRANSACTION_LIMIT]]
             if self._journal is not None:
@@ -282,12 +265,13 @@ class Catalog:
         return sent
 
     def writer(self, resource: str) -> CatalogWriter:
-        return CatalogWriter(self._table, resource, self._journal, self._direct)
+        return CatalogWriter(self._table, resource, self._journal, self._direct, self.shared.writing)
 
 
 class CatalogWriter:
     """Buffers one resource's catalog changes and commits them in atomic transactions of up to 100 operations.
-    Call `flush()` before anything that depends on them being durable (saving a delta link)."""
+    Call `flush()` before anything that depends on them being durable (saving a delta link). A commit that fails
+    raises and its operations are not sent again; `dropped` counts them, so whoever waited for them knows."""
 
     def __init__(
         self,
@@ -295,15 +279,18 @@ class CatalogWriter:
         resource: str,
         journal: Journal | None = None,
         direct: DirectTransaction | None = None,
+        writing: Callable[[str, set[str]], None] | None = None,
     ) -> None:
         self._table = table
         self._journal = journal
         self._direct = direct
+        self._writing = writing  # told the categories of a commit before it is sent (Catalog._writing)
         self._resource = resource
         self._pk = keys.escape(resource)
         self._ops: list[tuple[Any, ...]] = []
         self._row_keys: set[str] = set()
         self.committed = 0
+        self.dropped = 0  # operations of commits that failed
 
     def _add(self, op: tuple[Any, ...]) -> None:
         row_key = op[1]["RowKey"]
@@ -351,14 +338,22 @@ class CatalogWriter:
         if not self._ops:
             return
         ops, self._ops, self._row_keys = self._ops, [], set()
+        if self._writing is not None:
+            self._writing(self._resource, {keys.split(entity["RowKey"])[0] for _, entity, _ in ops})
+        try:
+            self._commit(ops)
+        except BaseException:
+            self.dropped += len(ops)
+            raise
+        self.committed += len(ops)
+
+    def _commit(self, ops: list[tuple[Any, ...]]) -> None:
         upserts = [(options["mode"], entity) for _, entity, options in ops]
         if self._journal is not None:  # first: no row the table holds is missing from the journal
             self._journal.record(JOURNAL_TABLE, upserts)
         if self._direct is not None and self._direct.submit(upserts):
-            self.committed += len(ops)
             return
         try:  # the SDK's way: without a direct path, or when it had no definite answer (sending again is safe)
             self._table.submit_transaction(ops, **REPLAY_SAFE)  # upserts only
         except HttpResponseError as exc:
             raise StorageError(f"catalog transaction of {len(ops)} operations failed: {exc.message}") from exc
-        self.committed += len(ops)

@@ -83,6 +83,9 @@ class OutlookKind:
     def flush(self) -> None:
         self.job.writer.flush()
 
+    def dropped(self) -> int:
+        return self.job.writer.dropped
+
 
 def record_folders(job: MailboxJob, folders: list[Container], folder_index: dict[str, OpenVersion]) -> None:
     """Folder versions: a new version when a folder appears, is renamed or moved; ended when it disappears."""
@@ -108,7 +111,8 @@ def record_folders(job: MailboxJob, folders: list[Container], folder_index: dict
     for folder_id, previous in folder_index.items():
         if folder_id not in current:
             job.writer.close(job.kind.folder_category, folder_id, previous.first_seen_run, job.run_id)
-    job.writer.flush()
+    # not flushed here: the folder versions are the first operations of the kind's first commit, so none of its
+    # items' rows is committed before them (core/delta/lifecycle.py commits rounds together)
 
 
 def end_removed_folder(job: MailboxJob, folder_id: str) -> None:

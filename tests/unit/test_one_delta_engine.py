@@ -148,6 +148,8 @@ class _Adapter:
 
         self.log = log
         self.held = {"h": HeldItem("res", "k", "h", "a", "e", "r0", "r0", 1)}
+        self.lost = 0  # catalog changes dropped by failed commits (CatalogWriter.dropped)
+        self.fail_flush = False
 
     def record(self, containers) -> None:
         self.log.events.append("record")
@@ -160,6 +162,9 @@ class _Adapter:
 
         if container.id == "bad":
             raise RuntimeError("boom")
+        if container.id.startswith("lost"):  # its changes were written; a commit of the writer failed meanwhile
+            self.lost += 3
+            raise RuntimeError("catalog transaction failed")
         self.log.events.append(f"round {container.id}")
         failures = [Failure("f", "k", container.id, RuntimeError("x"))]
         return RoundDone(f"delta-{container.id}", True, set(), {"f"}, Settlement(failures))
@@ -184,6 +189,13 @@ class _Adapter:
 
     def flush(self) -> None:
         self.log.events.append("flush")
+        if self.fail_flush:
+            self.fail_flush = False
+            self.lost += 5
+            raise RuntimeError("storage unreachable")
+
+    def dropped(self) -> int:
+        return self.lost
 
 
 def test_the_lifecycle_saves_each_link_last_and_one_container_failing_stops_no_other():
@@ -209,3 +221,96 @@ def test_the_lifecycle_saves_each_link_last_and_one_container_failing_stops_no_o
         "flush",
     ]
     assert [f["item"] for f in report.failures] == ["box Bad"]
+
+
+def _boxes(*ids: str) -> list:
+    from core.delta.containers import Container
+
+    return [Container(i, i.upper(), "", i.upper()) for i in ids]
+
+
+def _run(log: _Log, adapter: _Adapter, containers: list, clock=None) -> BackupReport:
+    from core.delta.lifecycle import Resource, run_category
+
+    report = BackupReport("res")
+    where = Resource("res", "r1", report, _DeltaState(log), _Quarantine(log))  # type: ignore[arg-type]
+    if clock is not None:
+        where.clock = clock
+    run_category(where, adapter, containers)  # type: ignore[arg-type]
+    return report
+
+
+def _until_held_retry(events: list[str]) -> list[str]:
+    """What the rounds did: the events before the held items' retry (or, none to retry, the removed container's end)."""
+    return events[: events.index("read h" if "read h" in events else "end old Old")]
+
+
+def test_rounds_are_committed_together_and_each_link_is_saved_after_the_commit_in_order():
+    log = _Log()
+    _run(log, _Adapter(log), _boxes("a", "b", "c"))
+    assert _until_held_retry(log.events) == [
+        "record",
+        "round a", "end unseen a", "round b", "end unseen b", "round c", "end unseen c",
+        "flush",  # one commit for the three rounds' catalog changes
+        "hold f", "save a delta-a", "hold f", "save b delta-b", "hold f", "save c delta-c",
+    ]  # fmt: skip
+
+
+def test_at_most_hold_rounds_rounds_wait_for_one_commit():
+    from core.delta.lifecycle import HOLD_ROUNDS
+
+    log = _Log()
+    ids = [f"c{n:03}" for n in range(2 * HOLD_ROUNDS + 3)]
+    _run(log, _Adapter(log), _boxes(*ids))
+    events = _until_held_retry(log.events)
+    flushes = [n for n, e in enumerate(events) if e == "flush"]
+    assert len(flushes) == 3  # HOLD_ROUNDS, HOLD_ROUNDS, then the last 3
+    for flush, first, count in ((flushes[0], 0, HOLD_ROUNDS), (flushes[1], HOLD_ROUNDS, HOLD_ROUNDS)):
+        saved = [e for e in events[flush:] if e.startswith("save")][:count]
+        assert saved == [f"save {i} delta-{i}" for i in ids[first : first + count]]  # right after their commit
+        before = events[:flush]
+        assert f"round {ids[first + count - 1]}" in before and f"round {ids[first + count]}" not in before
+
+
+def test_rounds_are_not_held_longer_than_hold_rounds_s():
+    from core.delta.lifecycle import HOLD_ROUNDS_S
+
+    log, now = _Log(), [0.0]
+
+    def clock() -> float:
+        now[0] += HOLD_ROUNDS_S / 2 + 0.1  # each reading later: the second round is past the bound of the first
+        return now[0]
+
+    _run(log, _Adapter(log), _boxes("a", "b", "c", "d"), clock)
+    assert _until_held_retry(log.events) == [
+        "record",
+        "round a", "end unseen a", "round b", "end unseen b", "flush",
+        "hold f", "save a delta-a", "hold f", "save b delta-b",
+        "round c", "end unseen c", "round d", "end unseen d", "flush",
+        "hold f", "save c delta-c", "hold f", "save d delta-d",
+    ]  # fmt: skip
+
+
+def test_a_failed_commit_saves_no_link_of_the_rounds_it_held_nor_of_later_ones():
+    log = _Log()
+    adapter = _Adapter(log)
+    adapter.fail_flush = True  # the first commit fails: storage unreachable
+    from core.delta.lifecycle import HOLD_ROUNDS
+
+    ids = [f"c{n:03}" for n in range(HOLD_ROUNDS + 1)]
+    report = _run(log, adapter, _boxes(*ids))
+    events = _until_held_retry(log.events)
+    assert events.count("flush") == 2
+    assert not [e for e in events if e.startswith(("save", "hold"))]  # the next commit lands, yet moves nothing
+    assert sorted(f["item"] for f in report.failures) == sorted(f"box {i.upper()}" for i in ids)
+    assert all("storage unreachable" in f["error"] for f in report.failures[:-1])
+    assert "catalog commit" in report.failures[-1]["error"]
+
+
+def test_once_a_commit_of_the_category_lost_changes_no_link_of_it_moves_in_the_run():
+    log = _Log()
+    report = _run(log, _Adapter(log), _boxes("a", "b", "lost", "d"))
+    events = _until_held_retry(log.events)
+    assert not [e for e in events if e.startswith(("save", "hold"))]  # a, b: theirs may be lost; d: the folders'
+    assert [f["item"] for f in report.failures] == ["box LOST", "box A", "box B", "box D"]
+    assert all("catalog commit" in f["error"] for f in report.failures[1:])

@@ -116,6 +116,9 @@ class DriveKind:
     def flush(self) -> None:
         self.writer.flush()
 
+    def dropped(self) -> int:
+        return self.writer.dropped
+
 
 def backup_drives(
     services: Services,

@@ -211,3 +211,6 @@ class ThreadKind:
 
     def flush(self) -> None:
         self.writer.flush()
+
+    def dropped(self) -> int:
+        return self.writer.dropped
