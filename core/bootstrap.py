@@ -108,10 +108,12 @@ def build_services(settings: Settings, probe_storage: bool = False) -> Services:
         content=ProtectingContentStore(content, immutability, settings.immutability_days),  # dedup keeps old blobs
         delta_state=DeltaStateStore(tables["deltastate"], *direct_table(settings, tables["deltastate"])),
         catalog=Catalog(tables["catalog"], journal, *direct_table(settings, tables["catalog"])),
-        runs=RunStore(tables["runs"], tables["restorepoints"], journal),
+        runs=RunStore(
+            tables["runs"], tables["restorepoints"], journal, direct_table(settings, tables["restorepoints"])
+        ),
         restore_jobs=RestoreJobStore(tables["restorejobs"]),
         audit=AuditLog(tables["audit"], journal),
-        quarantine=QuarantineStore(tables["quarantine"]),
+        quarantine=QuarantineStore(tables["quarantine"], direct_queries(settings, tables["quarantine"])),
         holds=LegalHolds(tables["runs"], journal),
         erasures=ErasureLog(tables["runs"], journal),
         immutability=immutability,

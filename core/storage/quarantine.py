@@ -26,6 +26,7 @@ from azure.data.tables import TableClient, UpdateMode
 
 from core.errors import StorageError
 from core.storage import table_keys as keys
+from core.storage.direct_query import DirectQuery, query_entities
 from core.storage.tables import REPLAY_SAFE
 
 MAX_ERROR = 2000
@@ -54,8 +55,9 @@ class HeldItem:
 
 
 class QuarantineStore:
-    def __init__(self, table: TableClient) -> None:
+    def __init__(self, table: TableClient, reader: DirectQuery | None = None) -> None:
         self._table = table
+        self._reader = reader  # a resource's rows read with one signed GET, not through the SDK (direct_query.py)
         self.reads: Counter[str] = Counter()  # resource -> queries of its rows (held, held_in_run, history)
         self._reads_lock = threading.Lock()
 
@@ -102,7 +104,7 @@ class QuarantineStore:
         with self._reads_lock:
             self.reads[resource] += 1
         try:
-            rows = self._table.query_entities("PartitionKey eq @pk", parameters={"pk": keys.escape(resource)})
+            rows = query_entities(self._table, self._reader, "PartitionKey eq @pk", {"pk": keys.escape(resource)})
             return [_item(row) for row in rows]
         except HttpResponseError as exc:
             raise StorageError(f"quarantine read of {resource} failed: {exc.message}") from exc

@@ -17,6 +17,8 @@ from azure.data.tables import TableClient, UpdateMode
 from core.errors import InvalidRequestError, NotFoundError, StorageError
 from core.planning import new_run_id
 from core.storage import table_keys as keys
+from core.storage.direct_batch import DirectTransaction
+from core.storage.direct_query import DirectQuery, query_entities
 from core.storage.journal import Journal
 from core.storage.purge_log import PurgeLog
 from core.storage.purge_marks import PurgeMarks
@@ -48,9 +50,18 @@ def _now() -> str:
 
 
 class RunStore:
-    def __init__(self, runs: TableClient, points: TableClient, journal: Journal | None = None) -> None:
+    def __init__(
+        self,
+        runs: TableClient,
+        points: TableClient,
+        journal: Journal | None = None,
+        points_direct: tuple[DirectTransaction | None, DirectQuery | None] = (None, None),
+    ) -> None:
         self._runs = runs
         self._points = points
+        # a resource's point written, and its recent points read, without the SDK's pipeline (direct_batch.py,
+        # direct_query.py): the two requests each resource's backup makes here
+        self._points_writer, self._points_reader = points_direct
         self._journal = journal  # runs and points are journaled too (core/storage/journal.py)
         self.verifications = VerificationLog(runs, journal)  # content verifications, in their own partition
         self.purges = PurgeLog(runs, journal)  # purge reports (core/lifecycle/purge.py), their own partition
@@ -174,7 +185,9 @@ class RunStore:
             entity["suspicious_reasons"] = json.dumps(signal.reasons)  # bounded: a few names per reason
             entity["signals"] = json.dumps(signal.signals, separators=(",", ":"))
         self._keep(POINTS_TABLE, "replace", entity)
-        self._points.upsert_entity(entity, mode=UpdateMode.REPLACE, **REPLAY_SAFE)
+        if self._points_writer is not None and self._points_writer.submit([("replace", entity)]):
+            return
+        self._points.upsert_entity(entity, mode=UpdateMode.REPLACE, **REPLAY_SAFE)  # no definite answer: again
 
     def point(self, resource: str, run_id: str) -> dict[str, Any] | None:
         """One restore point of `resource`, or None when the run recorded none for it."""
@@ -203,8 +216,8 @@ class RunStore:
         query = "PartitionKey eq @pk and RowKey ge @low"
         parameters = {"pk": keys.escape(resource), "low": new_run_id(since)}
         try:
-            found = list(self._points.query_entities(query, parameters=parameters,
-                                                     select=["RowKey", "kind", "kind_read_at"]))  # fmt: skip
+            found = list(query_entities(self._points, self._points_reader, query, parameters,
+                                        select=["RowKey", "kind", "kind_read_at"]))  # fmt: skip
         except HttpResponseError as exc:
             raise StorageError(f"restore points of {resource} not read: {exc.message}") from exc
         for entity in sorted(found, key=lambda e: e["RowKey"], reverse=True):

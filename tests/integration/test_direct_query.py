@@ -136,3 +136,37 @@ def test_the_catalog_and_the_delta_state_read_directly(storage_env):
     assert DeltaStateStore(tables["deltastate"]).load("exchange:user/1") == states.load("exchange:user/1")
     off = load_settings({**SECRETLESS, **storage_env, "BACKUP_STORAGE_DIRECT_WRITES": "false"})
     assert direct_table(off, tables["catalog"]) == (None, None)
+
+
+def test_a_resources_point_and_quarantine_rows_go_directly_and_read_back_as_through_the_sdk(storage_env):
+    from datetime import timedelta
+
+    from core.storage.quarantine import QuarantineStore
+    from core.storage.runs import RunStore
+
+    settings = load_settings({**SECRETLESS, **storage_env})
+    tables = table_clients(settings)
+    writer, reader = direct_table(settings, tables["restorepoints"])
+    direct = RunStore(tables["runs"], tables["restorepoints"], None, (writer, reader))
+    sdk = RunStore(tables["runs"], tables["restorepoints"])
+    resource, now = "exchange:u a'b", datetime.now(timezone.utc)
+    result = {"resource": resource, "status": "partial", "items": 3, "bytes": 3 * 2**31, "removed": 1,
+              "failed_items": 1, "kind": "shared", "kind_read_at": now.isoformat()}  # fmt: skip
+    direct.record_point("20261203T000000000000Z", result, [{"item": "x", "error": "HTTP 500"}], ["a note"])
+    assert writer is not None and reader is not None and (writer.handed_back, reader.handed_back) == (0, 0)
+    point = sdk.point(resource, "20261203T000000000000Z")
+    assert point is not None and (point["items"], point["bytes"], point["kind"]) == (3, 3 * 2**31, "shared")
+    assert point["failures"] == [{"item": "x", "error": "HTTP 500"}] and point["notes"] == ["a note"]
+    since = now - timedelta(days=1)
+    assert direct.recent_kind(resource, since) == sdk.recent_kind(resource, since) == ("shared", now.isoformat())
+    assert reader.handed_back == 0
+
+    queries = DirectQuery.for_table(tables["quarantine"])
+    held = QuarantineStore(tables["quarantine"], queries)
+    held.hold(resource, "mail", "m1", "inbox", "HTTP 503", "r1")
+    held.hold(resource, "mail", "m1", "inbox", "HTTP 503", "r2")
+    held.hold(resource, "mail", "m2", "inbox", "HTTP 500", "r2")
+    held.release(resource, "mail", "m2", "r3")
+    assert held.history(resource) == QuarantineStore(tables["quarantine"]).history(resource)
+    assert [(i.item_id, i.attempts) for i in held.held(resource)] == [("m1", 2)]
+    assert queries is not None and queries.handed_back == 0
