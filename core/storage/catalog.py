@@ -139,8 +139,7 @@ class Catalog:
         """(item id, live version) of `category` in `resource`, streamed in pages of 1,000 in item id order: of one
         item only (a RowKey prefix: at most one row) if `item_id` is given; of the items in one folder (a
         server-side filter) if `folder_id` is given."""
-        shared = self.shared.rows_of(resource)
-        served = shared.versions(category, item_id, folder_id) if shared is not None else None
+        served = self.shared.versions(resource, category, item_id, folder_id)
         if served is not None:
             yield from served
             return
@@ -150,8 +149,7 @@ class Catalog:
 
     def count_open(self, resource: str, category: str) -> int:
         """How many items of `category` are live in `resource`: one streamed query of their keys, nothing kept."""
-        shared = self.shared.rows_of(resource)
-        rows = shared.rows(category) if shared is not None else None
+        rows = self.shared.rows(resource, category)
         if rows is not None:
             return len(rows)
         query, params = _open_query(resource, category, None, None)
@@ -159,8 +157,7 @@ class Catalog:
 
     def open_versions_page(self, resource: str, category: str, size: int) -> tuple[list[tuple[str, OpenVersion]], bool]:
         """The first `size` live versions of `category` in `resource` (one query), and whether there are more."""
-        shared = self.shared.rows_of(resource)
-        rows = shared.rows(category) if shared is not None else None
+        rows = self.shared.rows(resource, category)
         if rows is not None:
             return rows[:size], len(rows) > size
         query, params = _open_query(resource, category, None, None)
@@ -284,7 +281,7 @@ class CatalogWriter:
         self._table = table
         self._journal = journal
         self._direct = direct
-        self._writing = writing  # told the categories of a commit before it is sent (Catalog._writing)
+        self._writing = writing  # told the categories of a commit before it is sent (SharedReads.writing)
         self._resource = resource
         self._pk = keys.escape(resource)
         self._ops: list[tuple[Any, ...]] = []

@@ -55,13 +55,31 @@ class SharedReads:
                 if self._shared.get(resource) is shared:
                     del self._shared[resource]
 
-    def rows_of(self, resource: str) -> SharedRows | None:
+    def _of(self, resource: str) -> SharedRows | None:
         with self._lock:
             return self._shared.get(resource)
 
+    def rows(self, resource: str, category: str) -> list[tuple[str, OpenVersion]] | None:
+        """Every live version of `category` of `resource`, or None when it must be read from the table."""
+        shared = self._of(resource)
+        return shared.rows(category) if shared is not None else None
+
+    def versions(
+        self, resource: str, category: str, item_id: str | None, folder_id: str | None
+    ) -> Iterator[tuple[str, OpenVersion]] | None:
+        """What `Catalog.open_versions` would read, or None when it must be read from the table."""
+        rows = self.rows(resource, category)
+        if rows is None:
+            return None
+        if item_id is not None:
+            return iter([(i, v) for i, v in rows if i == item_id])
+        if folder_id is not None:
+            return iter([(i, v) for i, v in rows if v.folder_id == folder_id])
+        return iter(rows)
+
     def writing(self, resource: str, categories: set[str]) -> None:
         """A writer is about to commit rows of `categories` of `resource`: no shared read serves them any more."""
-        shared = self.rows_of(resource)
+        shared = self._of(resource)
         if shared is not None:
             shared.written(categories)
 
@@ -116,16 +134,3 @@ class SharedRows:
         """A writer is about to commit rows of these categories: they are read from the table from now on."""
         with self._lock:
             self._written |= categories
-
-    def versions(
-        self, category: str, item_id: str | None, folder_id: str | None
-    ) -> Iterator[tuple[str, OpenVersion]] | None:
-        """What `Catalog.open_versions` would read, or None when it must be read from the table."""
-        rows = self.rows(category)
-        if rows is None:
-            return None
-        if item_id is not None:
-            return iter([(i, v) for i, v in rows if i == item_id])
-        if folder_id is not None:
-            return iter([(i, v) for i, v in rows if v.folder_id == folder_id])
-        return iter(rows)
