@@ -263,7 +263,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     return settings
 
 
-LOCAL_RESOURCES_PER_CPU = 8  # the local runner's default: enough resources in flight to keep each CPU busy
+# the local runner's default resources in flight per CPU: a small mailbox spends most of its backup waiting on Graph
+# (bench.scaling: 50 mailboxes of 20 messages on 2 CPUs, all in flight 196 msgs/s, 16 at a time 88), so enough of
+# them to keep each CPU busy is many; each costs memory (~0.7 MB for a small mailbox) and up to 4 Graph connections
+LOCAL_RESOURCES_PER_CPU = 25
 
 
 def usable_cpus() -> int:

@@ -222,14 +222,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "BACKUP_LOCAL_CONCURRENCY",
         "",
-        "Resources backed up in parallel by the local CLI runner, over all its processes; empty: 8 per CPU.",
+        "Resources backed up in parallel by the local CLI runner, over all its processes; empty: 25 per CPU.",
         deployed=False,
     ),
     Setting(
         "BACKUP_LOCAL_PROCESSES",
         "",
-        "Worker processes of the local CLI runner, each owning whole resources (one Python process tops out near "
-        "150 messages/s); empty: one per CPU, at most one per 8 resources; 1: threads in the calling process only.",
+        "Worker processes of the local CLI runner, each owning whole resources (a Python process has one GIL: "
+        "one core at most); empty: one per CPU when the resources are more than BACKUP_LOCAL_CONCURRENCY (up to that "
+        "many, all at once in threads); 1: threads in the calling process only.",
         deployed=False,
     ),
     Setting(

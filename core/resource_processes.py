@@ -43,14 +43,14 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 0.2  # how long the parent waits for a worker's message before it looks at the workers again
 
 
-RESOURCES_PER_PROCESS = 8  # below it a worker's start-up costs more than it buys (bench.scaling: 5 small mailboxes)
-
-
 def worker_processes(settings: Settings, resources: int) -> int:
     """Processes a run of `resources` resources uses (1: the runner's threads, no worker process):
-    BACKUP_LOCAL_PROCESSES, or by default one per CPU but no more than one per RESOURCES_PER_PROCESS resources (a
-    worker costs seconds of start-up: a small run is faster in threads); never more than the resources at once."""
-    chosen = settings.local_processes or min(usable_cpus(), math.ceil(resources / RESOURCES_PER_PROCESS))
+    BACKUP_LOCAL_PROCESSES, or by default one per CPU once the resources are more than BACKUP_LOCAL_CONCURRENCY.
+    Up to that many they are all in flight at once in the runner's threads from the start, where worker processes
+    would first cost ~2 s of start-up (the fork server importing the engine, each worker building its services:
+    bench.scaling, 50 small mailboxes on 2 CPUs, all in flight: 196 msgs/s in threads, 152 in two workers); a run
+    longer than one such wave pays it once and gets a GIL per CPU. Never more than the resources at once."""
+    chosen = settings.local_processes or (1 if resources <= settings.local_concurrency else usable_cpus())
     return max(1, min(chosen, settings.local_concurrency, resources))
 
 

@@ -4,6 +4,7 @@ import pytest
 
 from core.config import SETTINGS, load_settings, settings_help
 from core.errors import ConfigError
+from core.resource_processes import worker_processes
 
 BASE = {
     "GRAPH_TENANT_ID": "t",
@@ -25,11 +26,22 @@ def test_defaults_fill_in():
 def test_the_local_runner_follows_the_machine_unless_told():
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     settings = load_settings(BASE)
-    assert (settings.local_processes, settings.local_concurrency) == (0, 8 * cpus)  # 0: per CPU and resources
+    assert (settings.local_processes, settings.local_concurrency) == (0, 25 * cpus)  # 0: per CPU and resources
     told = load_settings({**BASE, "BACKUP_LOCAL_PROCESSES": "3", "BACKUP_LOCAL_CONCURRENCY": "5"})
     assert (told.local_processes, told.local_concurrency) == (3, 5)
     with pytest.raises(ConfigError, match="BACKUP_LOCAL_PROCESSES must be >= 1"):
         load_settings({**BASE, "BACKUP_LOCAL_PROCESSES": "0"})
+
+
+def test_worker_processes_only_for_more_resources_than_are_in_flight_at_once():
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    machine = load_settings({**BASE, "BACKUP_LOCAL_CONCURRENCY": "10"})
+    assert worker_processes(machine, 1) == worker_processes(machine, 10) == 1  # all at once: the runner's threads
+    assert worker_processes(machine, 11) == min(cpus, 10)  # more: one process per CPU
+    told = load_settings({**BASE, "BACKUP_LOCAL_CONCURRENCY": "10", "BACKUP_LOCAL_PROCESSES": "3"})
+    assert (worker_processes(told, 5), worker_processes(told, 2)) == (3, 2)  # told; never more than the resources
+    assert worker_processes(load_settings({**BASE, "BACKUP_LOCAL_CONCURRENCY": "2", "BACKUP_LOCAL_PROCESSES": "3"}),
+                            50) == 2  # fmt: skip  # nor more than are in flight at once
 
 
 def test_national_cloud_endpoints_are_settings():
