@@ -10,7 +10,9 @@
    and the items it captured or found gone are released, and only then is the container's delta link saved
    (unless the round says why it must stay where it was). Once a commit of the category has failed
    (`KindAdapter.dropped` grew), no link of it moves in this run: each round committed afterwards is a failure of
-   the run (its changes, or the containers' versions `record` wrote before it, may be among those lost);
+   the run (its changes, or the containers' versions `record` wrote before it, may be among those lost). Several
+   categories of a resource may hold their rounds together (`CategoryGroup`): steps 1-2 of each, then one commit
+   for all of them (their adapters share a writer), then steps 3-5 of each;
 3. the items held before this run that no round fetched are read by id (`KindAdapter.read_held`: the entry, or None
    for a 404) and applied as a round would apply them (`KindAdapter.apply_held`); flushed, then held again or
    released. One mechanism for every category: a hold is durable before a link moves past it, a release only after
@@ -21,6 +23,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -130,16 +133,60 @@ def run_category(
 ) -> None:
     """Back up one category of a resource: `containers` are those to back up; `present` every container the
     resource has now (backed up or not, e.g. excluded by a selector; default: `containers`)."""
-    held = _HeldRounds(where, adapter)
-    adapter.record(containers)
-    states = where.delta_state.load(where.resource)
-    tried: set[str] = set()
-    for container in containers:
-        try:
-            held.add(container, _round(adapter, container, states.get((adapter.category, container.id)), tried))
-        except Exception as exc:  # one container failing must not stop the others
-            where.report.fail(f"{adapter.label} {container.path}", exc)
-    held.commit()
+    group = CategoryGroup(where)
+    group.run(adapter, containers, present)
+    group.close()
+
+
+class CategoryGroup:
+    """Categories of one resource whose rounds wait for the same commits: a category's steps 1-2 are `run`, its
+    steps 3-5 follow in `close`, once every category's rounds are committed. Categories whose adapters write to one
+    catalog writer (a mailbox's mail, contacts, calendars and To Do lists) so share their commits: one for a small
+    mailbox instead of one per category. `run` may be called from several threads at once, one category each;
+    `close` once they have all returned. `lost` says whether a commit of the group failed."""
+
+    def __init__(self, where: Resource) -> None:
+        self._where = where
+        self._held = _HeldRounds(where)
+        self._ran: list[tuple[KindAdapter, list[Container], set[str] | None, States, set[str]]] = []
+        self._lock = threading.Lock()
+
+    def run(self, adapter: KindAdapter, containers: list[Container], present: set[str] | None = None) -> None:
+        where = self._where
+        self._held.begin(adapter)
+        adapter.record(containers)
+        states = where.delta_state.load(where.resource)
+        tried: set[str] = set()
+        for container in containers:
+            try:
+                done = _round(adapter, container, states.get((adapter.category, container.id)), tried)
+                self._held.add(adapter, container, done)
+            except Exception as exc:  # one container failing must not stop the others
+                where.report.fail(f"{adapter.label} {container.path}", exc)
+        with self._lock:
+            self._ran.append((adapter, containers, present, states, tried))
+
+    @property
+    def lost(self) -> bool:
+        return self._held.lost()
+
+    def close(self) -> None:
+        self._held.commit()
+        with self._lock:
+            ran, self._ran = self._ran, []
+        for adapter, containers, present, states, tried in ran:
+            _end_category(self._where, adapter, containers, present, states, tried)
+
+
+def _end_category(
+    where: Resource,
+    adapter: KindAdapter,
+    containers: list[Container],
+    present: set[str] | None,
+    states: States,
+    tried: set[str],
+) -> None:
+    """Steps 3-5 of a category whose rounds are committed."""
     try:
         _retry_held(where, adapter, {c.id for c in containers}, tried)
     except Exception as exc:  # the held items stay held; the next run tries them again
@@ -167,43 +214,56 @@ def _round(adapter: KindAdapter, container: Container, state: DeltaState | None,
 
 
 class _HeldRounds:
-    """A category's applied rounds waiting for their commit: their content is stored, their catalog changes are
-    written and not yet committed, so their quarantine changes and links wait too."""
+    """Applied rounds waiting for their commit, of one category or of several (a `CategoryGroup`): their content
+    is stored, their catalog changes are written and not yet committed, so their quarantine changes and links wait
+    too. Rounds may be added from several threads; a commit holds the others back until it has settled."""
 
-    def __init__(self, where: Resource, adapter: KindAdapter) -> None:
-        self._where, self._adapter = where, adapter
-        self._rounds: list[tuple[Container, RoundDone]] = []
+    def __init__(self, where: Resource) -> None:
+        self._where = where
+        self._rounds: list[tuple[KindAdapter, Container, RoundDone]] = []
         self._since = 0.0
-        self._dropped = adapter.dropped()  # before the category wrote anything
+        self._dropped: dict[int, tuple[KindAdapter, int]] = {}  # by adapter: what it had dropped when it began
+        self._lock = threading.RLock()
 
-    def add(self, container: Container, done: RoundDone) -> None:
-        if not self._rounds:
-            self._since = self._where.clock()
-        self._rounds.append((container, done))
-        if len(self._rounds) >= HOLD_ROUNDS or self._where.clock() - self._since >= HOLD_ROUNDS_S:
-            self.commit()
+    def begin(self, adapter: KindAdapter) -> None:
+        with self._lock:
+            self._dropped[id(adapter)] = (adapter, adapter.dropped())  # before the category wrote anything
+
+    def lost(self) -> bool:
+        """Whether a commit of any of the categories failed since it began."""
+        with self._lock:
+            return any(adapter.dropped() != before for adapter, before in self._dropped.values())
+
+    def add(self, adapter: KindAdapter, container: Container, done: RoundDone) -> None:
+        with self._lock:
+            if not self._rounds:
+                self._since = self._where.clock()
+            self._rounds.append((adapter, container, done))
+            if len(self._rounds) >= HOLD_ROUNDS or self._where.clock() - self._since >= HOLD_ROUNDS_S:
+                self.commit()
 
     def commit(self) -> None:
-        """The held rounds' catalog changes committed; then each round's quarantine changes (holds durable
-        before the link moves past them) and its link."""
-        rounds, self._rounds = self._rounds, []
-        if not rounds:
-            return
-        where, adapter = self._where, self._adapter
-        try:
-            adapter.flush()
-        except Exception as exc:
-            for container, _ in rounds:
-                where.report.fail(f"{adapter.label} {container.path}", exc)
-            return
-        lost = adapter.dropped() != self._dropped
-        for container, done in rounds:
-            try:
-                if lost:
-                    raise StorageError(f"a catalog commit of this {adapter.category} backup failed: link kept back")
-                _settle_round(where, adapter, container, done)
-            except Exception as exc:
-                where.report.fail(f"{adapter.label} {container.path}", exc)
+        """The held rounds' catalog changes committed (each adapter flushed once: adapters sharing a writer commit
+        them together); then, round by round in order, its quarantine changes (holds durable before the link moves
+        past them) and its link."""
+        with self._lock:
+            rounds, self._rounds = self._rounds, []
+            where = self._where
+            failed: dict[int, Exception] = {}
+            for adapter in {id(a): a for a, _, _ in rounds}.values():
+                try:
+                    adapter.flush()
+                except Exception as exc:
+                    failed[id(adapter)] = exc
+            for adapter, container, done in rounds:
+                try:
+                    if id(adapter) in failed:
+                        raise failed[id(adapter)]
+                    if adapter.dropped() != self._dropped[id(adapter)][1]:
+                        raise StorageError(f"a catalog commit of this {adapter.category} backup failed: link kept back")
+                    _settle_round(where, adapter, container, done)
+                except Exception as exc:
+                    where.report.fail(f"{adapter.label} {container.path}", exc)
 
 
 def _settle_round(where: Resource, adapter: KindAdapter, container: Container, done: RoundDone) -> None:

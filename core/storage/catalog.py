@@ -268,7 +268,9 @@ class Catalog:
 class CatalogWriter:
     """Buffers one resource's catalog changes and commits them in atomic transactions of up to 100 operations.
     Call `flush()` before anything that depends on them being durable (saving a delta link). A commit that fails
-    raises and its operations are not sent again; `dropped` counts them, so whoever waited for them knows."""
+    raises and its operations are not sent again; `dropped` counts them, so whoever waited for them knows. Several
+    threads may write to one writer (a mailbox's kinds side by side): changes are committed in the order written,
+    one commit at a time."""
 
     def __init__(
         self,
@@ -288,15 +290,17 @@ class CatalogWriter:
         self._row_keys: set[str] = set()
         self.committed = 0
         self.dropped = 0  # operations of commits that failed
+        self._lock = threading.RLock()  # held through a commit: a later change is never committed before it
 
     def _add(self, op: tuple[Any, ...]) -> None:
         row_key = op[1]["RowKey"]
-        if row_key in self._row_keys:  # one entity may appear once per transaction
-            self.flush()
-        self._ops.append(op)
-        self._row_keys.add(row_key)
-        if len(self._ops) >= _TRANSACTION_LIMIT:
-            self.flush()
+        with self._lock:
+            if row_key in self._row_keys:  # one entity may appear once per transaction
+                self.flush()
+            self._ops.append(op)
+            self._row_keys.add(row_key)
+            if len(self._ops) >= _TRANSACTION_LIMIT:
+                self.flush()
 
     def read(self, category: str, item_id: str, first_seen_run: str) -> ItemVersion | None:
         """One version as committed (changes still buffered in this writer are not seen), or None if there is no
@@ -332,17 +336,18 @@ class CatalogWriter:
         self._add((TransactionOperation.UPSERT, entity, {"mode": "merge"}))
 
     def flush(self) -> None:
-        if not self._ops:
-            return
-        ops, self._ops, self._row_keys = self._ops, [], set()
-        if self._writing is not None:
-            self._writing(self._resource, {keys.split(entity["RowKey"])[0] for _, entity, _ in ops})
-        try:
-            self._commit(ops)
-        except BaseException:
-            self.dropped += len(ops)
-            raise
-        self.committed += len(ops)
+        with self._lock:
+            if not self._ops:
+                return
+            ops, self._ops, self._row_keys = self._ops, [], set()
+            if self._writing is not None:
+                self._writing(self._resource, {keys.split(entity["RowKey"])[0] for _, entity, _ in ops})
+            try:
+                self._commit(ops)
+            except BaseException:
+                self.dropped += len(ops)
+                raise
+            self.committed += len(ops)
 
     def _commit(self, ops: list[tuple[Any, ...]]) -> None:
         upserts = [(options["mode"], entity) for _, entity, options in ops]

@@ -13,6 +13,7 @@ from core.workloads.container_delta import ItemKind, MailboxJob
 if TYPE_CHECKING:
     from core.bootstrap import Services
     from core.models import BackupReport
+    from core.storage.catalog import CatalogWriter
     from core.storage.quarantine import HeldItem
 
 
@@ -25,9 +26,11 @@ def kind_job(
     kind: ItemKind,
     pool: ThreadPoolExecutor,
     held: list[HeldItem] | None = None,
+    writer: CatalogWriter | None = None,
 ) -> MailboxJob:
     """`owner`: the id the kind's Graph paths name (a user, a site, a team); `held`: the resource's held items when
-    already read (None: read here), of which this kind's are kept."""
+    already read (None: read here), of which this kind's are kept; `writer`: the catalog writer it shares with other
+    kinds of the resource (None: one of its own)."""
     held = services.quarantine.held(resource) if held is None else held
     return MailboxJob(
         user=owner,
@@ -36,7 +39,7 @@ def kind_job(
         graph=services.graph,
         content=services.content,
         delta_state=services.delta_state,
-        writer=services.catalog.writer(resource),
+        writer=writer if writer is not None else services.catalog.writer(resource),
         index=LiveIndex(services.catalog, resource, kind.category),  # what the run touches, not all it holds
         report=report,
         pool=pool,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from azure.core.exceptions import ResourceExistsError
@@ -114,6 +115,28 @@ def test_catalog_writer_commits_large_batches_atomically_in_chunks(tables):
     assert w.committed == 251
     index = catalog.open_index("exchange:u", "mail")
     assert len(index) == 250 and index["m0"].content_hash == "e" * 64
+
+
+def test_one_catalog_writer_takes_changes_from_several_threads_at_once(tables):
+    """A mailbox's kinds write to one writer side by side: every change is committed once, each thread's in the
+    order it wrote them (the last write of an item wins)."""
+    catalog = Catalog(tables["catalog"])
+    w = catalog.writer("exchange:u")
+
+    def write(category: str) -> None:
+        for i in range(120):
+            w.put(ItemVersion(category, f"{category}{i % 60}", "r1", content_hash=f"{i // 60}" * 64))
+            if i % 25 == 0:
+                w.flush()  # a bound's commit in one thread while the other writes
+
+    with ThreadPoolExecutor(2) as pool:
+        for done in [pool.submit(write, "mail"), pool.submit(write, "contact")]:
+            done.result()
+    w.flush()
+    assert w.committed == 240 and w.dropped == 0
+    for category in ("mail", "contact"):
+        index = catalog.open_index("exchange:u", category)
+        assert len(index) == 60 and {v.content_hash for v in index.values()} == {"1" * 64}, category
 
 
 def test_delta_state_keeps_the_whole_link(tables):

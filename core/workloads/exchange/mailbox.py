@@ -6,10 +6,11 @@ events.py)."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import TYPE_CHECKING
 
 from core.delta.containers import Container
-from core.delta.lifecycle import Resource, run_category
+from core.delta.lifecycle import CategoryGroup, Resource, run_category
 from core.errors import GraphError, GraphNotFound
 from core.graph.batch import prefetch
 from core.storage.directory import DirectoryEntry
@@ -30,6 +31,7 @@ from core.workloads.kind_job import kind_job
 if TYPE_CHECKING:
     from core.bootstrap import Services
     from core.models import BackupReport
+    from core.storage.catalog import CatalogWriter
     from core.storage.quarantine import HeldItem
 
 NO_MAILBOX_CODES = {"mailboxnotenabledforrestapi", "mailboxnotsupportedforrestapi", "resourcenotfound"}
@@ -78,23 +80,38 @@ class ExchangeHandler:
             raise
         record_purpose(services.graph, owner, report)  # a shared mailbox is backed up as any, and shown as shared
         held = services.quarantine.held(f"{self.name}:{owner}")  # one read for every kind
-        # Mail and the other kinds run side by side, each kind with its own catalog writer and index (they share
-        # nothing but the item pool and the mailbox's request slots): the few requests of contacts, calendars and
-        # To Do lists, one after another, fill the slots mail leaves idle between its folders instead of
-        # following it (issue 16: one mailbox close to its 4-request ceiling).
+        # Mail and the other kinds run side by side, each kind with its own index (they share the item pool, the
+        # mailbox's request slots and one catalog writer): the few requests of contacts, calendars and To Do lists,
+        # one after another, fill the slots mail leaves idle between its folders instead of following it (issue 16:
+        # one mailbox close to its 4-request ceiling). Their rounds, and its archive's after them, wait for the same
+        # commits (one `CategoryGroup`): a small mailbox's catalog changes are one commit, not one per kind; the
+        # folder trees' links follow it.
+        together = _Together(
+            services.catalog.writer(resource),
+            Resource(resource, run_id, report, services.delta_state, services.quarantine),
+        )
+        trees = [tree.state]
         with (ThreadPoolExecutor(services.settings.item_concurrency, thread_name_prefix="mailbox-item") as pool,
               ThreadPoolExecutor(1, thread_name_prefix="mailbox-kinds") as beside):  # fmt: skip
-            others = beside.submit(self._other_kinds, services, run_id, owner, report, pool, held)
+            others = beside.submit(self._other_kinds, services, run_id, owner, report, pool, held, together, trees)
             try:
-                self._backup_kind(services, run_id, owner, report, MAIL_KIND, folders, pool, held)
-                services.delta_state.save(resource, tree.state)  # the folder versions it gave are committed
-            finally:
-                others.result()  # mail failing still waits for them (and their own failure is raised)
-            backup_archive(services, run_id, owner, report, self._backup_kind, pool, held)  # its in-place archive
+                try:
+                    self._backup_kind(services, run_id, owner, report, MAIL_KIND, folders, pool, held, together)
+                finally:
+                    others.result()  # mail failing still waits for them (and their own failure is raised)
+                archive = partial(self._backup_kind, together=together)  # its in-place archive, in the same commits
+                backup_archive(services, run_id, owner, report, archive, pool, held)
+            except Exception:  # what the kinds did is committed and settled all the same (a stop is not: it sends
+                together.group.close()  # nothing more), and the trees' links stay where they were
+                raise
+            together.group.close()
+            if not together.group.lost:  # the folder versions the trees gave are committed
+                for state in trees:
+                    services.delta_state.save(resource, state)
 
     def _other_kinds(
         self, services: Services, run_id: str, owner: str, report: BackupReport, pool: ThreadPoolExecutor,
-        held: list[HeldItem],
+        held: list[HeldItem], together: _Together, trees: list,
     ) -> None:  # fmt: skip
         """Contacts (their folder tree first), calendars and To Do lists of the mailbox."""
         resource = f"{self.name}:{owner}"
@@ -103,15 +120,15 @@ class ExchangeHandler:
         except GraphError as exc:
             report.fail(f"{CONTACT_KIND.category} containers", exc)
         else:
-            self._backup_kind(services, run_id, owner, report, CONTACT_KIND, contacts.folders, pool, held)
-            services.delta_state.save(resource, contacts.state)
+            self._backup_kind(services, run_id, owner, report, CONTACT_KIND, contacts.folders, pool, held, together)
+            trees.append(contacts.state)
         for kind, lister in ((EVENT_KIND, list_calendars), (TASK_KIND, list_task_lists)):
             try:
                 containers = lister(services.graph, owner)
             except GraphError as exc:
                 report.fail(f"{kind.category} containers", exc)
             else:
-                self._backup_kind(services, run_id, owner, report, kind, containers, pool, held)
+                self._backup_kind(services, run_id, owner, report, kind, containers, pool, held, together)
 
     def _backup_kind(
         self,
@@ -123,16 +140,30 @@ class ExchangeHandler:
         containers: list[Container],
         pool: ThreadPoolExecutor,
         held: list[HeldItem],
+        together: _Together | None = None,
     ) -> None:
+        """One kind's containers through the engine: in `together`'s group and writer, or on its own."""
         resource = f"{self.name}:{owner}"
-        job = kind_job(services, resource, owner, run_id, report, kind, pool, held)
+        writer = together.writer if together is not None else None
+        job = kind_job(services, resource, owner, run_id, report, kind, pool, held, writer=writer)
         make = TodoKind if kind is TASK_KIND else OutlookKind  # To Do tasks are read by id under their list
         adapter = make(job, services.catalog.open_index(resource, kind.folder_category), read_ahead=True)
-        where = Resource(resource, run_id, report, services.delta_state, services.quarantine)
         try:
-            run_category(where, adapter, containers)
+            if together is not None:
+                together.group.run(adapter, containers)
+            else:
+                where = Resource(resource, run_id, report, services.delta_state, services.quarantine)
+                run_category(where, adapter, containers)
         finally:
             services.graph.prefetched.forget(adapter.read_ahead_keys)  # full rounds' first pages, used or not
+
+
+class _Together:
+    """The mailbox's kinds that share one catalog writer and whose rounds wait for the same commits."""
+
+    def __init__(self, writer: CatalogWriter, where: Resource) -> None:
+        self.writer = writer
+        self.group = CategoryGroup(where)
 
 
 def _tree(
