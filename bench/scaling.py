@@ -17,8 +17,9 @@ runs them 4 at a time; goal ≥ 0.9 for one mailbox, measured on one mailbox of 
 own, where a mailbox's few fixed requests weigh as little as in a real one) and to the Corso policy's requests/s
 (goal ≥ 25× at 50 mailboxes). Every step runs in its own child process on fresh storage; CPU per message is summed
 over that child and its worker processes (their start-up included); peak RSS is each process's own VmHWM. Before
-the measured steps, 20 mailboxes are backed up once on storage of their own and not measured: the servers' code
-warmed, as a service in Azure is (Node compiles Azurite's handlers as they are first used).
+the measured steps, 20 mailboxes are backed up once on storage of their own and not measured: the servers warmed,
+as a service in Azure is (Node compiles Azurite's handlers as they are first used). Azurite's CPU for the same 50
+mailboxes still moves 3-7 s between runs on this machine.
 
     python -m bench.scaling [--mailboxes 1,5,20,50] [--messages 20] [--latency-ms 100] [--corso-mailboxes 2]
                             [--other-processes-at 50] [--ceiling-messages 1000] [--json]
@@ -170,9 +171,8 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
             print(f"  {name}: {_figures(result, args)['line']}", file=sys.stderr, flush=True)
             return result
 
-        # not measured: Node compiles Azurite's handlers as they are first used (its first few hundred requests
-        # cost it up to twice the CPU: 50 mailboxes took 3.1-6.1 s of Azurite's CPU by how warm it was) and the
-        # simulator's too; a service in Azure is warm
+        # not measured: the servers' start (Node compiles Azurite's handlers as they are first used, the
+        # simulator's code and caches too) is not theirs to pay in a step; a service in Azure is warm
         step("warm-up", min(WARM_UP_MAILBOXES, largest), {})
         corso = step("corso", args.corso_mailboxes, {"BACKUP_LOCAL_PROCESSES": "1", "BACKUP_LOCAL_CONCURRENCY": "1"},
                      corso=True)  # fmt: skip
