@@ -264,8 +264,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
 
 
 # the local runner's default resources in flight per CPU: a small mailbox spends most of its backup waiting on Graph
-# (bench.scaling: 50 mailboxes of 20 messages on 2 CPUs, all in flight 196 msgs/s, 16 at a time 88), so enough of
-# them to keep each CPU busy is many; each costs memory (~0.7 MB for a small mailbox) and up to 4 Graph connections
+# (50 mailboxes of 20 messages on 2 CPUs, one process: 6.0 s all in flight, 9.3 s 16 at a time), so enough of them
+# to keep each CPU busy is many; each costs memory (~0.7 MB for a small mailbox) and up to 4 Graph connections
 LOCAL_RESOURCES_PER_CPU = 25
 
 

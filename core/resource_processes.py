@@ -48,7 +48,7 @@ def worker_processes(settings: Settings, resources: int) -> int:
     BACKUP_LOCAL_PROCESSES, or by default one per CPU once the resources are more than BACKUP_LOCAL_CONCURRENCY.
     Up to that many they are all in flight at once in the runner's threads from the start, where worker processes
     would first cost ~2 s of start-up (the fork server importing the engine, each worker building its services:
-    bench.scaling, 50 small mailboxes on 2 CPUs, all in flight: 196 msgs/s in threads, 152 in two workers); a run
+    bench.scaling, 50 small mailboxes on 2 CPUs, all in flight: 144 msgs/s in threads, 120 in two workers); a run
     longer than one such wave pays it once and gets a GIL per CPU. Never more than the resources at once."""
     chosen = settings.local_processes or (1 if resources <= settings.local_concurrency else usable_cpus())
     return max(1, min(chosen, settings.local_concurrency, resources))

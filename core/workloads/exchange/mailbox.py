@@ -10,7 +10,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from core.delta.containers import Container
-from core.delta.lifecycle import CategoryGroup, Resource, run_category
+from core.delta.lifecycle import CategoryGroup, Resource
 from core.errors import GraphError, GraphNotFound
 from core.graph.batch import prefetch
 from core.storage.directory import DirectoryEntry
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from core.bootstrap import Services
     from core.models import BackupReport
     from core.storage.catalog import CatalogWriter
+    from core.storage.delta_state import DeltaState
     from core.storage.quarantine import HeldItem
 
 NO_MAILBOX_CODES = {"mailboxnotenabledforrestapi", "mailboxnotsupportedforrestapi", "resourcenotfound"}
@@ -96,7 +97,8 @@ class ExchangeHandler:
             others = beside.submit(self._other_kinds, services, run_id, owner, report, pool, held, together, trees)
             try:
                 try:
-                    self._backup_kind(services, run_id, owner, report, MAIL_KIND, folders, pool, held, together)
+                    mail = MAIL_KIND
+                    self._backup_kind(services, run_id, owner, report, mail, folders, pool, held, together=together)
                 finally:
                     others.result()  # mail failing still waits for them (and their own failure is raised)
                 archive = partial(self._backup_kind, together=together)  # its in-place archive, in the same commits
@@ -111,7 +113,7 @@ class ExchangeHandler:
 
     def _other_kinds(
         self, services: Services, run_id: str, owner: str, report: BackupReport, pool: ThreadPoolExecutor,
-        held: list[HeldItem], together: _Together, trees: list,
+        held: list[HeldItem], together: _Together, trees: list[DeltaState],
     ) -> None:  # fmt: skip
         """Contacts (their folder tree first), calendars and To Do lists of the mailbox."""
         resource = f"{self.name}:{owner}"
@@ -120,7 +122,8 @@ class ExchangeHandler:
         except GraphError as exc:
             report.fail(f"{CONTACT_KIND.category} containers", exc)
         else:
-            self._backup_kind(services, run_id, owner, report, CONTACT_KIND, contacts.folders, pool, held, together)
+            kind = CONTACT_KIND
+            self._backup_kind(services, run_id, owner, report, kind, contacts.folders, pool, held, together=together)
             trees.append(contacts.state)
         for kind, lister in ((EVENT_KIND, list_calendars), (TASK_KIND, list_task_lists)):
             try:
@@ -128,7 +131,7 @@ class ExchangeHandler:
             except GraphError as exc:
                 report.fail(f"{kind.category} containers", exc)
             else:
-                self._backup_kind(services, run_id, owner, report, kind, containers, pool, held, together)
+                self._backup_kind(services, run_id, owner, report, kind, containers, pool, held, together=together)
 
     def _backup_kind(
         self,
@@ -140,20 +143,16 @@ class ExchangeHandler:
         containers: list[Container],
         pool: ThreadPoolExecutor,
         held: list[HeldItem],
-        together: _Together | None = None,
+        *,
+        together: _Together,
     ) -> None:
-        """One kind's containers through the engine: in `together`'s group and writer, or on its own."""
+        """One kind's containers through the engine, in the mailbox's group and writer (`together`)."""
         resource = f"{self.name}:{owner}"
-        writer = together.writer if together is not None else None
-        job = kind_job(services, resource, owner, run_id, report, kind, pool, held, writer=writer)
+        job = kind_job(services, resource, owner, run_id, report, kind, pool, held, writer=together.writer)
         make = TodoKind if kind is TASK_KIND else OutlookKind  # To Do tasks are read by id under their list
         adapter = make(job, services.catalog.open_index(resource, kind.folder_category), read_ahead=True)
         try:
-            if together is not None:
-                together.group.run(adapter, containers)
-            else:
-                where = Resource(resource, run_id, report, services.delta_state, services.quarantine)
-                run_category(where, adapter, containers)
+            together.group.run(adapter, containers)
         finally:
             services.graph.prefetched.forget(adapter.read_ahead_keys)  # full rounds' first pages, used or not
 
