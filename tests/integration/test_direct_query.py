@@ -141,6 +141,7 @@ def test_the_catalog_and_the_delta_state_read_directly(storage_env):
 def test_a_resources_point_and_quarantine_rows_go_directly_and_read_back_as_through_the_sdk(storage_env):
     from datetime import timedelta
 
+    from core.planning import new_run_id
     from core.storage.quarantine import QuarantineStore
     from core.storage.runs import RunStore
 
@@ -152,9 +153,10 @@ def test_a_resources_point_and_quarantine_rows_go_directly_and_read_back_as_thro
     resource, now = "exchange:u a'b", datetime.now(timezone.utc)
     result = {"resource": resource, "status": "partial", "items": 3, "bytes": 3 * 2**31, "removed": 1,
               "failed_items": 1, "kind": "shared", "kind_read_at": now.isoformat()}  # fmt: skip
-    direct.record_point("20261203T000000000000Z", result, [{"item": "x", "error": "HTTP 500"}], ["a note"])
+    run_id = new_run_id(now)  # a point of today: recent_kind looks back from now, so a fixed date would age out
+    direct.record_point(run_id, result, [{"item": "x", "error": "HTTP 500"}], ["a note"])
     assert writer is not None and reader is not None and (writer.handed_back, reader.handed_back) == (0, 0)
-    point = sdk.point(resource, "20261203T000000000000Z")
+    point = sdk.point(resource, run_id)
     assert point is not None and (point["items"], point["bytes"], point["kind"]) == (3, 3 * 2**31, "shared")
     assert point["failures"] == [{"item": "x", "error": "HTTP 500"}] and point["notes"] == ["a note"]
     since = now - timedelta(days=1)
