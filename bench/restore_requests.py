@@ -140,8 +140,9 @@ def render(report: dict[str, Any]) -> str:
     for r in report["restores"]:
         kinds = " ".join(f"{k}={v}" for k, v in r["by_kind"].items() if k != "token")
         extra = r["requests"] - r["restored"] - r["by_kind"].get("pim_create", 0)
-        lines.append(f"requests by kind ({r['mailbox']}, {r['mode']}): {kinds}; beyond one per message and one per "
-                     f"attachment (pim_create): {extra} in the job ({r['parts']} parts)")  # fmt: skip
+        lines.append(f"requests by kind ({r['mailbox']}, {r['mode']}): {kinds}; beyond one create per message (its "
+                     f"small files in it) and one per attachment added after it (pim_create): {extra} in the job "
+                     f"({r['parts']} parts)")  # fmt: skip
     small = next(r for r in report["restores"] if r["mailbox"] == "small" and r["mode"] == "parts")
     mix = next(r for r in report["restores"] if r["mailbox"] == "mix" and r["mode"] == "parts")
     rs, rm = small["requests"] / small["restored"], mix["requests"] / mix["restored"]

@@ -13,7 +13,6 @@ Adding an attachment changes the message (new changeKey, lastModifiedDateTime) a
 from __future__ import annotations
 
 import base64
-import binascii
 import datetime as dt
 import secrets
 import time
@@ -26,14 +25,13 @@ from starlette.routing import BaseRoute, Route
 
 from graphsim.errors import GraphError, graph_error, json_object
 from graphsim.ids import iso, opaque_id
-from graphsim.mail.create import _addresses, _one
-from graphsim.mail.message_mime import Envelope, SimAttachment, envelope_of, parse, render, with_attachment
+from graphsim.mail.attachment_json import attachment_of
+from graphsim.mail.message_mime import SimAttachment, envelope_of, parse, with_attachment
 from graphsim.mail.store import Mailbox, Message
 from graphsim.odata import context
 from graphsim.outlook_uploads import refuse_fragment
 from graphsim.simulator import Context, Simulator, graph_route
 
-SMALL = 3 * 1024 * 1024  # "Add attachment": files under 3 MB in one request
 MAX_UPLOAD = 150 * 1024 * 1024
 NOT_FOUND = "The specified object was not found in the store."
 
@@ -112,42 +110,10 @@ def add(mailbox: Mailbox, message: Message, att: SimAttachment) -> dict[str, Any
     return attachment_json(message, len(attachments) - 1, attachments[-1], False)
 
 
-def _item_mime(item: dict[str, Any]) -> bytes:
-    content = item.get("body") if isinstance(item.get("body"), dict) else {}
-    sent = str(item.get("sentDateTime") or "")
-    try:
-        when = dt.datetime.fromisoformat(sent.replace("Z", "+00:00")) if sent else dt.datetime.now(dt.UTC)
-    except ValueError:
-        raise GraphError(400, "ErrorInvalidRequest", "item.sentDateTime is not a date and time.") from None
-    env = Envelope(subject=str(item.get("subject") or ""), sender=_one(item.get("from")), sender_header=None,
-                   to=_addresses(item.get("toRecipients")), cc=_addresses(item.get("ccRecipients")), bcc=[],
-                   reply_to=[], sent=when, internet_message_id=str(item.get("internetMessageId") or ""))  # fmt: skip
-    body_type = "html" if str(content.get("contentType", "text")).lower() == "html" else "text"
-    return render(env, str(content.get("content") or ""), body_type, [])
-
-
 @graph_route("pim_create")
 async def post_attachment(request: Request, ctx: Context) -> Response:
     mailbox, message = _message(ctx, request)
-    body = await json_object(request, "RequestBodyRead", empty_ok=False)
-    kind = str(body.get("@odata.type", "")).lstrip("#").lower()
-    name = str(body.get("name") or "attachment")
-    if kind == "microsoft.graph.itemattachment":
-        item = body.get("item")
-        if not isinstance(item, dict):
-            raise GraphError(400, "ErrorInvalidRequest", "An item attachment needs an 'item'.")
-        att = SimAttachment("item", name, "message/rfc822", _item_mime(item))
-    elif kind == "microsoft.graph.fileattachment":
-        try:
-            data = base64.b64decode(str(body.get("contentBytes") or ""), validate=True)
-        except (binascii.Error, ValueError):
-            raise GraphError(400, "ErrorInvalidRequest", "contentBytes is not valid base64.") from None
-        if len(data) >= SMALL:
-            raise GraphError(413, "ErrorRequestEntityTooLarge", "Use createUploadSession for files of 3 MB or more.")
-        att = SimAttachment("file", name, str(body.get("contentType") or "application/octet-stream"), data,
-                            bool(body.get("isInline", False)), str(body.get("contentId") or ""))  # fmt: skip
-    else:
-        raise GraphError(400, "ErrorInvalidRequest", "@odata.type must be a fileAttachment or an itemAttachment.")
+    att = attachment_of(await json_object(request, "RequestBodyRead", empty_ok=False))
     return JSONResponse({"@odata.context": context(request, "attachments/$entity"), **add(mailbox, message, att)},
                         status_code=201)  # fmt: skip
 

@@ -9,7 +9,10 @@
   = sentDateTime). PR_IN_REPLY_TO_ID `String 0x1042` and PR_INTERNET_REFERENCES `String 0x1039` become the
   In-Reply-To and References headers. The writable properties (subject, body, from, sender, to/cc/bcc, replyTo,
   internetMessageId, importance, isRead, flag, categories) are taken as given; createdDateTime is always now.
-  Its `$value` is then rendered from those properties (graphsim.mail.message_mime).
+  Its `$value` is then rendered from those properties (graphsim.mail.message_mime). "When using JSON format, you
+  can include an attachment to the message": `attachments` holds fileAttachments (under 3 MB each, as "Add
+  attachment" takes them) and itemAttachments, created with the message in the same request
+  (graphsim.mail.attachment_json); hasAttachments is whether any of them is not inline.
 - A request body over Graph's 4 MB limit is refused with 413 (checked in graphsim.simulator for every Outlook route)."""
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ from starlette.responses import JSONResponse, Response
 from graphsim import extended_properties as ext
 from graphsim.errors import GraphError
 from graphsim.ids import opaque_id
+from graphsim.mail.attachment_json import addresses, attachment_of, one_address
 from graphsim.mail.message_mime import Envelope, envelope_of, parse, render
-from graphsim.mail.mime import Address, MimeError, parse_mime
+from graphsim.mail.mime import MimeError, parse_mime
 from graphsim.mail.store import Folder, Mailbox, Message
 from graphsim.odata import context
 from graphsim.simulator import Context, graph_route
@@ -83,20 +87,6 @@ def new_message(ctx: Context, mime: bytes, folder: Folder, draft: bool) -> Messa
     return mailbox.insert(message)
 
 
-def _addresses(value: Any) -> list[Address]:
-    out: list[Address] = []
-    for recipient in value if isinstance(value, list) else []:
-        address = recipient.get("emailAddress") if isinstance(recipient, dict) else None
-        if isinstance(address, dict) and address.get("address"):
-            out.append((str(address.get("name") or ""), str(address["address"])))
-    return out
-
-
-def _one(value: Any) -> Address | None:
-    found = _addresses([value]) if isinstance(value, dict) else []
-    return found[0] if found else None
-
-
 def _time(props: ext.Properties, pid: str) -> dt.datetime | None:
     raw = ext.value(props, pid)
     if raw is None:
@@ -119,19 +109,23 @@ def message_from_json(ctx: Context, body: dict[str, Any], folder: Folder) -> Mes
         raise GraphError(400, "ErrorInvalidExtendedPropertyValue", f"{MESSAGE_FLAGS} must be an integer.") from None
     content = body.get("body") if isinstance(body.get("body"), dict) else {}
     body_type = "html" if str(content.get("contentType", "text")).lower() == "html" else "text"
-    sender = _one(body.get("from")) or _one(body.get("sender")) or (user.display_name, user.mail or "")
-    on_behalf = _one(body.get("sender"))
+    sender = one_address(body.get("from")) or one_address(body.get("sender")) or (user.display_name, user.mail or "")
+    on_behalf = one_address(body.get("sender"))
     importance = str(body.get("importance") or "normal").lower()
     env = Envelope(
         subject=str(body.get("subject") or ""), sender=sender,
-        sender_header=on_behalf if on_behalf != sender else None, to=_addresses(body.get("toRecipients")),
-        cc=_addresses(body.get("ccRecipients")), bcc=_addresses(body.get("bccRecipients")),
-        reply_to=_addresses(body.get("replyTo")), sent=_time(props, SUBMIT_TIME) or now,
+        sender_header=on_behalf if on_behalf != sender else None, to=addresses(body.get("toRecipients")),
+        cc=addresses(body.get("ccRecipients")), bcc=addresses(body.get("bccRecipients")),
+        reply_to=addresses(body.get("replyTo")), sent=_time(props, SUBMIT_TIME) or now,
         internet_message_id=str(body.get("internetMessageId") or ext.value(props, INTERNET_MESSAGE_ID) or ""),
         in_reply_to=ext.value(props, IN_REPLY_TO) or "", references=ext.value(props, REFERENCES) or "",
         importance=importance if importance in ("low", "normal", "high") else "normal",
     )  # fmt: skip
-    raw = render(env, str(content.get("content") or ""), body_type, [])
+    given = body.get("attachments")
+    if given is not None and not isinstance(given, list):
+        raise GraphError(400, "ErrorInvalidRequest", "attachments must be a list of attachments.")
+    attachments = [attachment_of(a) for a in given or []]  # file or item attachments, each as "Add attachment" takes it
+    raw = render(env, str(content.get("content") or ""), body_type, attachments)
     # The body is shown as the stored MIME carries it (a text part ends with a line break), as for a delivered
     # message: a message created from its own MIME body reads the same as the one it came from.
     _, body_part, _ = parse(raw)
@@ -139,7 +133,8 @@ def message_from_json(ctx: Context, body: dict[str, Any], folder: Folder) -> Mes
     message = Message(
         id=_new_id(ctx, user), folder_id=folder.id, raw=raw, subject=env.subject,
         sender=env.sender, to=env.to, cc=env.cc, sent=env.sent, received=_time(props, DELIVERY_TIME) or now,
-        created=now, modified=now, internet_message_id=env.internet_message_id, has_attachments=False,
+        created=now, modified=now, internet_message_id=env.internet_message_id,
+        has_attachments=any(not a.is_inline for a in attachments),
         body=_lines(text), body_type=body_type, importance=env.importance,
         is_read=bool(body["isRead"]) if "isRead" in body else bool(flags & MSGFLAG_READ),
         is_draft=bool(flags & MSGFLAG_UNSENT), sender_header=env.sender_header, bcc=env.bcc, reply_to=env.reply_to,
@@ -149,8 +144,6 @@ def message_from_json(ctx: Context, body: dict[str, Any], folder: Folder) -> Mes
         message.categories = [str(c) for c in body["categories"]]
     if isinstance(body.get("flag"), dict):
         message.flag = dict(body["flag"])
-    if body.get("attachments"):
-        raise GraphError(400, "ErrorInvalidRequest", "This simulator takes attachments after the create only.")
     return mailbox.insert(message)
 
 

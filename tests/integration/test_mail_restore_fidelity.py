@@ -1,10 +1,11 @@
 """What the mailbox owner sees after a mail restore (issue 10): every restored message equals its original as Graph
 reports it (not a draft, original dates, state, headers, body, file, inline and item attachments, any size), in its
-original folder and in another mailbox whose folders are in another language; and a restore over a connection that
-keeps dropping lands every message exactly once."""
+original folder and in another mailbox whose folders are in another language; a restore over a connection that
+keeps dropping lands every message exactly once; and a message's small files go in its create (issue 16)."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import email.utils
 import os
@@ -15,9 +16,12 @@ from email.policy import SMTP
 
 import pytest
 
+from core.errors import GraphError
+from core.graph.client import GraphClient
 from core.graph.retry import RetryPolicy
 from core.restore import restore
 from core.restore_request import RestoreRequest
+from core.workloads.exchange.mail_restore import CREATE_BUDGET
 from devenv.message_fidelity import differences, snapshot
 from tests.integration.tenant import Tenant, open_tenant
 
@@ -172,3 +176,90 @@ def test_a_draft_comes_back_as_a_draft(tenant: Tenant):
         back = snapshot(graph, control, user, item["new_id"])
         assert differences(originals[item["item_id"]], back) == []
         assert back["properties"]["isDraft"] is (item["item_id"] != sent)
+
+
+def _with_files(subject: str, n: int, files: list[tuple[str, bytes]], html: str | None = None) -> EmailMessage:
+    msg = _mime(subject, n, html=html)
+    for name, data in files:
+        msg.add_attachment(data, maintype="application", subtype="octet-stream", filename=name)
+    return msg
+
+
+def _names(graph: GraphClient, user: str, message_id: str) -> list[str]:
+    return [a["name"] for a in graph.get_json(f"users/{user}/messages/{message_id}/attachments")["value"]]
+
+
+def test_small_files_go_in_the_create_and_the_rest_follow_it_in_order(tenant: Tenant):
+    """Requests a restore spends on attachments (issue 16): a message's files under 3 MB go in its create ("Create
+    message": "When using JSON format, you can include an attachment to the message") while the request stays within
+    the create budget, so a message with small files is one Graph request; what does not fit (a file of 3 MB or more
+    and the files after it, what would take the create over its budget, an attached message) follows it in order.
+    Either way the restored message equals its original, attachments in their original order."""
+    user = tenant.user(0)["id"]
+    graph, control = tenant.services.graph, tenant.sim.control
+    per_file = 1_400_000  # base64 in JSON, one fits in the create budget and two do not
+    assert 4 * per_file // 3 < CREATE_BUDGET < 2 * 4 * per_file // 3
+    logo = '<html><body><p>Logo:</p><img src="cid:logo@fabrikam"></body></html>'
+    small = _with_files("Small files", 11, [("report.pdf", os.urandom(40_000)), ("notes.txt", b"n" * 900)], logo)
+    small.get_body(("html",)).add_related(PNG, maintype="image", subtype="png", cid="<logo@fabrikam>",
+                                          filename="logo.png", disposition="inline")  # fmt: skip
+    sandwich = [("a.txt", b"a" * 10_000), ("big.bin", os.urandom(3_500_000)), ("c.txt", b"c" * 10_000)]
+    noted = _with_files("With a note", 14, [("d.txt", b"d" * 500)])
+    noted.add_attachment(_mime("The original note", 15), filename="The original note.eml")
+    over = _with_files("Over the budget", 13, [(f"part{k}.bin", os.urandom(per_file)) for k in range(3)])
+    cases = [small, _with_files("Small, big, small", 12, sandwich), noted, _mime("Plain", 16), over]
+    ids = [control.add_message(user, "inbox", mime=m.as_bytes())["id"] for m in cases]
+    tenant.backup()
+    originals = {i: snapshot(graph, control, user, i) for i in ids}
+    order = {i: _names(graph, user, i) for i in ids}
+    assert order[ids[0]] == ["logo.png", "report.pdf", "notes.txt"]  # as the original's MIME holds them
+    for message_id in ids:
+        control.delete_message(user, message_id)
+
+    control.reset_stats()
+    report = restore(tenant.services, RestoreRequest(f"exchange:{user}", item_ids=tuple(ids)))
+    assert (report.restored, report.failed) == (len(ids), 0), report.failures
+    by_kind = control.stats()["by_kind"]
+    # one create per message; after it c.txt, the note, part1 and part2 by POST, big.bin through an upload session
+    assert by_kind["create"] == len(ids)
+    assert (by_kind["pim_create"], by_kind["attachment_session"], by_kind["attachment_upload"]) == (4, 1, 1), by_kind
+    new = {i["item_id"]: i["new_id"] for i in report.items}
+    for original_id, view in originals.items():
+        back = snapshot(graph, control, user, new[original_id])
+        assert differences(view, back) == [], view["properties"]["subject"]
+        assert back["properties"]["isDraft"] is False
+        assert _names(graph, user, new[original_id]) == order[original_id]  # in the original's order
+    assert snapshot(graph, control, user, new[ids[3]])["properties"]["hasAttachments"] is False  # none made up
+
+
+def test_a_create_carrying_attachments_makes_them_with_it_and_one_too_big_makes_nothing(tenant: Tenant):
+    """The simulator as "Create message" documents it: a JSON create may include file and item attachments; a file
+    of 3 MB or more is refused (413, as "Add attachment" and Graph's 4 MB request limit refuse it), so is an
+    `attachments` that is not a list (400), and a refused create makes nothing."""
+    user = tenant.user(1)["id"]
+    graph, control = tenant.services.graph, tenant.sim.control
+    file = {"@odata.type": "#microsoft.graph.fileAttachment", "name": "a.txt", "contentType": "text/plain",
+            "contentBytes": base64.b64encode(b"alpha").decode()}  # fmt: skip
+    inline = {**file, "name": "logo.png", "contentType": "image/png", "isInline": True, "contentId": "logo@x",
+              "contentBytes": base64.b64encode(PNG).decode()}  # fmt: skip
+    note = {"@odata.type": "#microsoft.graph.itemAttachment", "name": "A note",
+            "item": {"@odata.type": "#microsoft.graph.message", "subject": "A note",
+                     "body": {"contentType": "text", "content": "hi"}}}  # fmt: skip
+    body = {"subject": "Made with its files", "body": {"contentType": "text", "content": "See attached."},
+            "attachments": [file, inline, note]}  # fmt: skip
+    made = graph.post_json(f"users/{user}/mailFolders/inbox/messages", body)
+    assert made["hasAttachments"] is True and made["isDraft"] is True  # a JSON create without flags is a draft
+    listing = graph.get_json(f"users/{user}/messages/{made['id']}/attachments")["value"]
+    assert [(a["@odata.type"], a["name"], a["isInline"]) for a in listing] == [
+        ("#microsoft.graph.fileAttachment", "a.txt", False),
+        ("#microsoft.graph.fileAttachment", "logo.png", True),
+        ("#microsoft.graph.itemAttachment", "A note", False),
+    ]
+    assert base64.b64decode(listing[0]["contentBytes"]) == b"alpha" and listing[1]["contentId"] == "logo@x"
+    count = len(control.list_messages(user))
+    big = {**file, "name": "big.bin", "contentBytes": base64.b64encode(b"x" * (3 * 1024 * 1024)).decode()}
+    for refused, status in (([big], 413), ({"name": "not a list"}, 400)):
+        with pytest.raises(GraphError) as caught:
+            graph.post_json(f"users/{user}/mailFolders/inbox/messages", {**body, "attachments": refused})
+        assert caught.value.status == status
+    assert len(control.list_messages(user)) == count  # nothing made by a refused create

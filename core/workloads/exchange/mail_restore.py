@@ -8,11 +8,13 @@ does not stop the others.
 
 A message comes back as the owner saw it, not as a draft: it is created from JSON built from its stored MIME, with
 its read state, flag, categories and importance as of the chosen run and its delivery and sent times set at creation
-(core.workloads.exchange.message_json), then its attachments are added (under 3 MB by POST, larger through an attachment
-upload session in 4 MB parts). A message whose attachments cannot all be added is removed again and reported
-failed, so a re-run restores it whole. Every create is marked (core.workloads.exchange.restore_marker): it is never sent
-twice after an ambiguous failure, and "skip" recognises copies restored before from one listing per target folder
-(a folder this restore just created holds nothing, and costs no listing). A well-known folder of the backup (Inbox,
+(core.workloads.exchange.message_json), with its first file attachments under 3 MB in the same create while the
+request stays within CREATE_BUDGET (one request for most messages), then the rest of its attachments in order (under
+3 MB by POST, larger through an attachment upload session in 4 MB parts, attached messages by POST). A message
+whose attachments cannot all be added is removed again and reported failed, so a re-run restores it whole. Every
+create is marked (core.workloads.exchange.restore_marker): it is never sent twice after an ambiguous failure, and
+"skip" recognises copies restored before from one listing per target folder (a folder this restore just created
+holds nothing, and costs no listing). A well-known folder of the backup (Inbox,
 Sent Items, ...) is the target mailbox's folder of that well-known name, whatever its display name there.
 
 A large restore runs as several parts at once (request.part of request.parts, see RestoreRequest.select_part): each
@@ -41,6 +43,9 @@ if TYPE_CHECKING:
 
 MAIL = "mail"
 CONFLICTS = ("skip", "keep-both")  # for mail, contacts and events alike
+# bytes of JSON a create may carry with its files in it: Graph refuses a request over 4 MB (the simulator too, 413);
+# what does not fit is added after the create, as before
+CREATE_BUDGET = 3_500_000
 
 
 def require_user(services: Services, user: str) -> None:
@@ -172,16 +177,43 @@ def restore_message(services: Services, user: str, folder_id: str, version: Item
     create = message_json.from_mime(
         services.content.read(version.content_hash), is_read=version.is_read, received=version.received, state=state
     )
-    new_id = str(restore_marker.create_once(graph, messages_url(user, folder_id), create.body, source)["id"])
+    body, later = with_small_files(create)
+    new_id = str(restore_marker.create_once(graph, messages_url(user, folder_id), body, source)["id"])
     added: Counter[str] = Counter()
     try:
-        for part in create.attachments:
+        for part in later:
             _attach(services, user, new_id, part, added[part.name])
             added[part.name] += 1
     except (GraphError, StorageError) as exc:
         graph.request("DELETE", f"users/{quote(user, safe='')}/messages/{quote(new_id, safe='')}")
         raise GraphError(f"attachment {part.name!r} could not be added (message not kept): {exc}") from exc
     return new_id
+
+
+def with_small_files(create: message_json.MessageCreate) -> tuple[dict, list[message_json.AttachmentPart]]:
+    """The create body with the message's first file attachments in it, as many of them in order as are under 3 MB
+    each and keep the request within CREATE_BUDGET ("Create message": "When using JSON format, you can include an
+    attachment"), and the attachments left to add after the create, in order (so they keep the original's order):
+    a message with small files is one request, not one plus one per file."""
+    size, inline = len(json.dumps(create.body)), []
+    for n, part in enumerate(create.attachments):
+        if part.kind != "file" or len(part.data) >= outlook_attachments.SMALL:
+            return _with(create.body, inline), create.attachments[n:]
+        attachment = outlook_attachments.file_json(_file_meta(part), part.data)
+        size += len(json.dumps(attachment)) + 2
+        if size > CREATE_BUDGET:
+            return _with(create.body, inline), create.attachments[n:]
+        inline.append(attachment)
+    return _with(create.body, inline), []
+
+
+def _with(body: dict, attachments: list[dict]) -> dict:
+    return {**body, "attachments": attachments} if attachments else body
+
+
+def _file_meta(part: message_json.AttachmentPart) -> dict:
+    return {"name": part.name, "contentType": part.content_type, "isInline": part.is_inline,
+            **({"contentId": part.content_id} if part.content_id else {})}  # fmt: skip
 
 
 def _attachments_url(user: str, message_id: str) -> str:
@@ -195,7 +227,6 @@ def _attach(services: Services, user: str, message_id: str, part: message_json.A
         body = {"@odata.type": "#microsoft.graph.itemAttachment", "name": part.name, "item": part.item_json()}
         outlook_attachments.post_once(graph, url, body, before)
         return
-    meta = {"name": part.name, "contentType": part.content_type, "isInline": part.is_inline,
-            **({"contentId": part.content_id} if part.content_id else {})}  # fmt: skip
+    meta = _file_meta(part)
     parts = (part.data[i : i + outlook_attachments.PART] for i in range(0, len(part.data), outlook_attachments.PART))
     outlook_attachments.add_file(graph, url, meta, len(part.data), parts, before)

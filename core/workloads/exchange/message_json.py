@@ -8,8 +8,9 @@ keeps its dates and headers (see README "How a message is restored"):
   PR_MESSAGE_DELIVERY_TIME `SystemTime 0x0E06` (receivedDateTime), PR_CLIENT_SUBMIT_TIME `SystemTime 0x0039`
   (sentDateTime, from the Date header), PR_IN_REPLY_TO_ID `String 0x1042` and PR_INTERNET_REFERENCES `String 0x1039`
   (so it threads into its conversation);
-- the attachments, added after the create: files (inline ones with their content id) and attached messages (item
-  attachments: the attached message's headers and body; its own attachments are not carried)."""
+- the attachments: files (inline ones with their content id) and attached messages (item attachments: the attached
+  message's headers and body; its own attachments are not carried); the restore puts small files in the create
+  itself and adds the others after it (core.workloads.exchange.mail_restore `with_small_files`)."""
 
 from __future__ import annotations
 

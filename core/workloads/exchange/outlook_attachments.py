@@ -42,6 +42,11 @@ def post_once(graph: GraphClient, url: str, body: dict[str, Any], before: int) -
                 raise
 
 
+def file_json(meta: dict[str, Any], data: bytes) -> dict[str, Any]:
+    """A fileAttachment of `data` under 3 MB, as "Add attachment" takes it (and a message's JSON create)."""
+    return {"@odata.type": "#microsoft.graph.fileAttachment", **meta, "contentBytes": base64.b64encode(data).decode()}
+
+
 def add_file(
     graph: GraphClient,
     url: str,
@@ -52,10 +57,7 @@ def add_file(
 ) -> None:
     """Add a file attachment: `meta` = name, contentType, isInline (and contentId), `chunks` its bytes in order."""
     if size < SMALL:
-        data = b"".join(chunks)
-        body = {"@odata.type": "#microsoft.graph.fileAttachment", **meta,
-                "contentBytes": base64.b64encode(data).decode("ascii")}  # fmt: skip
-        post_once(graph, url, body, before)
+        post_once(graph, url, file_json(meta, b"".join(chunks)), before)
         return
     item = {"attachmentType": "file", **meta, "size": size}
     session = graph.post_json(f"{url}/createUploadSession", {"AttachmentItem": item}, replay_safe=True)
