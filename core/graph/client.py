@@ -188,6 +188,7 @@ class GraphClient:
             cost = self._spend_resource_units(method, url) if authenticated else None
             try:
                 with self._limiter.slot(mailbox, weight):
+                    check_not_stopped()  # again: a Ctrl-C while this waited for a slot sends nothing either
                     self._count("requests")
                     if self._wire is not None and sendable(kwargs):
                         response = self._wire.send(method, url, request_headers, stream=stream, **kwargs)

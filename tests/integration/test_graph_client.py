@@ -118,6 +118,45 @@ def test_never_more_than_four_requests_in_flight_per_mailbox(sim: SimulatorProce
     assert stats["answered_429"] == 0  # so Graph never had to refuse
 
 
+def test_a_request_waiting_for_its_mailbox_slot_at_ctrl_c_is_never_sent(sim: SimulatorProcess):
+    """core/stopping.py: after a stop request no request goes out, not even one that was already waiting for a
+    slot of its mailbox when the stop came; the one on the wire finishes."""
+    import threading
+    import time
+
+    from core import stopping
+
+    client = _client(sim.graph_env(), policy=GraphPolicy(mailbox_concurrency=1))
+    user = sim.control.mailbox_users()[0]
+    client.get_json(f"users/{user['id']}")  # signed in: the first download goes straight to the wire
+    sim.control.configure(latency_ms=400)
+    first, second = (f"users/{user['id']}/messages/{m['id']}" for m in user["messages"][:2])
+    sim.control.reset_stats()
+    outcome: dict[str, object] = {}
+
+    def fetch(name: str, url: str) -> None:
+        try:
+            outcome[name] = client.get_json(url, params={"$select": "id"})
+        except stopping.Interrupted as exc:
+            outcome[name] = exc
+
+    on_the_wire = threading.Thread(target=fetch, args=("first", first))
+    waiting = threading.Thread(target=fetch, args=("second", second))
+    try:
+        on_the_wire.start()
+        time.sleep(0.1)  # the first holds the mailbox's one slot for 400 ms
+        waiting.start()
+        time.sleep(0.1)  # the second waits for that slot
+        stopping.request_stop()
+        on_the_wire.join(10)
+        waiting.join(10)
+    finally:
+        stopping.reset()
+    assert isinstance(outcome["first"], dict) and outcome["first"]["id"] == first.rsplit("/", 1)[1]
+    assert isinstance(outcome["second"], stopping.Interrupted)
+    assert sim.control.stats()["by_kind"]["message_get"] == 1  # the waiting one never reached Graph
+
+
 def test_the_given_transport_carries_every_graph_request(sim: SimulatorProcess):
     settings = load_settings({**STORAGE, **sim.graph_env()})
     # the default TLS and pool settings, plus an httpx option of our own: bind the client side to 127.0.0.1
